@@ -1,0 +1,140 @@
+import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
+
+// Prisma's schema engine compiled to WebAssembly: migrations without the native engine
+// download, so a machine that only reaches the npm registry can still migrate. The same
+// prisma/migrations folder and _prisma_migrations table work with `prisma migrate deploy`.
+
+const projectRoot = path.resolve(import.meta.dirname, '..', '..');
+export const schemaPath = path.join(projectRoot, 'prisma', 'schema.prisma');
+export const migrationsPath = path.join(projectRoot, 'prisma', 'migrations');
+const noFilter = { externalTables: [], externalEnums: [] };
+
+type EngineModule = typeof import('@prisma/schema-engine-wasm') & {
+  __wbg_set_wasm(exports: WebAssembly.Exports): void;
+};
+
+// Instantiated by hand rather than through the package's `import x from '*.wasm'` entry,
+// which needs `node --experimental-wasm-modules`; this way vitest and tsx can call it too.
+async function loadEngineModule(): Promise<EngineModule> {
+  const require = createRequire(import.meta.url);
+  const wasmPath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg').replace(/\.js$/, '.wasm');
+  const bindings = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as unknown as EngineModule;
+  const bytes = await readFile(wasmPath);
+  const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': bindings as never });
+  bindings.__wbg_set_wasm(instance.exports);
+  (instance.exports.__wbindgen_start as () => void)();
+  return bindings;
+}
+
+let engineModule: Promise<EngineModule> | undefined;
+
+type ScriptAdapter = { client: { query(sql: string): Promise<unknown> }; onError(error: unknown): never };
+
+// @prisma/adapter-pg runs a script by splitting it on ';', which breaks the PL/pgSQL
+// bodies of our hand-written triggers. PostgreSQL's simple query protocol takes the whole
+// script at once (and runs it as one implicit transaction, so a migration is atomic).
+function sendWholeScripts(factory: PrismaPg): PrismaPg {
+  const patch = <T>(adapter: T): T => {
+    const target = adapter as unknown as ScriptAdapter & { executeScript(script: string): Promise<void> };
+    target.executeScript = async (script: string) => {
+      try {
+        await target.client.query(script);
+      } catch (error) {
+        target.onError(error);
+      }
+    };
+    return adapter;
+  };
+  const connect = factory.connect.bind(factory);
+  const connectToShadowDb = factory.connectToShadowDb.bind(factory);
+  factory.connect = async () => patch(await connect());
+  factory.connectToShadowDb = async () => patch(await connectToShadowDb());
+  return factory;
+}
+
+async function withEngine<T>(databaseUrl: string, run: (engine: SchemaEngine) => Promise<T>): Promise<T> {
+  engineModule ??= loadEngineModule();
+  const { SchemaEngine } = await engineModule;
+  const adapterFactory = bindMigrationAwareSqlAdapterFactory(
+    sendWholeScripts(new PrismaPg({ connectionString: databaseUrl })),
+  );
+  const datamodel = await readFile(schemaPath, 'utf8');
+  const log = (): void => {};
+  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, datamodel]] }, log, adapterFactory);
+  try {
+    return await run(engine);
+  } finally {
+    engine.free();
+  }
+}
+
+async function listMigrations(): Promise<MigrationList> {
+  const lockPath = path.join(migrationsPath, 'migration_lock.toml');
+  const lockContent = await readFile(lockPath, 'utf8').catch(() => null);
+  const names = (await readdir(migrationsPath, { withFileTypes: true }).catch(() => []))
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+  const migrationDirectories = await Promise.all(
+    names.map(async (name) => ({
+      path: name,
+      migrationFile: {
+        path: 'migration.sql',
+        content: await readFile(path.join(migrationsPath, name, 'migration.sql'), 'utf8').then(
+          (value) => ({ tag: 'ok' as const, value }),
+          (error: Error) => ({ tag: 'error' as const, value: error.message }),
+        ),
+      },
+    })),
+  );
+  return {
+    baseDir: migrationsPath,
+    lockfile: { path: 'migration_lock.toml', content: lockContent },
+    shadowDbInitScript: '',
+    migrationDirectories,
+  };
+}
+
+/** Applies every migration not yet recorded in `_prisma_migrations`; returns their names. */
+export async function applyMigrations(databaseUrl: string): Promise<string[]> {
+  const migrationsList = await listMigrations();
+  const output = await withEngine(databaseUrl, (engine) =>
+    engine.applyMigrations({ migrationsList, filters: noFilter }),
+  );
+  return output.appliedMigrationNames;
+}
+
+/**
+ * Writes a new migration folder holding the SQL that takes the schema from what the
+ * existing migrations build to what prisma/schema.prisma describes. Returns its path,
+ * or undefined when nothing changed.
+ */
+export async function createMigration(databaseUrl: string, name: string): Promise<string | undefined> {
+  const migrationsList = await listMigrations();
+  const datamodel = await readFile(schemaPath, 'utf8');
+  const { stdout } = await withEngine(databaseUrl, (engine) =>
+    engine.diff({
+      from: migrationsList.migrationDirectories.length > 0 ? { tag: 'migrations', ...migrationsList } : { tag: 'empty' },
+      to: { tag: 'schemaDatamodel', files: [{ path: schemaPath, content: datamodel }] },
+      script: true,
+      exitCode: null,
+      filters: noFilter,
+    }),
+  );
+  const sql = stdout ?? '';
+  if (sql.trim() === '' || sql.includes('This is an empty migration.')) return undefined;
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const folder = path.join(migrationsPath, `${stamp}_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`);
+  await mkdir(folder, { recursive: true });
+  await writeFile(path.join(folder, 'migration.sql'), sql);
+  await writeFile(
+    path.join(migrationsPath, 'migration_lock.toml'),
+    '# Please do not edit this file manually\n# It should be added in your version-control system (e.g., Git)\nprovider = "postgresql"\n',
+  );
+  return folder;
+}
