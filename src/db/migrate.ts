@@ -14,8 +14,13 @@ export const schemaPath = path.join(projectRoot, 'prisma', 'schema.prisma');
 export const migrationsPath = path.join(projectRoot, 'prisma', 'migrations');
 const noFilter = { externalTables: [], externalEnums: [] };
 
+type WasmExports = Record<string, unknown>;
+declare const WebAssembly: {
+  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: WasmExports } }>;
+};
+
 type EngineModule = typeof import('@prisma/schema-engine-wasm') & {
-  __wbg_set_wasm(exports: WebAssembly.Exports): void;
+  __wbg_set_wasm(exports: WasmExports): void;
 };
 
 // Instantiated by hand rather than through the package's `import x from '*.wasm'` entry,

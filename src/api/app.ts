@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Client } from '@temporalio/client';
+import type { PrismaClient } from '../db/prisma.ts';
+import type { Config } from '../config.ts';
+import { registerErrorHandling } from './errors.ts';
+import { ErrorResponse } from './schemas/common.ts';
+import { healthRoutes } from './routes/health.ts';
+import { merchantRoutes } from './routes/merchants.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { hashApiKey } from './auth.ts';
+
+export interface AppDependencies {
+  prisma: PrismaClient;
+  temporal: Client;
+  config: Pick<
+    Config,
+    'adminApiKey' | 'taskQueue' | 'rateLimitPerSecond' | 'idempotencyKeyTtlMs' | 'idempotencyLockTimeoutMs' | 'depositWaitMs'
+  >;
+}
+
+export type App = FastifyInstance;
+
+/** The API as a plugin: server.ts listens, tests call app.inject. */
+export async function app(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
+  const api = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  api.addSchema(ErrorResponse);
+  registerErrorHandling(api);
+
+  await api.register(swagger, {
+    openapi: {
+      info: { title: 'Payment orchestrator API', version: '0.1.0' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await api.register(swaggerUi, { routePrefix: '/docs' });
+
+  await api.register(rateLimit, {
+    max: deps.config.rateLimitPerSecond,
+    timeWindow: 1_000,
+    // Limits each API key (hashed, never logged raw); anonymous callers share their address.
+    keyGenerator: (request) => {
+      const auth = request.headers.authorization;
+      return auth ? hashApiKey(auth) : request.ip;
+    },
+    allowList: (request) => request.url === '/health' || request.url === '/ready',
+    // Thrown into the one error handler, which answers in the common error shape.
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`Too many requests; retry after ${context.after}.`), { statusCode: context.statusCode }),
+  });
+
+  await api.register(healthRoutes, deps);
+  await api.register(merchantRoutes, deps);
+  await api.register(accountRoutes, deps);
+}

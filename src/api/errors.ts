@@ -1,0 +1,92 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { ApplicationFailure, WorkflowFailedError, ActivityFailure } from '@temporalio/client';
+import { PaymentsError, errorCatalog, isErrorCode, type ErrorCode } from '../domain/errors.ts';
+
+// The one place where errors become HTTP: { error: { type, code, message, param? } }.
+// 5xx never reveal internals; the log keeps the detail with the request id.
+
+export interface ErrorBody {
+  error: { type: string; code: string; message: string; param?: string };
+}
+
+export function errorBody(code: ErrorCode, message: string, param?: string): ErrorBody {
+  const body: ErrorBody = { error: { type: errorCatalog[code].type, code, message } };
+  if (param !== undefined) body.error.param = param;
+  return body;
+}
+
+export function sendError(reply: FastifyReply, error: PaymentsError): FastifyReply {
+  return reply.status(errorCatalog[error.code].status).send(errorBody(error.code, error.message, error.param));
+}
+
+/** Finds the typed error inside a Temporal failure chain (workflow → activity → application). */
+export function fromTemporalFailure(error: unknown): PaymentsError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current; depth++) {
+    if (current instanceof ApplicationFailure && isErrorCode(current.type)) {
+      const details = current.details?.[0] as { param?: string } | undefined;
+      return new PaymentsError(current.type, current.message, details?.param);
+    }
+    if (current instanceof WorkflowFailedError || current instanceof ActivityFailure || current instanceof Error) {
+      current = (current as { cause?: unknown }).cause;
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+interface AjvIssue {
+  keyword: string;
+  instancePath: string;
+  params: { missingProperty?: string; additionalProperty?: string };
+  message?: string;
+}
+
+function fromValidation(error: FastifyError): PaymentsError {
+  const issue = (error.validation as AjvIssue[] | undefined)?.[0];
+  const context = (error as { validationContext?: string }).validationContext ?? 'body';
+  const path = issue?.instancePath.replace(/^\//, '').replace(/\//g, '.') ?? '';
+  if (issue?.keyword === 'required') {
+    const param = [path, issue.params.missingProperty].filter(Boolean).join('.');
+    return new PaymentsError('parameter_missing', `Missing required ${context} parameter: ${param}.`, param);
+  }
+  if (issue?.keyword === 'additionalProperties') {
+    const param = [path, issue.params.additionalProperty].filter(Boolean).join('.');
+    return new PaymentsError('parameter_unknown', `Received unknown ${context} parameter: ${param}.`, param);
+  }
+  const param = path || undefined;
+  return new PaymentsError('parameter_invalid', `Invalid ${context} parameter${param ? ` ${param}` : ''}: ${issue?.message ?? error.message}.`, param);
+}
+
+export function toPaymentsError(error: unknown): PaymentsError | undefined {
+  if (error instanceof PaymentsError) return error;
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) return fromValidation(fastifyError);
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new PaymentsError('invalid_json', 'The request body is not valid JSON.');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PaymentsError('body_too_large', 'The request body is too large.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new PaymentsError('parameter_invalid', 'Send the request body as application/json.');
+  }
+  if (fastifyError.statusCode === 429) return new PaymentsError('rate_limited', 'Too many requests; retry later.');
+  return fromTemporalFailure(error);
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const typed = toPaymentsError(error);
+    if (typed) {
+      if (errorCatalog[typed.code].status >= 500) request.log.error({ err: error }, 'request failed');
+      return sendError(reply, typed);
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send(errorBody('internal_error', 'An internal error occurred; it has been logged.'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send(errorBody('resource_missing', `Unrecognized request URL (${request.method} ${request.url}).`)),
+  );
+}

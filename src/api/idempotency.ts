@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { PrismaClient } from '../db/prisma.ts';
+import { PaymentsError, errorCatalog } from '../domain/errors.ts';
+import { errorBody, toPaymentsError } from './errors.ts';
+
+// Stripe-style Idempotency-Key, scoped per merchant: the same key with the same request
+// replays the stored status and body (header Idempotent-Replayed: true); with other
+// parameters it is refused (422); while the first request still runs, 409. Outcomes the
+// client caused (2xx, 4xx) are stored; server failures release the key so a retry runs
+// again — safe, because every operation below is itself keyed (workflow id, ledger key).
+// A 202 (still running) is not stored either, so a retry sees the final outcome.
+
+export interface IdempotencySettings {
+  keyTtlMs: number;
+  lockTimeoutMs: number;
+}
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+function fingerprint(request: FastifyRequest): string {
+  return createHash('sha256')
+    .update(`${request.method} ${request.routeOptions.url ?? request.url} ${JSON.stringify(request.params)} ${JSON.stringify(request.body ?? null)}`)
+    .digest('hex');
+}
+
+type Claim = { kind: 'owned' } | { kind: 'replay'; response: StoredResponse };
+
+async function claim(prisma: PrismaClient, settings: IdempotencySettings, merchantId: string, key: string, request: FastifyRequest): Promise<Claim> {
+  const print = fingerprint(request);
+  const inserted = await prisma.$executeRaw`
+    INSERT INTO idempotency_keys (merchant_id, key, fingerprint, method, path, locked_at)
+    VALUES (${merchantId}, ${key}, ${print}, ${request.method}, ${request.url}, now())
+    ON CONFLICT (merchant_id, key) DO NOTHING`;
+  if (inserted === 1) return { kind: 'owned' };
+
+  const row = await prisma.idempotencyKey.findUnique({ where: { merchantId_key: { merchantId, key } } });
+  if (!row) return claim(prisma, settings, merchantId, key, request);
+  const now = Date.now();
+  const expired = now - row.createdAt.getTime() > settings.keyTtlMs;
+  if (!expired && row.fingerprint !== print) {
+    throw new PaymentsError(
+      'idempotency_key_reused',
+      'Keys for idempotent requests can only be used with the same parameters they were first used with.',
+      'Idempotency-Key',
+    );
+  }
+  if (!expired && row.responseStatus !== null) {
+    return { kind: 'replay', response: { status: row.responseStatus, body: row.responseBody } };
+  }
+  const stale = row.lockedAt === null || now - row.lockedAt.getTime() > settings.lockTimeoutMs;
+  if (!expired && !stale) {
+    throw new PaymentsError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed; retry later.', 'Idempotency-Key');
+  }
+  // Expired, or its owner died: take it over with a compare-and-set so one retry wins.
+  const taken = await prisma.idempotencyKey.updateMany({
+    where: { merchantId, key, lockedAt: row.lockedAt, responseStatus: row.responseStatus },
+    data: { fingerprint: print, lockedAt: new Date(), responseStatus: null, responseBody: undefined, createdAt: new Date(), completedAt: null, path: request.url },
+  });
+  if (taken.count === 1) return { kind: 'owned' };
+  throw new PaymentsError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed; retry later.', 'Idempotency-Key');
+}
+
+/** Runs `execute` at most once per (merchant, key) and replays its stored outcome after. */
+export async function idempotent(
+  prisma: PrismaClient,
+  settings: IdempotencySettings,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  merchantId: string,
+  execute: () => Promise<StoredResponse>,
+): Promise<FastifyReply> {
+  const key = request.headers['idempotency-key'];
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new PaymentsError('parameter_missing', 'This request needs an Idempotency-Key header.', 'Idempotency-Key');
+  }
+  const claimed = await claim(prisma, settings, merchantId, key, request);
+  if (claimed.kind === 'replay') {
+    return reply.header('Idempotent-Replayed', 'true').status(claimed.response.status).send(claimed.response.body);
+  }
+  let response: StoredResponse;
+  try {
+    response = await execute();
+  } catch (error) {
+    const typed = toPaymentsError(error);
+    if (!typed || errorCatalog[typed.code].status >= 500) {
+      await prisma.idempotencyKey.deleteMany({ where: { merchantId, key } });
+      throw error;
+    }
+    response = { status: errorCatalog[typed.code].status, body: errorBody(typed.code, typed.message, typed.param) };
+  }
+  if (response.status === 202) {
+    // Still running: nothing final to replay yet. Releasing the key lets a retry look again;
+    // the workflow id keeps that retry from starting a second operation.
+    await prisma.idempotencyKey.deleteMany({ where: { merchantId, key } });
+    return reply.status(response.status).send(response.body);
+  }
+  await prisma.idempotencyKey.update({
+    where: { merchantId_key: { merchantId, key } },
+    data: { responseStatus: response.status, responseBody: response.body as object, completedAt: new Date(), lockedAt: null },
+  });
+  return reply.status(response.status).send(response.body);
+}

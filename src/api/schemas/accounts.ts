@@ -1,0 +1,47 @@
+import { Type, type Static } from 'typebox';
+import { AmountMinor, CurrencyCode, SignedAmountMinor } from './common.ts';
+
+export const CreateAccountBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal('customer'), Type.Literal('merchant')]),
+    currency: CurrencyCode,
+    reference: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateAccountBody = Static<typeof CreateAccountBody>;
+
+export const Account = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('account'),
+  type: Type.String(),
+  currency: Type.String(),
+  balance: SignedAmountMinor,
+  available: SignedAmountMinor,
+  held: SignedAmountMinor,
+  reference: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+});
+export type Account = Static<typeof Account>;
+
+export const CreateDepositBody = Type.Object(
+  {
+    amount: AmountMinor,
+    reference: Type.String({ minLength: 1, maxLength: 255 }),
+  },
+  { additionalProperties: false },
+);
+export type CreateDepositBody = Static<typeof CreateDepositBody>;
+
+export const Deposit = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('deposit'),
+  account_id: Type.String(),
+  amount: AmountMinor,
+  currency: Type.String(),
+  reference: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('succeeded')]),
+  transaction_id: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+});
+export type Deposit = Static<typeof Deposit>;

@@ -1,0 +1,27 @@
+import { Type, type TSchema } from 'typebox';
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      type: Type.String(),
+      code: Type.String(),
+      message: Type.String(),
+      param: Type.Optional(Type.String()),
+    }),
+  },
+  { $id: 'ErrorResponse' },
+);
+
+/** Minor units; capped so every amount is an exact JSON integer. */
+export const AmountMinor = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+export const SignedAmountMinor = Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER });
+export const CurrencyCode = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217, upper case' });
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.String({ minLength: 1, maxLength: 255 }),
+});
+
+/** Every route answers its errors in the same shape. */
+export function withErrors<T extends Record<number, TSchema>>(responses: T) {
+  return { ...responses, '4xx': ErrorResponse, '5xx': ErrorResponse };
+}

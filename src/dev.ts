@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from './config.ts';
+import { resolveDatabase, dataDir } from './db/database.ts';
+import { applyMigrations } from './db/migrate.ts';
+import { createPrisma } from './db/prisma.ts';
+import { ensureTemporal } from './temporal/dev-server.ts';
+import { connectClient } from './temporal/client.ts';
+import { bundleWorkflows, createWorker } from './worker.ts';
+import { startServer } from './server.ts';
+import { startProviderSim } from './provider-sim/server.ts';
+import { onShutdown } from './main.ts';
+
+// `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/)
+// and PostgreSQL (embedded, data in .data/) unless TEMPORAL_ADDRESS / DATABASE_URL point
+// elsewhere; migrations; then the provider simulator, the worker and the API.
+
+const log = (line: string): void => {
+  process.stderr.write(`[start] ${line}\n`);
+};
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const config = loadConfig();
+  const adminApiKey = config.adminApiKey ?? `sk_admin_${randomBytes(24).toString('hex')}`;
+  const stops: (() => Promise<void>)[] = [];
+  onShutdown(async () => {
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`stop failed: ${String(error)}`));
+  });
+
+  const [temporalServer, database] = await Promise.all([
+    ensureTemporal(config.temporalAddress, {
+      dbFile: path.join(dataDir, 'temporal', 'temporal.sqlite'),
+      port: Number(process.env.TEMPORAL_PORT ?? 7233),
+      uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+      logFile: path.join(dataDir, 'temporal-server.log'),
+      log,
+    }),
+    resolveDatabase(
+      config.databaseUrl,
+      { folder: 'postgres', port: Number(process.env.EMBEDDED_POSTGRES_PORT ?? 54320), database: 'payments' },
+      log,
+    ),
+  ]);
+  stops.push(temporalServer.stop);
+  if (database.embedded) stops.push(database.embedded.stop);
+
+  const applied = await applyMigrations(database.url);
+  log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
+
+  const prisma = createPrisma(database.url, config.databasePoolSize);
+  stops.push(() => prisma.$disconnect());
+
+  const sim = await startProviderSim(config.host, config.providerSimPort);
+  stops.push(() => sim.close());
+
+  const { worker, connection } = await createWorker({
+    address: temporalServer.address,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    prisma,
+    workflowBundle: await bundleWorkflows(),
+  });
+  const workerRun = worker.run();
+  stops.push(async () => {
+    worker.shutdown();
+    await workerRun;
+    await connection.close();
+  });
+
+  const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+  stops.push(() => temporal.connection.close());
+  const server = await startServer({ ...config, adminApiKey }, prisma, temporal);
+  stops.push(() => server.close());
+
+  const api = `http://${config.host}:${config.port}`;
+  process.stdout.write(
+    [
+      '',
+      `  Payment orchestrator is up (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
+      `  API               ${api}   (ready: ${api}/ready)`,
+      `  API docs          ${api}/docs`,
+      `  Temporal Web UI   ${temporalServer.uiUrl ?? '(external server: see its own UI)'}`,
+      `  Temporal gRPC     ${temporalServer.address}`,
+      `  PostgreSQL        ${database.embedded ? 'embedded, data in .data/postgres' : 'DATABASE_URL'}`,
+      `  Provider sim      http://${config.host}:${config.providerSimPort}`,
+      `  Admin API key     ${adminApiKey}${config.adminApiKey ? ' (from ADMIN_API_KEY)' : ' (generated; set ADMIN_API_KEY to fix it)'}`,
+      '',
+      '  Ctrl-C stops everything.',
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+main().catch((error: unknown) => {
+  log(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

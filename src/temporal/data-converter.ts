@@ -1,0 +1,6 @@
+import { fileURLToPath } from 'node:url';
+
+/** Shared by the worker and every client so both sides read bigint amounts alike. */
+export const dataConverter = {
+  payloadConverterPath: fileURLToPath(new URL('./payload-converter.ts', import.meta.url)),
+};

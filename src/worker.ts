@@ -1,0 +1,69 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../activities/index.ts';
+import type { PrismaClient } from './db/prisma.ts';
+import { dataConverter } from './temporal/data-converter.ts';
+import { isMain, onShutdown } from './main.ts';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Bundles workflows/ once; tests share one bundle across suites. */
+export async function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log: () => {},
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
+  error: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
+};
+
+export interface WorkerOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  prisma: PrismaClient;
+  workflowBundle: WorkflowBundle;
+  maxConcurrentActivities?: number;
+}
+
+export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: options.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle: options.workflowBundle,
+    activities: createActivities({ prisma: options.prisma }),
+    dataConverter,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
+    shutdownGraceTime: '10 seconds',
+  });
+  return { worker, connection };
+}
+
+async function main(): Promise<void> {
+  const { loadConfig } = await import('./config.ts');
+  const { createPrisma } = await import('./db/prisma.ts');
+  const config = loadConfig();
+  if (!config.databaseUrl || !config.temporalAddress) {
+    throw new Error('src/worker.ts alone needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` sets up both.');
+  }
+  const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
+  const { worker, connection } = await createWorker({
+    address: config.temporalAddress,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    prisma,
+    workflowBundle: await bundleWorkflows(),
+  });
+  onShutdown(async () => worker.shutdown());
+  await worker.run();
+  await connection.close();
+  await prisma.$disconnect();
+}
+
+if (isMain(import.meta.url)) await main();
