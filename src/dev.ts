@@ -63,7 +63,8 @@ async function main(): Promise<void> {
   });
   const workerRun = worker.run();
   stops.push(async () => {
-    worker.shutdown();
+    // The SDK also reacts to SIGINT/SIGTERM by itself; only ask when it has not begun yet.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun;
     await connection.close();
   });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import { dataConverter } from './temporal/data-converter.ts';
@@ -30,7 +30,17 @@ export interface WorkerOptions {
   maxConcurrentActivities?: number;
 }
 
+let runtimeInstalled = false;
+
+/** The SDK logs every worker state change at INFO; WARN keeps test and dev output readable. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+}
+
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntime();
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
     connection,

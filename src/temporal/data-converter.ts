@@ -2,5 +2,5 @@ import { fileURLToPath } from 'node:url';
 
 /** Shared by the worker and every client so both sides read bigint amounts alike. */
 export const dataConverter = {
-  payloadConverterPath: fileURLToPath(new URL('./payload-converter.ts', import.meta.url)),
+  payloadConverterPath: fileURLToPath(new URL('./payload-converter.cjs', import.meta.url)),
 };

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, startStack, type Stack } from '../support/stack.ts';
+import { hashApiKey } from '../../src/api/auth.ts';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack('auth');
+});
+afterAll(async () => stack?.close());
+
+describe('merchants and API keys', () => {
+  it('creates a merchant only with the admin key, shows the key once and stores its hash', async () => {
+    const denied = await stack.app.inject({ method: 'POST', url: '/v1/merchants', headers: bearer('sk_admin_wrong'), payload: {} });
+    expect(denied.statusCode).toBe(401);
+    expect(denied.json()).toEqual({
+      error: { type: 'authentication_error', code: 'api_key_invalid', message: 'This route needs the admin API key.' },
+    });
+
+    const created = await stack.app.inject({ method: 'POST', url: '/v1/merchants', headers: bearer(stack.adminApiKey), payload: { name: 'Acme' } });
+    expect(created.statusCode).toBe(201);
+    const body = created.json<{ id: string; api_key: string; name: string; object: string }>();
+    expect(body.id).toMatch(/^mer_[0-9A-Za-z]{22}$/);
+    expect(body.api_key).toMatch(/^sk_test_[0-9A-Za-z]{32}$/);
+    expect(body).toMatchObject({ object: 'merchant', name: 'Acme' });
+
+    const row = await stack.prisma.merchant.findUniqueOrThrow({ where: { id: body.id } });
+    expect(row.apiKeyHash).toBe(hashApiKey(body.api_key));
+    expect(JSON.stringify(row)).not.toContain(body.api_key);
+  });
+
+  it('refuses merchant routes without a valid key, in the common error shape', async () => {
+    const missing = await stack.app.inject({ method: 'GET', url: '/v1/accounts/acct_x' });
+    expect(missing.statusCode).toBe(401);
+    expect(missing.json().error).toMatchObject({ type: 'authentication_error', code: 'api_key_invalid' });
+
+    const wrong = await stack.app.inject({ method: 'GET', url: '/v1/accounts/acct_x', headers: bearer('sk_test_nope') });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().error).toEqual({ type: 'authentication_error', code: 'api_key_invalid', message: 'Invalid API key provided.' });
+  });
+
+  it("shows a merchant none of another merchant's resources: 404, never 403 or data", async () => {
+    const alice = await stack.merchant();
+    const bob = await stack.merchant();
+    const account = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      headers: bearer(alice.apiKey),
+      payload: { type: 'customer', currency: 'USD' },
+    });
+    const accountId = account.json<{ id: string }>().id;
+    const deposit = await stack.app.inject({
+      method: 'POST',
+      url: `/v1/accounts/${accountId}/deposits`,
+      headers: { ...bearer(alice.apiKey), 'idempotency-key': 'alice-1' },
+      payload: { amount: 500, reference: 'wire' },
+    });
+    expect(deposit.statusCode).toBe(201);
+    const depositId = deposit.json<{ id: string }>().id;
+
+    const probes = [
+      { method: 'GET' as const, url: `/v1/accounts/${accountId}` },
+      { method: 'GET' as const, url: `/v1/deposits/${depositId}` },
+      { method: 'POST' as const, url: `/v1/accounts/${accountId}/deposits`, payload: { amount: 1, reference: 'steal' } },
+    ];
+    for (const probe of probes) {
+      const response = await stack.app.inject({ ...probe, headers: { ...bearer(bob.apiKey), 'idempotency-key': 'bob-1' } });
+      expect(response.statusCode, probe.url).toBe(404);
+      expect(response.json().error).toMatchObject({ type: 'invalid_request_error', code: 'resource_missing' });
+      expect(response.body).not.toContain('balance');
+    }
+    const aliceView = await stack.app.inject({ method: 'GET', url: `/v1/accounts/${accountId}`, headers: bearer(alice.apiKey) });
+    expect(aliceView.json()).toMatchObject({ balance: 500, available: 500 });
+  });
+});
+
+describe('rate limiting, health and internal errors', () => {
+  it('answers 429 rate_limited past the per-key limit', async () => {
+    const limited = await startStack('ratelimit', { rateLimitPerSecond: 3 });
+    try {
+      const merchant = await limited.merchant();
+      const statuses: number[] = [];
+      let last;
+      for (let i = 0; i < 5; i++) {
+        last = await limited.app.inject({ method: 'GET', url: '/v1/accounts/acct_none', headers: bearer(merchant.apiKey) });
+        statuses.push(last.statusCode);
+      }
+      expect(statuses).toEqual([404, 404, 404, 429, 429]);
+      expect(last?.json().error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('reports liveness and readiness of PostgreSQL and Temporal', async () => {
+    const health = await stack.app.inject({ method: 'GET', url: '/health' });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: 'ok' });
+    const ready = await stack.app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', temporal: 'ok' } });
+  });
+
+  it('answers unknown routes with 404 resource_missing', async () => {
+    const response = await stack.app.inject({ method: 'GET', url: '/v1/nothing-here' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json().error).toMatchObject({ type: 'invalid_request_error', code: 'resource_missing' });
+  });
+});

@@ -1,0 +1,53 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { ensureTemporal, freePort } from '../../src/temporal/dev-server.ts';
+import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
+import { createDatabase, dataDir, dropDatabase, withDatabase } from '../../src/db/database.ts';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { bundleWorkflows } from '../../src/worker.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    databaseUrl: string;
+    workflowBundlePath: string;
+  }
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`[test setup] ${line}\n`);
+};
+
+// One fresh database per run: on DATABASE_URL's server when set, otherwise on an embedded
+// PostgreSQL kept in .data/test-postgres (initialised once, so later runs start in ~1 s).
+// Temporal: TEMPORAL_ADDRESS when set, otherwise a dev server in memory on free ports.
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runId = `test_${Date.now()}_${process.pid}`;
+  const [temporal, postgres, bundle] = await Promise.all([
+    ensureTemporal(process.env.TEMPORAL_ADDRESS, { port: 0, uiPort: 0, log }),
+    process.env.DATABASE_URL
+      ? Promise.resolve(undefined)
+      : startEmbeddedPostgres(path.join(dataDir, 'test-postgres'), await freePort(), log),
+    bundleWorkflows(),
+  ]);
+  const adminUrl = postgres?.adminUrl ?? withDatabase(process.env.DATABASE_URL as string, 'postgres');
+  await createDatabase(adminUrl, runId);
+  const databaseUrl = postgres?.urlFor(runId) ?? withDatabase(process.env.DATABASE_URL as string, runId);
+  await applyMigrations(databaseUrl);
+
+  const bundlePath = path.join(dataDir, 'test-bundles', `${runId}.js`);
+  await mkdir(path.dirname(bundlePath), { recursive: true });
+  await writeFile(bundlePath, bundle.code);
+
+  project.provide('temporalAddress', temporal.address);
+  project.provide('databaseUrl', databaseUrl);
+  project.provide('workflowBundlePath', bundlePath);
+  log(`temporal ${temporal.address}, database ${runId}`);
+
+  return async () => {
+    await dropDatabase(adminUrl, runId).catch((error: unknown) => log(`could not drop ${runId}: ${String(error)}`));
+    await postgres?.stop();
+    await temporal.stop();
+  };
+}
