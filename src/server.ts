@@ -9,7 +9,11 @@ import { isMain, onShutdown } from './main.ts';
 export async function startServer(config: Config, prisma: PrismaClient, temporal: Client): Promise<FastifyInstance> {
   const server = await buildApp(
     { prisma, temporal, config },
-    { logger: { level: process.env.LOG_LEVEL ?? 'info' }, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs },
+    {
+      logger: { level: process.env.LOG_LEVEL ?? 'info' },
+      bodyLimitBytes: config.bodyLimitBytes,
+      requestTimeoutMs: config.requestTimeoutMs,
+    },
   );
   await server.listen({ host: config.host, port: config.port });
   return server;

@@ -1,5 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundle,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import { dataConverter } from './temporal/data-converter.ts';
@@ -9,7 +17,11 @@ export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', impo
 
 /** Bundles workflows/ once; tests share one bundle across suites. */
 export async function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath, payloadConverterPath: dataConverter.payloadConverterPath, logger: quietBundlerLogger });
+  return bundleWorkflowCode({
+    workflowsPath,
+    payloadConverterPath: dataConverter.payloadConverterPath,
+    logger: quietBundlerLogger,
+  });
 }
 
 const quietBundlerLogger = {
@@ -26,7 +38,7 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   prisma: PrismaClient;
-  workflowBundle: WorkflowBundle;
+  workflowBundle: WorkflowBundleOption;
   maxConcurrentActivities?: number;
 }
 

@@ -18,7 +18,12 @@ export interface AppDependencies {
   temporal: Client;
   config: Pick<
     Config,
-    'adminApiKey' | 'taskQueue' | 'rateLimitPerSecond' | 'idempotencyKeyTtlMs' | 'idempotencyLockTimeoutMs' | 'depositWaitMs'
+    | 'adminApiKey'
+    | 'taskQueue'
+    | 'rateLimitPerSecond'
+    | 'idempotencyKeyTtlMs'
+    | 'idempotencyLockTimeoutMs'
+    | 'depositWaitMs'
   >;
 }
 

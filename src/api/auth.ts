@@ -32,6 +32,7 @@ export async function authenticateMerchant(prisma: PrismaClient, request: Fastif
 export function authenticateAdmin(adminApiKey: string | undefined, request: FastifyRequest): void {
   const key = bearerToken(request);
   // Hashing first gives equal-length buffers, so the comparison time says nothing about the key.
-  const ok = adminApiKey !== undefined && timingSafeEqual(Buffer.from(hashApiKey(key)), Buffer.from(hashApiKey(adminApiKey)));
+  const ok =
+    adminApiKey !== undefined && timingSafeEqual(Buffer.from(hashApiKey(key)), Buffer.from(hashApiKey(adminApiKey)));
   if (!ok) throw new PaymentsError('api_key_invalid', 'This route needs the admin API key.');
 }

@@ -30,9 +30,7 @@ export async function buildApp(deps: AppDependencies, options: BuildOptions): Pr
     return503OnClosing: true,
     genReqId: () => `req_${crypto.randomUUID()}`,
   });
-  fastify.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema),
-  );
+  fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   await fastify.register(app, deps);
   return fastify;
 }

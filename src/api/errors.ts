@@ -56,7 +56,11 @@ function fromValidation(error: FastifyError): PaymentsError {
     return new PaymentsError('parameter_unknown', `Received unknown ${context} parameter: ${param}.`, param);
   }
   const param = path || undefined;
-  return new PaymentsError('parameter_invalid', `Invalid ${context} parameter${param ? ` ${param}` : ''}: ${issue?.message ?? error.message}.`, param);
+  return new PaymentsError(
+    'parameter_invalid',
+    `Invalid ${context} parameter${param ? ` ${param}` : ''}: ${issue?.message ?? error.message}.`,
+    param,
+  );
 }
 
 export function toPaymentsError(error: unknown): PaymentsError | undefined {
@@ -87,6 +91,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.status(500).send(errorBody('internal_error', 'An internal error occurred; it has been logged.'));
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(errorBody('resource_missing', `Unrecognized request URL (${request.method} ${request.url}).`)),
+    reply
+      .status(404)
+      .send(errorBody('resource_missing', `Unrecognized request URL (${request.method} ${request.url}).`)),
   );
 }

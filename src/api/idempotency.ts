@@ -23,13 +23,21 @@ export interface StoredResponse {
 
 function fingerprint(request: FastifyRequest): string {
   return createHash('sha256')
-    .update(`${request.method} ${request.routeOptions.url ?? request.url} ${JSON.stringify(request.params)} ${JSON.stringify(request.body ?? null)}`)
+    .update(
+      `${request.method} ${request.routeOptions.url ?? request.url} ${JSON.stringify(request.params)} ${JSON.stringify(request.body ?? null)}`,
+    )
     .digest('hex');
 }
 
 type Claim = { kind: 'owned' } | { kind: 'replay'; response: StoredResponse };
 
-async function claim(prisma: PrismaClient, settings: IdempotencySettings, merchantId: string, key: string, request: FastifyRequest): Promise<Claim> {
+async function claim(
+  prisma: PrismaClient,
+  settings: IdempotencySettings,
+  merchantId: string,
+  key: string,
+  request: FastifyRequest,
+): Promise<Claim> {
   const print = fingerprint(request);
   const inserted = await prisma.$executeRaw`
     INSERT INTO idempotency_keys (merchant_id, key, fingerprint, method, path, locked_at)
@@ -53,15 +61,31 @@ async function claim(prisma: PrismaClient, settings: IdempotencySettings, mercha
   }
   const stale = row.lockedAt === null || now - row.lockedAt.getTime() > settings.lockTimeoutMs;
   if (!expired && !stale) {
-    throw new PaymentsError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed; retry later.', 'Idempotency-Key');
+    throw new PaymentsError(
+      'idempotency_request_in_progress',
+      'A request with this Idempotency-Key is still being processed; retry later.',
+      'Idempotency-Key',
+    );
   }
   // Expired, or its owner died: take it over with a compare-and-set so one retry wins.
   const taken = await prisma.idempotencyKey.updateMany({
     where: { merchantId, key, lockedAt: row.lockedAt, responseStatus: row.responseStatus },
-    data: { fingerprint: print, lockedAt: new Date(), responseStatus: null, responseBody: undefined, createdAt: new Date(), completedAt: null, path: request.url },
+    data: {
+      fingerprint: print,
+      lockedAt: new Date(),
+      responseStatus: null,
+      responseBody: undefined,
+      createdAt: new Date(),
+      completedAt: null,
+      path: request.url,
+    },
   });
   if (taken.count === 1) return { kind: 'owned' };
-  throw new PaymentsError('idempotency_request_in_progress', 'A request with this Idempotency-Key is still being processed; retry later.', 'Idempotency-Key');
+  throw new PaymentsError(
+    'idempotency_request_in_progress',
+    'A request with this Idempotency-Key is still being processed; retry later.',
+    'Idempotency-Key',
+  );
 }
 
 /** Runs `execute` at most once per (merchant, key) and replays its stored outcome after. */
@@ -100,7 +124,12 @@ export async function idempotent(
   }
   await prisma.idempotencyKey.update({
     where: { merchantId_key: { merchantId, key } },
-    data: { responseStatus: response.status, responseBody: response.body as object, completedAt: new Date(), lockedAt: null },
+    data: {
+      responseStatus: response.status,
+      responseBody: response.body as object,
+      completedAt: new Date(),
+      lockedAt: null,
+    },
   });
   return reply.status(response.status).send(response.body);
 }

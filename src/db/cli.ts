@@ -19,7 +19,11 @@ try {
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'no pending migrations');
   } else if (command === 'create' && name) {
     const folder = await createMigration(database.url, name);
-    console.log(folder ? `created ${folder}; append hand-written SQL there if needed, then run npm run db:migrate` : 'schema unchanged: no migration created');
+    console.log(
+      folder
+        ? `created ${folder}; append hand-written SQL there if needed, then run npm run db:migrate`
+        : 'schema unchanged: no migration created',
+    );
   } else {
     console.error('usage: db deploy | db create <name>');
     process.exitCode = 2;

@@ -16,7 +16,11 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedPostgres(dataDir: string, port: number, log?: (line: string) => void): Promise<PostgresServer> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  log?: (line: string) => void,
+): Promise<PostgresServer> {
   await mkdir(path.dirname(dataDir), { recursive: true });
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,

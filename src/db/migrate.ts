@@ -124,7 +124,8 @@ export async function createMigration(databaseUrl: string, name: string): Promis
   const datamodel = await readFile(schemaPath, 'utf8');
   const { stdout } = await withEngine(databaseUrl, (engine) =>
     engine.diff({
-      from: migrationsList.migrationDirectories.length > 0 ? { tag: 'migrations', ...migrationsList } : { tag: 'empty' },
+      from:
+        migrationsList.migrationDirectories.length > 0 ? { tag: 'migrations', ...migrationsList } : { tag: 'empty' },
       to: { tag: 'schemaDatamodel', files: [{ path: schemaPath, content: datamodel }] },
       script: true,
       exitCode: null,

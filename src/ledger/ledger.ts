@@ -11,11 +11,7 @@ import { newId } from '../ids.ts';
 
 export type AccountType = 'customer' | 'merchant' | SystemAccountType;
 export type SystemAccountType =
-  | 'external_funding'
-  | 'provider_clearing'
-  | 'platform_fees'
-  | 'merchant_payable'
-  | 'disputes';
+  'external_funding' | 'provider_clearing' | 'platform_fees' | 'merchant_payable' | 'disputes';
 
 const negativeAllowed: ReadonlySet<AccountType> = new Set(['external_funding', 'provider_clearing']);
 
@@ -49,8 +45,9 @@ export async function post(db: Db, input: PostInput): Promise<PostResult> {
   const accountIds = input.entries.map((entry) => entry.accountId);
   const amounts = input.entries.map((entry) => entry.amount);
   const metadata = input.metadata === undefined ? null : JSON.stringify(input.metadata);
-  const rows = await withLockRetry(() =>
-    db.$queryRaw<{ transaction_id: string; replayed: boolean }[]>`
+  const rows = await withLockRetry(
+    () =>
+      db.$queryRaw<{ transaction_id: string; replayed: boolean }[]>`
       SELECT transaction_id, replayed FROM ledger_post(
         ${transactionId}, ${input.kind}, ${input.reference ?? null}, ${input.idempotencyKey},
         ${metadata}::jsonb, ${entryIds}::text[], ${accountIds}::text[], ${amounts}::bigint[])`,
@@ -98,7 +95,9 @@ function errorText(error: unknown): string {
 
 function isLockConflict(error: unknown): boolean {
   const text = errorText(error);
-  return /40P01|40001|deadlock detected|could not serialize/.test(text) || (error as { code?: string }).code === 'P2034';
+  return (
+    /40P01|40001|deadlock detected|could not serialize/.test(text) || (error as { code?: string }).code === 'P2034'
+  );
 }
 
 function ledgerError(error: unknown): PaymentsError | undefined {

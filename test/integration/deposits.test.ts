@@ -46,7 +46,15 @@ describe('accounts', () => {
     });
     expect(response.statusCode).toBe(201);
     const body = response.json();
-    expect(body).toMatchObject({ object: 'account', type: 'merchant', currency: 'EUR', balance: 0, available: 0, held: 0, reference: null });
+    expect(body).toMatchObject({
+      object: 'account',
+      type: 'merchant',
+      currency: 'EUR',
+      balance: 0,
+      available: 0,
+      held: 0,
+      reference: null,
+    });
     expect(body.id).toMatch(/^acct_/);
   });
 
@@ -57,7 +65,12 @@ describe('accounts', () => {
     [{ type: 'platform_fees', currency: 'USD' }, 'parameter_invalid', 'type'],
     [{ currency: 'USD' }, 'parameter_missing', 'type'],
   ])('rejects %j with 400 %s on %s', async (payload, code, param) => {
-    const response = await stack.app.inject({ method: 'POST', url: '/v1/accounts', headers: bearer(merchant.apiKey), payload });
+    const response = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      headers: bearer(merchant.apiKey),
+      payload,
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toMatchObject({ type: 'invalid_request_error', code, param });
   });
@@ -68,11 +81,21 @@ describe('deposits', () => {
     const accountId = await openAccount();
     const first = await deposit(accountId, 'dep-a', { amount: 1050, reference: 'wire 1' });
     expect(first.statusCode).toBe(201);
-    expect(first.json()).toMatchObject({ object: 'deposit', account_id: accountId, amount: 1050, currency: 'USD', status: 'succeeded' });
+    expect(first.json()).toMatchObject({
+      object: 'deposit',
+      account_id: accountId,
+      amount: 1050,
+      currency: 'USD',
+      status: 'succeeded',
+    });
     const second = await deposit(accountId, 'dep-b', { amount: 250, reference: 'wire 2' });
     expect(second.statusCode).toBe(201);
 
-    const account = await stack.app.inject({ method: 'GET', url: `/v1/accounts/${accountId}`, headers: bearer(merchant.apiKey) });
+    const account = await stack.app.inject({
+      method: 'GET',
+      url: `/v1/accounts/${accountId}`,
+      headers: bearer(merchant.apiKey),
+    });
     expect(account.json()).toMatchObject({ balance: 1300, available: 1300, held: 0 });
 
     const entries = await stack.prisma.ledgerEntry.findMany({ where: { accountId }, orderBy: { sequence: 'asc' } });
@@ -85,14 +108,18 @@ describe('deposits', () => {
       const legs = await stack.prisma.ledgerEntry.findMany({ where: { transactionId: entry.transactionId } });
       expect(legs).toHaveLength(2);
       expect(legs.reduce((sum, leg) => sum + leg.amount, 0n)).toBe(0n);
-      expect(legs.find((leg) => leg.accountId !== accountId)?.accountId).toBe(systemAccountId('external_funding', 'USD'));
+      expect(legs.find((leg) => leg.accountId !== accountId)?.accountId).toBe(
+        systemAccountId('external_funding', 'USD'),
+      );
     }
   });
 
   it('runs 20 concurrent identical requests as one deposit: one entry, one workflow execution', async () => {
     const accountId = await openAccount();
     const key = 'concurrent-20';
-    const responses = await Promise.all(Array.from({ length: 20 }, () => deposit(accountId, key, { amount: 700, reference: 'dup' })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => deposit(accountId, key, { amount: 700, reference: 'dup' })),
+    );
 
     const statuses = responses.map((response) => response.statusCode);
     expect(statuses.every((status) => status === 201 || status === 409)).toBe(true);
@@ -100,7 +127,10 @@ describe('deposits', () => {
     expect(created.length).toBeGreaterThanOrEqual(1);
     expect(new Set(created.map((response) => response.json().id)).size).toBe(1);
     for (const response of responses.filter((r) => r.statusCode === 409)) {
-      expect(response.json().error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_request_in_progress' });
+      expect(response.json().error).toMatchObject({
+        type: 'idempotency_error',
+        code: 'idempotency_request_in_progress',
+      });
     }
 
     // Once settled, a retry replays the stored response.
@@ -138,7 +168,11 @@ describe('deposits', () => {
     expect((await deposit(accountId, 'reuse', { amount: 100, reference: 'a' })).statusCode).toBe(201);
     const reused = await deposit(accountId, 'reuse', { amount: 101, reference: 'a' });
     expect(reused.statusCode).toBe(422);
-    expect(reused.json().error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_key_reused', param: 'Idempotency-Key' });
+    expect(reused.json().error).toMatchObject({
+      type: 'idempotency_error',
+      code: 'idempotency_key_reused',
+      param: 'Idempotency-Key',
+    });
     expect((await stack.prisma.account.findUniqueOrThrow({ where: { id: accountId } })).balance).toBe(100n);
   });
 

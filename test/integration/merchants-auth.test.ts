@@ -10,13 +10,23 @@ afterAll(async () => stack?.close());
 
 describe('merchants and API keys', () => {
   it('creates a merchant only with the admin key, shows the key once and stores its hash', async () => {
-    const denied = await stack.app.inject({ method: 'POST', url: '/v1/merchants', headers: bearer('sk_admin_wrong'), payload: {} });
+    const denied = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/merchants',
+      headers: bearer('sk_admin_wrong'),
+      payload: {},
+    });
     expect(denied.statusCode).toBe(401);
     expect(denied.json()).toEqual({
       error: { type: 'authentication_error', code: 'api_key_invalid', message: 'This route needs the admin API key.' },
     });
 
-    const created = await stack.app.inject({ method: 'POST', url: '/v1/merchants', headers: bearer(stack.adminApiKey), payload: { name: 'Acme' } });
+    const created = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/merchants',
+      headers: bearer(stack.adminApiKey),
+      payload: { name: 'Acme' },
+    });
     expect(created.statusCode).toBe(201);
     const body = created.json<{ id: string; api_key: string; name: string; object: string }>();
     expect(body.id).toMatch(/^mer_[0-9A-Za-z]{22}$/);
@@ -33,9 +43,17 @@ describe('merchants and API keys', () => {
     expect(missing.statusCode).toBe(401);
     expect(missing.json().error).toMatchObject({ type: 'authentication_error', code: 'api_key_invalid' });
 
-    const wrong = await stack.app.inject({ method: 'GET', url: '/v1/accounts/acct_x', headers: bearer('sk_test_nope') });
+    const wrong = await stack.app.inject({
+      method: 'GET',
+      url: '/v1/accounts/acct_x',
+      headers: bearer('sk_test_nope'),
+    });
     expect(wrong.statusCode).toBe(401);
-    expect(wrong.json().error).toEqual({ type: 'authentication_error', code: 'api_key_invalid', message: 'Invalid API key provided.' });
+    expect(wrong.json().error).toEqual({
+      type: 'authentication_error',
+      code: 'api_key_invalid',
+      message: 'Invalid API key provided.',
+    });
   });
 
   it("shows a merchant none of another merchant's resources: 404, never 403 or data", async () => {
@@ -60,15 +78,26 @@ describe('merchants and API keys', () => {
     const probes = [
       { method: 'GET' as const, url: `/v1/accounts/${accountId}` },
       { method: 'GET' as const, url: `/v1/deposits/${depositId}` },
-      { method: 'POST' as const, url: `/v1/accounts/${accountId}/deposits`, payload: { amount: 1, reference: 'steal' } },
+      {
+        method: 'POST' as const,
+        url: `/v1/accounts/${accountId}/deposits`,
+        payload: { amount: 1, reference: 'steal' },
+      },
     ];
     for (const probe of probes) {
-      const response = await stack.app.inject({ ...probe, headers: { ...bearer(bob.apiKey), 'idempotency-key': 'bob-1' } });
+      const response = await stack.app.inject({
+        ...probe,
+        headers: { ...bearer(bob.apiKey), 'idempotency-key': 'bob-1' },
+      });
       expect(response.statusCode, probe.url).toBe(404);
       expect(response.json().error).toMatchObject({ type: 'invalid_request_error', code: 'resource_missing' });
       expect(response.body).not.toContain('balance');
     }
-    const aliceView = await stack.app.inject({ method: 'GET', url: `/v1/accounts/${accountId}`, headers: bearer(alice.apiKey) });
+    const aliceView = await stack.app.inject({
+      method: 'GET',
+      url: `/v1/accounts/${accountId}`,
+      headers: bearer(alice.apiKey),
+    });
     expect(aliceView.json()).toMatchObject({ balance: 500, available: 500 });
   });
 });
@@ -81,7 +110,11 @@ describe('rate limiting, health and internal errors', () => {
       const statuses: number[] = [];
       let last;
       for (let i = 0; i < 5; i++) {
-        last = await limited.app.inject({ method: 'GET', url: '/v1/accounts/acct_none', headers: bearer(merchant.apiKey) });
+        last = await limited.app.inject({
+          method: 'GET',
+          url: '/v1/accounts/acct_none',
+          headers: bearer(merchant.apiKey),
+        });
         statuses.push(last.statusCode);
       }
       expect(statuses).toEqual([404, 404, 404, 429, 429]);

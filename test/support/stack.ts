@@ -38,7 +38,10 @@ export async function startStack(suite: string, overrides: Partial<Config> = {})
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const workerRun = worker.run();
-  const app = await buildApp({ prisma, temporal, config }, { logger: false, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs });
+  const app = await buildApp(
+    { prisma, temporal, config },
+    { logger: false, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs },
+  );
 
   const merchant = async () => {
     const response = await app.inject({

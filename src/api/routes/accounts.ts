@@ -112,7 +112,11 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
     { schema: { tags: ['accounts'], body: CreateAccountBody, response: withErrors({ 201: Account }) } },
     async (request, reply) => {
       if (!isCurrencyCode(request.body.currency)) {
-        throw new PaymentsError('parameter_invalid', `Unknown ISO 4217 currency: ${request.body.currency}.`, 'currency');
+        throw new PaymentsError(
+          'parameter_invalid',
+          `Unknown ISO 4217 currency: ${request.body.currency}.`,
+          'currency',
+        );
       }
       const account = await createAccount(deps.prisma, {
         merchantId: request.merchantId,
@@ -175,7 +179,9 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
     '/v1/deposits/:id',
     { schema: { tags: ['accounts'], params: IdParams, response: withErrors({ 200: Deposit }) } },
     async (request) => {
-      const deposit = await deps.prisma.deposit.findFirst({ where: { id: request.params.id, merchantId: request.merchantId } });
+      const deposit = await deps.prisma.deposit.findFirst({
+        where: { id: request.params.id, merchantId: request.merchantId },
+      });
       if (!deposit) throw new PaymentsError('resource_missing', `No such deposit: '${request.params.id}'.`, 'id');
       return presentDeposit({ ...deposit, status: 'succeeded', createdAt: deposit.createdAt.toISOString() });
     },

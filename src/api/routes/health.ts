@@ -7,7 +7,9 @@ const readyTimeoutMs = 2_000;
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   return Promise.race([
     promise,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs).unref()),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs).unref(),
+    ),
   ]);
 }
 
@@ -24,9 +26,13 @@ const Status = Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]);
 const Ready = Type.Object({ status: Status, checks: Type.Object({ postgres: Status, temporal: Status }) });
 
 export async function healthRoutes(app: FastifyInstance, deps: AppDependencies): Promise<void> {
-  app.get('/health', { schema: { hide: true, response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
-    status: 'ok' as const,
-  }));
+  app.get(
+    '/health',
+    { schema: { hide: true, response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  );
 
   app.get('/ready', { schema: { hide: true, response: { 200: Ready, 503: Ready } } }, async (_request, reply) => {
     const [postgres, temporal] = await Promise.all([
@@ -34,6 +40,8 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDependencies):
       probe(() => deps.temporal.workflowService.getSystemInfo({})),
     ]);
     const ready = postgres === 'ok' && temporal === 'ok';
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', checks: { postgres, temporal } });
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ok' : 'unavailable', checks: { postgres, temporal } });
   });
 }

@@ -17,7 +17,12 @@ export async function merchantRoutes(fastify: FastifyInstance, deps: AppDependen
     async (request, reply) => {
       const apiKey = newApiKey();
       const merchant = await deps.prisma.merchant.create({
-        data: { id: newId('mer'), name: request.body.name ?? null, apiKeyHash: hashApiKey(apiKey), apiKeyPrefix: apiKey.slice(0, 12) },
+        data: {
+          id: newId('mer'),
+          name: request.body.name ?? null,
+          apiKeyHash: hashApiKey(apiKey),
+          apiKeyPrefix: apiKey.slice(0, 12),
+        },
       });
       return reply.status(201).send({
         id: merchant.id,
