@@ -1,7 +1,10 @@
 import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
 
@@ -38,39 +41,68 @@ async function loadEngineModule(): Promise<EngineModule> {
 
 let engineModule: Promise<EngineModule> | undefined;
 
+function loadOnce(): Promise<EngineModule> {
+  engineModule ??= loadEngineModule();
+  return engineModule;
+}
+
 type ScriptAdapter = { client: { query(sql: string): Promise<unknown> }; onError(error: unknown): never };
+type PgFields = ReturnType<typeof parseConnectionString>;
 
 // @prisma/adapter-pg runs a script by splitting it on ';', which breaks the PL/pgSQL
 // bodies of our hand-written triggers. PostgreSQL's simple query protocol takes the whole
 // script at once (and runs it as one implicit transaction, so a migration is atomic).
-function sendWholeScripts(factory: PrismaPg): PrismaPg {
-  const patch = <T>(adapter: T): T => {
-    const target = adapter as unknown as ScriptAdapter & { executeScript(script: string): Promise<void> };
-    target.executeScript = async (script: string) => {
-      try {
-        await target.client.query(script);
-      } catch (error) {
-        target.onError(error);
-      }
+function sendWholeScripts<T>(adapter: T): T {
+  const target = adapter as unknown as ScriptAdapter & { executeScript(script: string): Promise<void> };
+  target.executeScript = async (script: string) => {
+    try {
+      await target.client.query(script);
+    } catch (error) {
+      target.onError(error);
+    }
+  };
+  return adapter;
+}
+
+async function adminQuery(fields: PgFields, sql: string): Promise<void> {
+  const client = new pg.Client({ ...fields, database: 'postgres' } as pg.ClientConfig);
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+// Connection fields rather than a connectionString, and a shadow database of our own: the
+// adapter's shadow database is reached by overriding `database`, which node-postgres ignores
+// next to a connectionString, and is dropped while its pool still holds a connection.
+function adapterFactory(databaseUrl: string): PrismaPg {
+  const fields = parseConnectionString(databaseUrl);
+  const factory = new PrismaPg(fields as ConstructorParameters<typeof PrismaPg>[0]);
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => sendWholeScripts(await connect());
+  factory.connectToShadowDb = async () => {
+    const name = `prisma_shadow_${randomUUID().replace(/-/g, '')}`;
+    await adminQuery(fields, `CREATE DATABASE "${name}"`);
+    const shadowFactory = new PrismaPg({ ...fields, database: name } as ConstructorParameters<typeof PrismaPg>[0]);
+    const adapter = sendWholeScripts(await shadowFactory.connect());
+    const pool = adapter.underlyingDriver() as pg.Pool;
+    adapter.dispose = async () => {
+      await pool.end();
+      await adminQuery(fields, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     };
     return adapter;
   };
-  const connect = factory.connect.bind(factory);
-  const connectToShadowDb = factory.connectToShadowDb.bind(factory);
-  factory.connect = async () => patch(await connect());
-  factory.connectToShadowDb = async () => patch(await connectToShadowDb());
   return factory;
 }
 
 async function withEngine<T>(databaseUrl: string, run: (engine: SchemaEngine) => Promise<T>): Promise<T> {
-  engineModule ??= loadEngineModule();
-  const { SchemaEngine } = await engineModule;
-  const adapterFactory = bindMigrationAwareSqlAdapterFactory(
-    sendWholeScripts(new PrismaPg({ connectionString: databaseUrl })),
-  );
+  const { SchemaEngine } = await loadOnce();
+  const migrationAdapter = bindMigrationAwareSqlAdapterFactory(adapterFactory(databaseUrl));
   const datamodel = await readFile(schemaPath, 'utf8');
   const log = (): void => {};
-  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, datamodel]] }, log, adapterFactory);
+  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, datamodel]] }, log, migrationAdapter);
   try {
     return await run(engine);
   } finally {
@@ -115,29 +147,39 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
 }
 
 /**
- * Writes a new migration folder holding the SQL that takes the schema from what the
- * existing migrations build to what prisma/schema.prisma describes. Returns its path,
- * or undefined when nothing changed.
+ * The schema as the migrations leave it, written with each new migration. Diffs go from this
+ * snapshot to prisma/schema.prisma without a shadow database: the wasm engine cannot
+ * introspect PostgreSQL through the driver adapter ("Column type 'char' could not be
+ * deserialized"); a schema-to-schema diff reads no database.
+ */
+export const snapshotPath = path.join(migrationsPath, 'schema.snapshot.prisma');
+
+/**
+ * Writes a new migration folder holding the SQL that takes the schema from the snapshot to
+ * what prisma/schema.prisma describes. Returns its path, or undefined when nothing changed.
  */
 export async function createMigration(databaseUrl: string, name: string): Promise<string | undefined> {
-  const migrationsList = await listMigrations();
   const datamodel = await readFile(schemaPath, 'utf8');
-  const { stdout } = await withEngine(databaseUrl, (engine) =>
-    engine.diff({
+  const snapshot = await readFile(snapshotPath, 'utf8').catch(() => undefined);
+  const sql = await withEngine(databaseUrl, async (engine) => {
+    const { stdout } = await engine.diff({
       from:
-        migrationsList.migrationDirectories.length > 0 ? { tag: 'migrations', ...migrationsList } : { tag: 'empty' },
+        snapshot === undefined
+          ? { tag: 'empty' }
+          : { tag: 'schemaDatamodel', files: [{ path: snapshotPath, content: snapshot }] },
       to: { tag: 'schemaDatamodel', files: [{ path: schemaPath, content: datamodel }] },
       script: true,
       exitCode: null,
       filters: noFilter,
-    }),
-  );
-  const sql = stdout ?? '';
+    });
+    return stdout ?? '';
+  });
   if (sql.trim() === '' || sql.includes('This is an empty migration.')) return undefined;
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   const folder = path.join(migrationsPath, `${stamp}_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`);
   await mkdir(folder, { recursive: true });
   await writeFile(path.join(folder, 'migration.sql'), sql);
+  await writeFile(snapshotPath, datamodel);
   await writeFile(
     path.join(migrationsPath, 'migration_lock.toml'),
     '# Please do not edit this file manually\n# It should be added in your version-control system (e.g., Git)\nprovider = "postgresql"\n',

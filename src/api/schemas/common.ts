@@ -21,7 +21,8 @@ export const IdParams = Type.Object(
   { additionalProperties: false },
 );
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.String({ minLength: 1, maxLength: 255 }),
+  // 200 keeps workflow ids ("deposit:<merchant>:<key>") within Temporal's 255-character visibility column.
+  'idempotency-key': Type.String({ minLength: 1, maxLength: 200 }),
 });
 
 /** Every route answers its errors in the same shape. */
