@@ -64,6 +64,9 @@ function assertPostable(input: PostInput): void {
   if (input.entries.some((entry) => entry.amount === 0n)) {
     throw new PaymentsError('parameter_invalid', 'ledger entries cannot be zero');
   }
+  if (input.entries.reduce((sum, entry) => sum + entry.amount, 0n) !== 0n) {
+    throw new PaymentsError('parameter_invalid', 'ledger entries must sum to zero');
+  }
   if (input.idempotencyKey.length === 0) throw new Error('a ledger transaction needs an idempotency key');
 }
 
@@ -106,7 +109,20 @@ function ledgerError(error: unknown): PaymentsError | undefined {
     return new PaymentsError('insufficient_funds', 'The account does not have enough available funds.');
   }
   if (text.includes('account_not_found')) return new PaymentsError('resource_missing', 'No such account.');
-  if (text.includes('accounts_id_currency') || text.includes('ledger_entries_account_id_currency_fkey')) {
+  if (text.includes('hold_not_found')) return new PaymentsError('resource_missing', 'No such hold.');
+  if (text.includes('hold_not_active')) {
+    return new PaymentsError('hold_unexpected_state', 'The hold is no longer active.');
+  }
+  if (text.includes('hold_reference_conflict')) {
+    return new PaymentsError('hold_unexpected_state', 'A different hold already exists for this reference.');
+  }
+  if (text.includes('amount_too_large')) {
+    return new PaymentsError('amount_too_large', 'The amount is larger than the hold.', 'amount');
+  }
+  if (text.includes('invalid_posting')) return new PaymentsError('parameter_invalid', 'Invalid ledger posting.');
+  // Entries take their account's currency and already sum to zero overall (assertPostable),
+  // so a per-currency imbalance at commit means accounts of different currencies were mixed.
+  if (text.includes('is unbalanced in') || text.includes('ledger_entries_account_id_currency_fkey')) {
     return new PaymentsError('currency_mismatch', 'Entries must be in the currency of their account.');
   }
   return undefined;
@@ -148,4 +164,110 @@ export async function ensureSystemAccount(db: Db, type: SystemAccountType, curre
   });
   ensuredSystemAccounts.add(id);
   return id;
+}
+
+export interface PlaceHoldInput {
+  accountId: string;
+  amount: bigint;
+  /** One hold per reference (payment or transfer id): placing it again returns the first. */
+  reference: string;
+  expiresAt?: Date | undefined;
+}
+
+export async function placeHold(db: Db, input: PlaceHoldInput): Promise<{ holdId: string; replayed: boolean }> {
+  if (input.amount <= 0n) throw new PaymentsError('parameter_invalid', 'A hold amount must be positive.', 'amount');
+  const rows = await withLockRetry(
+    () => db.$queryRaw<{ hold_id: string; replayed: boolean }[]>`
+      SELECT hold_id, replayed FROM ledger_place_hold(
+        ${newId('hold')}, ${input.accountId}, ${input.amount}::bigint, ${input.reference}, ${input.expiresAt ?? null}::timestamptz)`,
+  );
+  const row = single(rows, 'ledger_place_hold');
+  return { holdId: row.hold_id, replayed: row.replayed };
+}
+
+/** Ends an active hold ('released' by us, 'expired' by its timer); idempotent. */
+export async function releaseHold(
+  db: Db,
+  reference: string,
+  status: 'released' | 'expired' = 'released',
+): Promise<{ holdId: string; replayed: boolean }> {
+  const rows = await withLockRetry(
+    () => db.$queryRaw<{ hold_id: string; replayed: boolean }[]>`
+      SELECT hold_id, replayed FROM ledger_release_hold(${reference}, ${status})`,
+  );
+  const row = single(rows, 'ledger_release_hold');
+  return { holdId: row.hold_id, replayed: row.replayed };
+}
+
+/**
+ * Captures `amount` of the hold with `reference` and posts `entries` atomically; the
+ * uncaptured rest returns to available. The entries must debit the held account by `amount`.
+ */
+export async function captureHold(
+  db: Db,
+  reference: string,
+  amount: bigint,
+  posting: Omit<PostInput, 'reference'>,
+): Promise<PostResult> {
+  assertPostable({ ...posting, reference });
+  const entryIds = posting.entries.map(() => newId('ent'));
+  const accountIds = posting.entries.map((entry) => entry.accountId);
+  const amounts = posting.entries.map((entry) => entry.amount);
+  const metadata = posting.metadata === undefined ? null : JSON.stringify(posting.metadata);
+  const rows = await withLockRetry(
+    () => db.$queryRaw<{ transaction_id: string; replayed: boolean }[]>`
+      SELECT transaction_id, replayed FROM ledger_capture_hold(
+        ${reference}, ${amount}::bigint, ${newId('txn')}, ${posting.kind}, ${posting.idempotencyKey},
+        ${metadata}::jsonb, ${entryIds}::text[], ${accountIds}::text[], ${amounts}::bigint[])`,
+  );
+  const row = single(rows, 'ledger_capture_hold');
+  return { transactionId: row.transaction_id, replayed: row.replayed };
+}
+
+function single<T>(rows: T[], source: string): T {
+  const row = rows[0];
+  if (rows.length !== 1 || !row) throw new Error(`${source} returned ${rows.length} rows`);
+  return row;
+}
+
+/**
+ * The account's balance now, or as of `at`: the balance_after of its last entry applied at
+ * or before that instant (0 before its first entry).
+ */
+export async function balance(db: Db, accountId: string, options: { at?: Date } = {}): Promise<bigint> {
+  if (!options.at) {
+    const account = await db.account.findUnique({ where: { id: accountId }, select: { balance: true } });
+    if (!account) throw new PaymentsError('resource_missing', 'No such account.', 'id');
+    return account.balance;
+  }
+  const last = await db.ledgerEntry.findFirst({
+    // API times have millisecond precision, entries microsecond: `at` covers its whole millisecond.
+    where: { accountId, createdAt: { lt: new Date(options.at.getTime() + 1) } },
+    orderBy: { sequence: 'desc' },
+    select: { balanceAfter: true },
+  });
+  return last?.balanceAfter ?? 0n;
+}
+
+export const maxEntriesPageSize = 100;
+
+/** Entries of an account, newest first, `limit` at a time after the entry `startingAfter`. */
+export async function entries(db: Db, accountId: string, page: { limit: number; startingAfter?: string | undefined }) {
+  const limit = Math.min(Math.max(page.limit, 1), maxEntriesPageSize);
+  let before: bigint | undefined;
+  if (page.startingAfter) {
+    const cursor = await db.ledgerEntry.findFirst({
+      where: { id: page.startingAfter, accountId },
+      select: { sequence: true },
+    });
+    if (!cursor) throw new PaymentsError('resource_missing', 'No such entry for this account.', 'starting_after');
+    before = cursor.sequence;
+  }
+  const rows = await db.ledgerEntry.findMany({
+    where: { accountId, ...(before === undefined ? {} : { sequence: { lt: before } }) },
+    orderBy: { sequence: 'desc' },
+    take: limit + 1,
+    include: { transaction: { select: { kind: true, reference: true } } },
+  });
+  return { data: rows.slice(0, limit), hasMore: rows.length > limit };
 }

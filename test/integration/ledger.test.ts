@@ -1,0 +1,256 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { PaymentsError } from '../../src/domain/errors.ts';
+import { balance, captureHold, entries, placeHold, post, releaseHold } from '../../src/ledger/ledger.ts';
+import { reconcile } from '../../src/ledger/reconcile.ts';
+import { newId } from '../../src/ids.ts';
+import { connectPrisma, fund, openAccount } from '../support/ledger-fixtures.ts';
+
+const prisma = connectPrisma(30);
+afterAll(async () => prisma.$disconnect());
+
+function transfer(from: string, to: string, amount: bigint, key = newId('txn')) {
+  return post(prisma, {
+    kind: 'transfer',
+    idempotencyKey: key,
+    entries: [
+      { accountId: from, amount: -amount },
+      { accountId: to, amount },
+    ],
+  });
+}
+
+async function outcome(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (error) {
+    if (error instanceof PaymentsError) return error.code;
+    throw error;
+  }
+}
+
+describe('ledger under concurrency', () => {
+  it('lets exactly 150 of 200 concurrent 1-unit transfers out of 150 succeed; never negative', async () => {
+    const source = await openAccount(prisma);
+    const sink = await openAccount(prisma);
+    await fund(prisma, source, 150n);
+
+    const results = await Promise.all(Array.from({ length: 200 }, () => outcome(transfer(source, sink, 1n))));
+    expect(results.filter((r) => r === 'ok')).toHaveLength(150);
+    expect(results.filter((r) => r === 'insufficient_funds')).toHaveLength(50);
+
+    expect(await balance(prisma, source)).toBe(0n);
+    expect(await balance(prisma, sink)).toBe(150n);
+    const sourceEntries = await prisma.ledgerEntry.findMany({ where: { accountId: source } });
+    expect(sourceEntries).toHaveLength(151);
+    expect(sourceEntries.every((entry) => entry.balanceAfter >= 0n)).toBe(true);
+  });
+
+  it('lets exactly 150 of 200 concurrent 1-unit holds succeed and captures them all', async () => {
+    const source = await openAccount(prisma);
+    const sink = await openAccount(prisma);
+    await fund(prisma, source, 150n);
+
+    const references = Array.from({ length: 200 }, () => newId('hold'));
+    const holds = await Promise.all(
+      references.map((reference) => outcome(placeHold(prisma, { accountId: source, amount: 1n, reference }))),
+    );
+    expect(holds.filter((r) => r === 'ok')).toHaveLength(150);
+    expect(holds.filter((r) => r === 'insufficient_funds')).toHaveLength(50);
+    const account = await prisma.account.findUniqueOrThrow({ where: { id: source } });
+    expect([account.balance, account.held]).toEqual([150n, 150n]);
+
+    const held = references.filter((_, index) => holds[index] === 'ok');
+    const captures = await Promise.all(
+      held.map((reference) =>
+        outcome(
+          captureHold(prisma, reference, 1n, {
+            kind: 'transfer',
+            idempotencyKey: `${reference}:capture`,
+            entries: [
+              { accountId: source, amount: -1n },
+              { accountId: sink, amount: 1n },
+            ],
+          }),
+        ),
+      ),
+    );
+    expect(captures.every((r) => r === 'ok')).toBe(true);
+    const after = await prisma.account.findUniqueOrThrow({ where: { id: source } });
+    expect([after.balance, after.held]).toEqual([0n, 0n]);
+    expect(await balance(prisma, sink)).toBe(150n);
+  });
+
+  it('completes 100 transfers A→B and 100 B→A at once without deadlock', async () => {
+    const a = await openAccount(prisma);
+    const b = await openAccount(prisma);
+    await fund(prisma, a, 1_000n);
+    await fund(prisma, b, 1_000n);
+    const results = await Promise.all([
+      ...Array.from({ length: 100 }, () => outcome(transfer(a, b, 3n))),
+      ...Array.from({ length: 100 }, () => outcome(transfer(b, a, 2n))),
+    ]);
+    expect(results.every((r) => r === 'ok')).toBe(true);
+    expect(await balance(prisma, a)).toBe(1_000n - 300n + 200n);
+    expect(await balance(prisma, b)).toBe(1_000n + 300n - 200n);
+  });
+
+  it('posts one transaction when the same post is fired 20 times concurrently', async () => {
+    const a = await openAccount(prisma);
+    const b = await openAccount(prisma);
+    await fund(prisma, a, 100n);
+    const key = newId('txn');
+    const results = await Promise.all(Array.from({ length: 20 }, () => transfer(a, b, 7n, key)));
+    expect(new Set(results.map((r) => r.transactionId)).size).toBe(1);
+    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(await prisma.ledgerTransaction.count({ where: { idempotencyKey: key } })).toBe(1);
+    expect(await balance(prisma, a)).toBe(93n);
+    expect(await balance(prisma, b)).toBe(7n);
+  });
+});
+
+describe('holds', () => {
+  it('reserves available funds, captures part and returns the rest', async () => {
+    const customer = await openAccount(prisma);
+    const merchant = await openAccount(prisma, 'USD', 'merchant');
+    await fund(prisma, customer, 1_000n);
+    const reference = newId('hold');
+    await placeHold(prisma, { accountId: customer, amount: 600n, reference });
+    expect(await outcome(placeHold(prisma, { accountId: customer, amount: 401n, reference: newId('hold') }))).toBe(
+      'insufficient_funds',
+    );
+    let account = await prisma.account.findUniqueOrThrow({ where: { id: customer } });
+    expect([account.balance, account.held]).toEqual([1_000n, 600n]);
+
+    const posting = {
+      kind: 'payment_capture',
+      idempotencyKey: `${reference}:capture`,
+      entries: [
+        { accountId: customer, amount: -450n },
+        { accountId: merchant, amount: 450n },
+      ],
+    };
+    await expect(captureHold(prisma, reference, 601n, posting)).rejects.toMatchObject({ code: 'amount_too_large' });
+    const first = await captureHold(prisma, reference, 450n, posting);
+    const again = await captureHold(prisma, reference, 450n, posting);
+    expect(again).toEqual({ transactionId: first.transactionId, replayed: true });
+
+    account = await prisma.account.findUniqueOrThrow({ where: { id: customer } });
+    expect([account.balance, account.held]).toEqual([550n, 0n]);
+    const hold = await prisma.hold.findUniqueOrThrow({ where: { reference } });
+    expect([hold.status, hold.capturedAmount]).toEqual(['captured', 450n]);
+    await expect(releaseHold(prisma, reference)).rejects.toMatchObject({ code: 'hold_unexpected_state' });
+  });
+
+  it('releases idempotently and refuses to capture a released hold', async () => {
+    const customer = await openAccount(prisma);
+    const other = await openAccount(prisma);
+    await fund(prisma, customer, 100n);
+    const reference = newId('hold');
+    expect(await placeHold(prisma, { accountId: customer, amount: 80n, reference })).toMatchObject({ replayed: false });
+    expect(await placeHold(prisma, { accountId: customer, amount: 80n, reference })).toMatchObject({ replayed: true });
+    expect(await releaseHold(prisma, reference)).toMatchObject({ replayed: false });
+    expect(await releaseHold(prisma, reference)).toMatchObject({ replayed: true });
+    const account = await prisma.account.findUniqueOrThrow({ where: { id: customer } });
+    expect([account.balance, account.held]).toEqual([100n, 0n]);
+    await expect(
+      captureHold(prisma, reference, 80n, {
+        kind: 'transfer',
+        idempotencyKey: `${reference}:capture`,
+        entries: [
+          { accountId: customer, amount: -80n },
+          { accountId: other, amount: 80n },
+        ],
+      }),
+    ).rejects.toMatchObject({ code: 'hold_unexpected_state' });
+  });
+});
+
+describe('time travel and audit', () => {
+  it('answers the balance as of any instant and pages entries newest first', async () => {
+    const account = await openAccount(prisma);
+    await fund(prisma, account, 100n);
+    const afterFirst = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await fund(prisma, account, 50n);
+    await fund(prisma, account, 25n);
+
+    expect(await balance(prisma, account, { at: new Date(afterFirst.getTime() - 60_000) })).toBe(0n);
+    expect(await balance(prisma, account, { at: afterFirst })).toBe(100n);
+    expect(await balance(prisma, account, { at: new Date() })).toBe(175n);
+
+    const first = await entries(prisma, account, { limit: 2 });
+    expect(first.data.map((entry) => entry.amount)).toEqual([25n, 50n]);
+    expect(first.hasMore).toBe(true);
+    const second = await entries(prisma, account, { limit: 2, startingAfter: first.data[1]?.id });
+    expect(second.data.map((entry) => entry.amount)).toEqual([100n]);
+    expect(second.hasMore).toBe(false);
+  });
+});
+
+describe('database-enforced invariants', () => {
+  async function withClient<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+    const client = new pg.Client({ connectionString: inject('databaseUrl') });
+    await client.connect();
+    try {
+      return await run(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('rejects UPDATE and DELETE of ledger entries', async () => {
+    const account = await openAccount(prisma);
+    await fund(prisma, account, 10n);
+    await withClient(async (client) => {
+      await expect(
+        client.query('UPDATE ledger_entries SET amount = 11 WHERE account_id = $1', [account]),
+      ).rejects.toThrow(/append-only: UPDATE rejected/);
+      await expect(client.query('DELETE FROM ledger_entries WHERE account_id = $1', [account])).rejects.toThrow(
+        /append-only: DELETE rejected/,
+      );
+    });
+    expect(await prisma.ledgerEntry.count({ where: { accountId: account } })).toBe(1);
+  });
+
+  it('rejects at commit a transaction whose entries do not balance', async () => {
+    const account = await openAccount(prisma);
+    const txn = newId('txn');
+    await withClient(async (client) => {
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO ledger_transactions (id, kind, idempotency_key) VALUES ($1, 'manual', $1)`, [
+        txn,
+      ]);
+      await client.query(
+        `INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency, balance_after, sequence)
+         VALUES ($1, $2, $3, 500, 'USD', 500, 1)`,
+        [newId('ent'), txn, account],
+      );
+      await expect(client.query('COMMIT')).rejects.toThrow(/unbalanced in USD/);
+    });
+    expect(await prisma.ledgerTransaction.count({ where: { id: txn } })).toBe(0);
+  });
+
+  it('rejects an entry in another currency than its account', async () => {
+    const usd = await openAccount(prisma, 'USD');
+    const eur = await openAccount(prisma, 'EUR');
+    await fund(prisma, usd, 10n);
+    await expect(transfer(usd, eur, 5n)).rejects.toMatchObject({ code: 'currency_mismatch' });
+  });
+
+  it('finds tampering with a cached balance', async () => {
+    const account = await openAccount(prisma);
+    await fund(prisma, account, 42n);
+    const found = await prisma
+      .$transaction(async (tx) => {
+        await tx.$executeRaw`UPDATE accounts SET balance = balance + 1 WHERE id = ${account}`;
+        const discrepancies = await reconcile(tx);
+        throw Object.assign(new Error('rollback'), { discrepancies });
+      })
+      .catch((error: { discrepancies?: unknown }) => error.discrepancies);
+    expect(found).toContainEqual({ kind: 'balance_mismatch', accountId: account, cached: 43n, fromEntries: 42n });
+    expect(await reconcile(prisma)).toEqual([]);
+  });
+});
