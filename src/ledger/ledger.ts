@@ -120,9 +120,7 @@ function ledgerError(error: unknown): PaymentsError | undefined {
     return new PaymentsError('amount_too_large', 'The amount is larger than the hold.', 'amount');
   }
   if (text.includes('invalid_posting')) return new PaymentsError('parameter_invalid', 'Invalid ledger posting.');
-  // Entries take their account's currency and already sum to zero overall (assertPostable),
-  // so a per-currency imbalance at commit means accounts of different currencies were mixed.
-  if (text.includes('is unbalanced in') || text.includes('ledger_entries_account_id_currency_fkey')) {
+  if (text.includes('currency_mismatch')) {
     return new PaymentsError('currency_mismatch', 'Entries must be in the currency of their account.');
   }
   return undefined;

@@ -42,8 +42,9 @@ ALTER TABLE "transfers" ADD CONSTRAINT "transfers_amount_check" CHECK ("amount" 
 ALTER TABLE "transfers" ADD CONSTRAINT "transfers_status_check" CHECK ("status" IN ('pending', 'succeeded', 'failed'));
 ALTER TABLE "transfers" ADD CONSTRAINT "transfers_accounts_check" CHECK ("from_account_id" <> "to_account_id");
 
--- Same contract as before; entries now carry clock_timestamp() taken after the account lock,
--- so within an account created_at follows sequence and "balance at t" is well defined.
+-- Same contract as before, plus: mixed currencies are refused up front ('currency_mismatch'),
+-- and entries carry clock_timestamp() taken after the account lock, so within an account
+-- created_at follows sequence and "balance at t" is well defined.
 CREATE OR REPLACE FUNCTION ledger_post(
   p_transaction_id text,
   p_kind text,
@@ -74,6 +75,14 @@ BEGIN
   END IF;
 
   PERFORM 1 FROM "accounts" a WHERE a.id = ANY (p_account_ids) ORDER BY a.id FOR UPDATE;
+
+  -- A wrong request (currencies mixed) is refused before any balance is looked at.
+  PERFORM 1 FROM unnest(p_account_ids, p_amounts) AS x(account_id, amount)
+    JOIN "accounts" a ON a.id = x.account_id
+   GROUP BY a.currency HAVING sum(x.amount) <> 0;
+  IF FOUND THEN
+    RAISE EXCEPTION 'currency_mismatch' USING ERRCODE = 'P0001', DETAIL = 'entries must balance per currency';
+  END IF;
 
   FOR i IN 1..n LOOP
     IF p_amounts[i] = 0 THEN
