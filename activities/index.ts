@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { PaymentsError, errorCatalog } from '../src/domain/errors.ts';
 import { createDepositActivities } from './deposits.ts';
+import { createTransferActivities } from './transfers.ts';
 
 export interface ActivityDependencies {
   prisma: PrismaClient;
@@ -15,6 +16,7 @@ export interface ActivityDependencies {
 export function createActivities(deps: ActivityDependencies) {
   return typedFailures({
     ...createDepositActivities(deps.prisma),
+    ...createTransferActivities(deps.prisma),
   });
 }
 

@@ -38,8 +38,10 @@ export interface Config {
   idempotencyKeyTtlMs: number;
   /** A request holding an idempotency key longer than this is presumed dead and may be retried. */
   idempotencyLockTimeoutMs: number;
-  /** How long POST /deposits waits for the workflow before answering 202. */
+  /** How long POST /deposits and /transfers wait for the workflow before answering 202. */
   depositWaitMs: number;
+  /** Transfers above this are blocked by the risk check. */
+  maxTransferAmountMinor: bigint;
 }
 
 export function loadConfig(): Config {
@@ -59,5 +61,6 @@ export function loadConfig(): Config {
     idempotencyKeyTtlMs: integer('IDEMPOTENCY_KEY_TTL_MS', 24 * 60 * 60 * 1000),
     idempotencyLockTimeoutMs: integer('IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000),
     depositWaitMs: integer('DEPOSIT_WAIT_MS', 10_000),
+    maxTransferAmountMinor: BigInt(integer('MAX_TRANSFER_AMOUNT_MINOR', 100_000_000)),
   };
 }

@@ -48,7 +48,9 @@ let runtimeInstalled = false;
 function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+  Runtime.install({
+    logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'ERROR' | undefined) ?? 'WARN'),
+  });
 }
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {

@@ -16,3 +16,17 @@ export const ledgerActivity: ActivityOptions = {
     nonRetryableErrorTypes: nonRetryableErrorCodes,
   },
 };
+
+/**
+ * Compensations must finish: they retry until they succeed, with a longer window. Losing a
+ * release would leave a customer's funds held.
+ */
+export const compensationActivity: ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '1 hour',
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+  },
+};

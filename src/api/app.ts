@@ -9,22 +9,13 @@ import type { Config } from '../config.ts';
 import { registerErrorHandling } from './errors.ts';
 import { ErrorResponse } from './schemas/common.ts';
 import { healthRoutes } from './routes/health.ts';
-import { merchantRoutes } from './routes/merchants.ts';
-import { accountRoutes } from './routes/accounts.ts';
+import { adminScope, merchantScope } from './merchant-scope.ts';
 import { hashApiKey } from './auth.ts';
 
 export interface AppDependencies {
   prisma: PrismaClient;
   temporal: Client;
-  config: Pick<
-    Config,
-    | 'adminApiKey'
-    | 'taskQueue'
-    | 'rateLimitPerSecond'
-    | 'idempotencyKeyTtlMs'
-    | 'idempotencyLockTimeoutMs'
-    | 'depositWaitMs'
-  >;
+  config: Config;
 }
 
 export type App = FastifyInstance;
@@ -59,6 +50,6 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
   });
 
   await api.register(healthRoutes, deps);
-  await api.register(merchantRoutes, deps);
-  await api.register(accountRoutes, deps);
+  await api.register(adminScope, deps);
+  await api.register(merchantScope, deps);
 }

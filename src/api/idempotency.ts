@@ -16,6 +16,13 @@ export interface IdempotencySettings {
   lockTimeoutMs: number;
 }
 
+export function idempotencySettings(config: {
+  idempotencyKeyTtlMs: number;
+  idempotencyLockTimeoutMs: number;
+}): IdempotencySettings {
+  return { keyTtlMs: config.idempotencyKeyTtlMs, lockTimeoutMs: config.idempotencyLockTimeoutMs };
+}
+
 export interface StoredResponse {
   status: number;
   body: unknown;

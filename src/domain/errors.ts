@@ -17,6 +17,7 @@ export const errorCatalog = {
   account_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
   hold_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
   amount_too_large: { type: 'invalid_request_error', status: 400, retryable: false },
+  transfer_blocked: { type: 'invalid_request_error', status: 402, retryable: false },
   rate_limited: { type: 'rate_limit_error', status: 429, retryable: true },
   // A dependency (database, Temporal) is briefly unreachable: activities retry these.
   service_unavailable: { type: 'api_error', status: 503, retryable: true },

@@ -24,6 +24,9 @@ export interface Stack {
  * The real stack for one suite: API (via app.inject), a worker on the suite's own task
  * queue, the shared Temporal dev server and the run's PostgreSQL database. No mocks.
  */
+// Business failures (declines, insufficient funds) are logged by the SDK at WARN; tests expect them.
+process.env.TEMPORAL_LOG_LEVEL ??= 'ERROR';
+
 export async function startStack(suite: string, overrides: Partial<Config> = {}): Promise<Stack> {
   const taskQueue = `test-${suite}-${randomUUID()}`;
   const adminApiKey = `sk_admin_${randomUUID()}`;

@@ -1,22 +1,30 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import type { AppDependencies } from '../app.ts';
 import type { depositWorkflow } from '../../../workflows/deposit.ts';
 import type { DepositView } from '../../../activities/deposits.ts';
-import { authenticateMerchant } from '../auth.ts';
-import { idempotent } from '../idempotency.ts';
-import { createAccount } from '../../ledger/ledger.ts';
+import { idempotencySettings, idempotent } from '../idempotency.ts';
+import { resourceIdFor, resultWithin, startOrFind } from '../workflow-runs.ts';
+import { balance, createAccount, entries } from '../../ledger/ledger.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { isCurrencyCode, toJsonAmount } from '../../domain/money.ts';
 import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
-import { Account, CreateAccountBody, CreateDepositBody, Deposit } from '../schemas/accounts.ts';
+import {
+  Account,
+  Balance,
+  BalanceQuery,
+  CreateAccountBody,
+  CreateDepositBody,
+  Deposit,
+  EntriesQuery,
+  EntryList,
+} from '../schemas/accounts.ts';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    merchantId: string;
-  }
+/** The merchant's account, or 404 whether it does not exist or belongs to someone else. */
+export async function findMerchantAccount(deps: AppDependencies, merchantId: string, id: string): Promise<AccountRow> {
+  const account = await deps.prisma.account.findFirst({ where: { id, merchantId } });
+  if (!account) throw new PaymentsError('resource_missing', `No such account: '${id}'.`, 'id');
+  return account;
 }
 
 interface AccountRow {
@@ -57,55 +65,9 @@ function presentDeposit(deposit: DepositView): Deposit {
   };
 }
 
-/** Derived from the workflow id, so every retry of one request names the same deposit. */
-function depositIdFor(workflowId: string): string {
-  return `dep_${createHash('sha256').update(workflowId).digest('base64url').slice(0, 22)}`;
-}
-
-async function startOrFind(
-  deps: AppDependencies,
-  workflowId: string,
-  input: Parameters<typeof depositWorkflow>[0],
-): Promise<WorkflowHandle<typeof depositWorkflow>> {
-  try {
-    return await deps.temporal.workflow.start<typeof depositWorkflow>('depositWorkflow', {
-      workflowId,
-      taskQueue: deps.config.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    });
-  } catch (error) {
-    // A closed run with this id is the earlier attempt of this very request.
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return deps.temporal.workflow.getHandle(workflowId);
-    throw error;
-  }
-}
-
-async function resultWithin<T>(promise: Promise<T>, waitMs: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), waitMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function accountRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.decorateRequest('merchantId', '');
-  app.addHook('onRequest', async (request) => {
-    request.merchantId = await authenticateMerchant(deps.prisma, request);
-  });
-
-  const findAccount = async (merchantId: string, id: string): Promise<AccountRow> => {
-    const account = await deps.prisma.account.findFirst({ where: { id, merchantId } });
-    if (!account) throw new PaymentsError('resource_missing', `No such account: '${id}'.`, 'id');
-    return account;
-  };
+  const findAccount = (merchantId: string, id: string) => findMerchantAccount(deps, merchantId, id);
 
   app.post(
     '/v1/accounts',
@@ -148,16 +110,22 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
     async (request, reply) => {
       const { merchantId } = request;
       const account = await findAccount(merchantId, request.params.id);
-      return idempotent(deps.prisma, idempotencySettings(deps), request, reply, merchantId, async () => {
+      return idempotent(deps.prisma, idempotencySettings(deps.config), request, reply, merchantId, async () => {
         const workflowId = `deposit:${merchantId}:${request.headers['idempotency-key']}`;
         const input = {
-          depositId: depositIdFor(workflowId),
+          depositId: resourceIdFor('dep', workflowId),
           merchantId,
           accountId: account.id,
           amount: BigInt(request.body.amount),
           reference: request.body.reference,
         };
-        const handle = await startOrFind(deps, workflowId, input);
+        const handle = await startOrFind<typeof depositWorkflow>(
+          deps.temporal,
+          deps.config.taskQueue,
+          'depositWorkflow',
+          workflowId,
+          [input],
+        );
         const deposit = await resultWithin(handle.result(), deps.config.depositWaitMs);
         if (deposit) return { status: 201, body: presentDeposit(deposit) };
         return {
@@ -176,6 +144,75 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
   );
 
   app.get(
+    '/v1/accounts/:id/balance',
+    {
+      schema: {
+        tags: ['accounts'],
+        params: IdParams,
+        querystring: BalanceQuery,
+        response: withErrors({ 200: Balance }),
+      },
+    },
+    async (request) => {
+      const account = await findAccount(request.merchantId, request.params.id);
+      if (request.query.at === undefined) {
+        return {
+          object: 'balance' as const,
+          account_id: account.id,
+          currency: account.currency,
+          balance: toJsonAmount(account.balance),
+          available: toJsonAmount(account.balance - account.held),
+          held: toJsonAmount(account.held),
+          at: new Date().toISOString(),
+        };
+      }
+      const at = new Date(request.query.at);
+      return {
+        object: 'balance' as const,
+        account_id: account.id,
+        currency: account.currency,
+        balance: toJsonAmount(await balance(deps.prisma, account.id, { at })),
+        at: at.toISOString(),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/accounts/:id/entries',
+    {
+      schema: {
+        tags: ['accounts'],
+        params: IdParams,
+        querystring: EntriesQuery,
+        response: withErrors({ 200: EntryList }),
+      },
+    },
+    async (request) => {
+      const account = await findAccount(request.merchantId, request.params.id);
+      const page = await entries(deps.prisma, account.id, {
+        limit: request.query.limit,
+        startingAfter: request.query.starting_after,
+      });
+      return {
+        object: 'list' as const,
+        has_more: page.hasMore,
+        data: page.data.map((entry) => ({
+          id: entry.id,
+          object: 'entry' as const,
+          account_id: entry.accountId,
+          transaction_id: entry.transactionId,
+          kind: entry.transaction.kind,
+          reference: entry.transaction.reference,
+          amount: toJsonAmount(entry.amount),
+          currency: entry.currency,
+          balance_after: toJsonAmount(entry.balanceAfter),
+          created_at: entry.createdAt.toISOString(),
+        })),
+      };
+    },
+  );
+
+  app.get(
     '/v1/deposits/:id',
     { schema: { tags: ['accounts'], params: IdParams, response: withErrors({ 200: Deposit }) } },
     async (request) => {
@@ -186,8 +223,4 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
       return presentDeposit({ ...deposit, status: 'succeeded', createdAt: deposit.createdAt.toISOString() });
     },
   );
-}
-
-function idempotencySettings(deps: AppDependencies) {
-  return { keyTtlMs: deps.config.idempotencyKeyTtlMs, lockTimeoutMs: deps.config.idempotencyLockTimeoutMs };
 }

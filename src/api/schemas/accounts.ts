@@ -45,3 +45,46 @@ export const Deposit = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 });
 export type Deposit = Static<typeof Deposit>;
+
+export const BalanceQuery = Type.Object(
+  { at: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 instant; default now' })) },
+  { additionalProperties: false },
+);
+
+export const Balance = Type.Object({
+  object: Type.Literal('balance'),
+  account_id: Type.String(),
+  currency: Type.String(),
+  balance: SignedAmountMinor,
+  /** Only for the current balance: holds are not historical. */
+  available: Type.Optional(SignedAmountMinor),
+  held: Type.Optional(SignedAmountMinor),
+  at: Type.String({ format: 'date-time' }),
+});
+
+export const EntriesQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+    starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Entry = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('entry'),
+  account_id: Type.String(),
+  transaction_id: Type.String(),
+  kind: Type.String(),
+  reference: Type.Union([Type.String(), Type.Null()]),
+  amount: SignedAmountMinor,
+  currency: Type.String(),
+  balance_after: SignedAmountMinor,
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+export const EntryList = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(Entry),
+  has_more: Type.Boolean(),
+});

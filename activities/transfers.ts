@@ -1,0 +1,110 @@
+import type { PrismaClient } from '../src/db/prisma.ts';
+import { captureHold, placeHold, releaseHold } from '../src/ledger/ledger.ts';
+
+export interface TransferInput {
+  transferId: string;
+  merchantId: string;
+  fromAccountId: string;
+  toAccountId: string;
+  amount: bigint;
+  currency: string;
+  description: string | null;
+}
+
+export interface TransferView extends TransferInput {
+  status: 'pending' | 'succeeded' | 'failed';
+  failureCode: string | null;
+  failureMessage: string | null;
+  transactionId: string | null;
+  createdAt: string;
+}
+
+const transactionOptions = { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 } as const;
+
+function view(row: {
+  id: string;
+  merchantId: string;
+  fromAccountId: string;
+  toAccountId: string;
+  amount: bigint;
+  currency: string;
+  description: string | null;
+  status: string;
+  failureCode: string | null;
+  failureMessage: string | null;
+  transactionId: string | null;
+  createdAt: Date;
+}): TransferView {
+  return {
+    transferId: row.id,
+    merchantId: row.merchantId,
+    fromAccountId: row.fromAccountId,
+    toAccountId: row.toAccountId,
+    amount: row.amount,
+    currency: row.currency,
+    description: row.description,
+    status: row.status as TransferView['status'],
+    failureCode: row.failureCode,
+    failureMessage: row.failureMessage,
+    transactionId: row.transactionId,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export function createTransferActivities(prisma: PrismaClient) {
+  const record = (input: TransferInput) => ({
+    id: input.transferId,
+    merchantId: input.merchantId,
+    fromAccountId: input.fromAccountId,
+    toAccountId: input.toAccountId,
+    amount: input.amount,
+    currency: input.currency,
+    description: input.description,
+  });
+
+  return {
+    /** Records the transfer as pending and reserves its amount on the source account, atomically. */
+    async holdTransferFunds(input: TransferInput): Promise<void> {
+      await prisma.$transaction(async (tx) => {
+        await tx.transfer.createMany({ data: [{ ...record(input), status: 'pending' }], skipDuplicates: true });
+        await placeHold(tx, { accountId: input.fromAccountId, amount: input.amount, reference: input.transferId });
+      }, transactionOptions);
+    },
+
+    /** Compensation: gives the reserved amount back. Idempotent, and a no-op if nothing was held. */
+    async releaseTransferFunds(transferId: string): Promise<void> {
+      const hold = await prisma.hold.findUnique({ where: { reference: transferId }, select: { status: true } });
+      if (hold?.status === 'active') await releaseHold(prisma, transferId);
+    },
+
+    /** Moves the held amount to the destination and marks the transfer succeeded, atomically. */
+    async completeTransfer(input: TransferInput & { ledgerKey: string }): Promise<TransferView> {
+      const row = await prisma.$transaction(async (tx) => {
+        const { transactionId } = await captureHold(tx, input.transferId, input.amount, {
+          kind: 'transfer',
+          idempotencyKey: input.ledgerKey,
+          entries: [
+            { accountId: input.fromAccountId, amount: -input.amount },
+            { accountId: input.toAccountId, amount: input.amount },
+          ],
+        });
+        return tx.transfer.update({
+          where: { id: input.transferId },
+          data: { status: 'succeeded', transactionId, updatedAt: new Date() },
+        });
+      }, transactionOptions);
+      return view(row);
+    },
+
+    /** Records why the transfer failed; runs after any compensation. */
+    async failTransfer(input: TransferInput & { failureCode: string; failureMessage: string }): Promise<TransferView> {
+      const failure = { status: 'failed', failureCode: input.failureCode, failureMessage: input.failureMessage };
+      const row = await prisma.transfer.upsert({
+        where: { id: input.transferId },
+        create: { ...record(input), ...failure },
+        update: { ...failure, updatedAt: new Date() },
+      });
+      return view(row);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDependencies } from './app.ts';
+import { authenticateMerchant, authenticateAdmin } from './auth.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { transferRoutes } from './routes/transfers.ts';
+import { ledgerAdminRoutes } from './routes/ledger-admin.ts';
+import { merchantRoutes } from './routes/merchants.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    merchantId: string;
+  }
+}
+
+/** Every route registered here sees `request.merchantId` of a valid API key, or never runs. */
+export async function merchantScope(app: FastifyInstance, deps: AppDependencies): Promise<void> {
+  app.decorateRequest('merchantId', '');
+  app.addHook('onRequest', async (request) => {
+    request.merchantId = await authenticateMerchant(deps.prisma, request);
+  });
+  await app.register(accountRoutes, deps);
+  await app.register(transferRoutes, deps);
+}
+
+/** Platform operator routes, behind ADMIN_API_KEY. */
+export async function adminScope(app: FastifyInstance, deps: AppDependencies): Promise<void> {
+  app.addHook('onRequest', async (request) => authenticateAdmin(deps.config.adminApiKey, request));
+  await app.register(merchantRoutes, deps);
+  await app.register(ledgerAdminRoutes, deps);
+}

@@ -1,0 +1,107 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppDependencies } from '../app.ts';
+import type { transferWorkflow } from '../../../workflows/transfer.ts';
+import type { TransferView } from '../../../activities/transfers.ts';
+import { idempotencySettings, idempotent } from '../idempotency.ts';
+import { resourceIdFor, resultWithin, startOrFind } from '../workflow-runs.ts';
+import { findMerchantAccount } from './accounts.ts';
+import { PaymentsError } from '../../domain/errors.ts';
+import { toJsonAmount } from '../../domain/money.ts';
+import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
+import { CreateTransferBody, Transfer } from '../schemas/transfers.ts';
+
+function presentTransfer(transfer: TransferView): Transfer {
+  return {
+    id: transfer.transferId,
+    object: 'transfer',
+    from_account_id: transfer.fromAccountId,
+    to_account_id: transfer.toAccountId,
+    amount: toJsonAmount(transfer.amount),
+    currency: transfer.currency,
+    description: transfer.description,
+    status: transfer.status,
+    failure_code: transfer.failureCode,
+    failure_message: transfer.failureMessage,
+    transaction_id: transfer.transactionId,
+    created_at: transfer.createdAt,
+  };
+}
+
+export async function transferRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post(
+    '/v1/transfers',
+    {
+      schema: {
+        tags: ['transfers'],
+        headers: IdempotencyHeaders,
+        body: CreateTransferBody,
+        response: withErrors({ 201: Transfer, 202: Transfer }),
+      },
+    },
+    async (request, reply) => {
+      const { merchantId, body } = request;
+      if (body.from_account_id === body.to_account_id) {
+        throw new PaymentsError('parameter_invalid', 'A transfer needs two different accounts.', 'to_account_id');
+      }
+      const from = await findMerchantAccount(deps, merchantId, body.from_account_id);
+      const to = await findMerchantAccount(deps, merchantId, body.to_account_id);
+      for (const [account, param] of [
+        [from, 'from_account_id'],
+        [to, 'to_account_id'],
+      ] as const) {
+        if (account.currency !== body.currency) {
+          throw new PaymentsError('currency_mismatch', `Account ${account.id} holds ${account.currency}.`, param);
+        }
+      }
+      return idempotent(deps.prisma, idempotencySettings(deps.config), request, reply, merchantId, async () => {
+        const workflowId = `transfer:${merchantId}:${request.headers['idempotency-key']}`;
+        const transfer = {
+          transferId: resourceIdFor('tr', workflowId),
+          merchantId,
+          fromAccountId: from.id,
+          toAccountId: to.id,
+          amount: BigInt(body.amount),
+          currency: body.currency,
+          description: body.description ?? null,
+        };
+        const handle = await startOrFind<typeof transferWorkflow>(
+          deps.temporal,
+          deps.config.taskQueue,
+          'transferWorkflow',
+          workflowId,
+          [{ ...transfer, limits: { maxTransferAmountMinor: deps.config.maxTransferAmountMinor } }],
+        );
+        const done = await resultWithin(handle.result(), deps.config.depositWaitMs);
+        const pending: TransferView = {
+          ...transfer,
+          status: 'pending',
+          failureCode: null,
+          failureMessage: null,
+          transactionId: null,
+          createdAt: new Date().toISOString(),
+        };
+        return done ? { status: 201, body: presentTransfer(done) } : { status: 202, body: presentTransfer(pending) };
+      });
+    },
+  );
+
+  app.get(
+    '/v1/transfers/:id',
+    { schema: { tags: ['transfers'], params: IdParams, response: withErrors({ 200: Transfer }) } },
+    async (request) => {
+      const row = await deps.prisma.transfer.findFirst({
+        where: { id: request.params.id, merchantId: request.merchantId },
+      });
+      if (!row) throw new PaymentsError('resource_missing', `No such transfer: '${request.params.id}'.`, 'id');
+      return presentTransfer({
+        ...row,
+        transferId: row.id,
+        status: row.status as TransferView['status'],
+        createdAt: row.createdAt.toISOString(),
+      });
+    },
+  );
+}

@@ -1,0 +1,47 @@
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.ts';
+import type { TransferInput, TransferView } from '../activities/transfers.ts';
+import { assessTransfer, type TransferRiskLimits } from '../src/domain/risk.ts';
+import { isErrorCode } from '../src/domain/errors.ts';
+import { ledgerActivity, compensationActivity } from './activity-options.ts';
+
+const { holdTransferFunds, completeTransfer, failTransfer } =
+  proxyActivities<ReturnType<typeof createActivities>>(ledgerActivity);
+const { releaseTransferFunds } = proxyActivities<ReturnType<typeof createActivities>>(compensationActivity);
+
+/**
+ * A P2P transfer as a saga keyed by merchant + Idempotency-Key: hold the amount on the source
+ * account → risk check → capture the hold into the destination (one ledger transaction).
+ * Any failure after the hold releases it. Business failures end in a `failed` transfer, not a
+ * failed workflow: the outcome is data the API returns.
+ */
+export async function transferWorkflow(input: TransferInput & { limits: TransferRiskLimits }): Promise<TransferView> {
+  const { limits, ...transfer } = input;
+  const compensations: (() => Promise<void>)[] = [];
+  try {
+    await holdTransferFunds(transfer);
+    compensations.unshift(() => releaseTransferFunds(transfer.transferId));
+
+    if (assessTransfer(transfer, limits) !== 'allow') {
+      throw ApplicationFailure.nonRetryable('The transfer was blocked by risk rules.', 'transfer_blocked');
+    }
+    return await completeTransfer({ ...transfer, ledgerKey: `${workflowInfo().workflowId}:capture` });
+  } catch (error) {
+    const failure = businessFailure(error);
+    if (!failure) throw error;
+    for (const compensate of compensations) await compensate();
+    return failTransfer({ ...transfer, failureCode: failure.type, failureMessage: failure.message });
+  }
+}
+
+/** The typed, non-retryable failure inside an activity or workflow error, if there is one. */
+function businessFailure(error: unknown): { type: string; message: string } | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (current instanceof ApplicationFailure && isErrorCode(current.type)) {
+      return { type: current.type, message: current.message };
+    }
+    current = current.cause;
+  }
+  return undefined;
+}
