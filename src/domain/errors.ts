@@ -18,6 +18,11 @@ export const errorCatalog = {
   hold_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
   amount_too_large: { type: 'invalid_request_error', status: 400, retryable: false },
   transfer_blocked: { type: 'invalid_request_error', status: 402, retryable: false },
+  card_declined: { type: 'card_error', status: 402, retryable: false },
+  payment_blocked: { type: 'card_error', status: 402, retryable: false },
+  payment_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
+  // The provider timed out, failed with 5xx or its circuit is open: retried, then rerouted.
+  provider_unavailable: { type: 'api_error', status: 503, retryable: true },
   rate_limited: { type: 'rate_limit_error', status: 429, retryable: true },
   // A dependency (database, Temporal) is briefly unreachable: activities retry these.
   service_unavailable: { type: 'api_error', status: 503, retryable: true },

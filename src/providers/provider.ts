@@ -1,0 +1,58 @@
+// One interface over every card processor. Adapters translate each provider's endpoint
+// shapes, amount formats and errors into these types; nothing above this file knows which
+// provider answered. Every call that changes state carries an idempotency key derived from
+// the payment id and the step, so a retried activity never charges twice.
+
+export type ProviderName = 'stripe' | 'paypal';
+
+export type ChargeStatus = 'authorized' | 'captured' | 'voided';
+
+export interface CardDetails {
+  brand: string;
+  last4: string;
+}
+
+export interface ProviderCharge {
+  provider: ProviderName;
+  /** The provider's own id (Stripe "ch_…", PayPal authorization id). */
+  chargeId: string;
+  status: ChargeStatus;
+  amount: bigint;
+  amountCaptured: bigint;
+  amountRefunded: bigint;
+  currency: string;
+  card: CardDetails;
+}
+
+export interface ProviderRefund {
+  provider: ProviderName;
+  refundId: string;
+  chargeId: string;
+  amount: bigint;
+}
+
+export interface AuthorizeRequest {
+  idempotencyKey: string;
+  /** Our payment id, echoed in the provider's metadata and webhooks. */
+  paymentId: string;
+  amount: bigint;
+  currency: string;
+  /** Card token, e.g. tok_visa. */
+  token: string;
+  /** true: authorize and capture in one call. */
+  capture: boolean;
+}
+
+export interface PaymentProvider {
+  readonly name: ProviderName;
+  authorize(request: AuthorizeRequest): Promise<ProviderCharge>;
+  capture(request: { idempotencyKey: string; chargeId: string; amount: bigint }): Promise<ProviderCharge>;
+  void(request: { idempotencyKey: string; chargeId: string }): Promise<ProviderCharge>;
+  refund(request: { idempotencyKey: string; chargeId: string; amount: bigint }): Promise<ProviderRefund>;
+  get(chargeId: string): Promise<ProviderCharge>;
+}
+
+// Failures, thrown as PaymentsError from src/domain/errors.ts:
+// - a decline: code 'card_declined' or 'insufficient_funds' (non-retryable; the payment fails);
+// - a refused request: 'parameter_invalid' / 'amount_too_large' / 'resource_missing' (non-retryable);
+// - timeout, connection error, 5xx, or an open circuit: 'provider_unavailable' (retryable).
