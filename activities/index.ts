@@ -3,9 +3,12 @@ import type { PrismaClient } from '../src/db/prisma.ts';
 import { PaymentsError, errorCatalog } from '../src/domain/errors.ts';
 import { createDepositActivities } from './deposits.ts';
 import { createTransferActivities } from './transfers.ts';
+import { createPaymentActivities } from './payments.ts';
+import type { ProviderGateway } from '../src/providers/provider.ts';
 
 export interface ActivityDependencies {
   prisma: PrismaClient;
+  providers: ProviderGateway;
 }
 
 /**
@@ -17,6 +20,7 @@ export function createActivities(deps: ActivityDependencies) {
   return typedFailures({
     ...createDepositActivities(deps.prisma),
     ...createTransferActivities(deps.prisma),
+    ...createPaymentActivities(deps.prisma, deps.providers),
   });
 }
 

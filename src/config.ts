@@ -1,3 +1,5 @@
+import type { ProviderName } from './providers/provider.ts';
+
 // Every setting comes from the environment, with a documented default and its unit last.
 
 function text(name: string, fallback: string): string {
@@ -20,7 +22,64 @@ function integer(name: string, fallback: number): number {
   return value;
 }
 
-export interface Config {
+function list(name: string, fallback: string[]): string[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** A JSON object of currency → minor units, e.g. {"USD":500000}. */
+function amountsByCurrency(name: string, fallback: Record<string, bigint>): Record<string, bigint> {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const parsed = JSON.parse(raw) as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(parsed).map(([currency, value]) => {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value))
+        throw new Error(`${name}.${currency} must be an integer`);
+      return [currency, BigInt(value)];
+    }),
+  );
+}
+
+/** A JSON object of currency → provider names in the order to try them. */
+function routing(name: string, fallback: Record<string, ProviderName[]>): Record<string, ProviderName[]> {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? fallback : (JSON.parse(raw) as Record<string, ProviderName[]>);
+}
+
+const hourMs = 60 * 60 * 1000;
+const dayMs = 24 * hourMs;
+
+export interface PaymentConfig {
+  /** How long POST /v1/payments waits for a stable status before answering 202. */
+  paymentWaitMs: number;
+  authorizationExpiryMs: number;
+  reviewTimeoutMs: number;
+  settlementDelayMs: number;
+  refundWindowMs: number;
+  maxRefunds: number;
+  feePercentBasisPoints: number;
+  feeFixedMinor: bigint;
+  riskReviewAboveMinor: Record<string, bigint>;
+  riskBlockAboveMinor: Record<string, bigint>;
+  riskMaxPaymentsPerWindow: number;
+  riskVelocityWindowMs: number;
+  riskBlockedCustomers: string[];
+  riskBlockedCards: string[];
+  providerSimUrl: string;
+  providerTimeoutMs: number;
+  providerRouting: Record<string, ProviderName[]>;
+  providerDefaultRoute: ProviderName[];
+  breakerErrorThresholdPercentage: number;
+  breakerResetTimeoutMs: number;
+  breakerVolumeThreshold: number;
+}
+
+export interface Config extends PaymentConfig {
   host: string;
   port: number;
   /** Unset: npm start runs an embedded PostgreSQL, tests create one database per run. */
@@ -62,5 +121,30 @@ export function loadConfig(): Config {
     idempotencyLockTimeoutMs: integer('IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000),
     depositWaitMs: integer('DEPOSIT_WAIT_MS', 10_000),
     maxTransferAmountMinor: BigInt(integer('MAX_TRANSFER_AMOUNT_MINOR', 100_000_000)),
+    paymentWaitMs: integer('PAYMENT_WAIT_MS', 10_000),
+    authorizationExpiryMs: integer('AUTHORIZATION_EXPIRY_MS', 7 * dayMs),
+    reviewTimeoutMs: integer('REVIEW_TIMEOUT_MS', dayMs),
+    settlementDelayMs: integer('SETTLEMENT_DELAY_MS', 2 * dayMs),
+    refundWindowMs: integer('REFUND_WINDOW_MS', 180 * dayMs),
+    maxRefunds: integer('MAX_REFUNDS_PER_PAYMENT', 50),
+    feePercentBasisPoints: integer('FEE_PERCENT_BASIS_POINTS', 290),
+    feeFixedMinor: BigInt(integer('FEE_FIXED_MINOR', 30)),
+    riskReviewAboveMinor: amountsByCurrency('RISK_REVIEW_ABOVE_MINOR', { USD: 500_000n, EUR: 500_000n, GBP: 500_000n }),
+    riskBlockAboveMinor: amountsByCurrency('RISK_BLOCK_ABOVE_MINOR', {
+      USD: 5_000_000n,
+      EUR: 5_000_000n,
+      GBP: 5_000_000n,
+    }),
+    riskMaxPaymentsPerWindow: integer('RISK_MAX_PAYMENTS_PER_WINDOW', 20),
+    riskVelocityWindowMs: integer('RISK_VELOCITY_WINDOW_MS', hourMs),
+    riskBlockedCustomers: list('RISK_BLOCKED_CUSTOMERS', []),
+    riskBlockedCards: list('RISK_BLOCKED_CARDS', ['tok_riskHigh']),
+    providerSimUrl: text('PROVIDER_SIM_URL', `http://127.0.0.1:${integer('PROVIDER_SIM_PORT', 4010)}`),
+    providerTimeoutMs: integer('PROVIDER_TIMEOUT_MS', 5_000),
+    providerRouting: routing('PROVIDER_ROUTING', { USD: ['stripe', 'paypal'], EUR: ['paypal', 'stripe'] }),
+    providerDefaultRoute: list('PROVIDER_DEFAULT_ROUTE', ['stripe', 'paypal']) as ProviderName[],
+    breakerErrorThresholdPercentage: integer('BREAKER_ERROR_THRESHOLD_PERCENT', 50),
+    breakerResetTimeoutMs: integer('BREAKER_RESET_TIMEOUT_MS', 10_000),
+    breakerVolumeThreshold: integer('BREAKER_VOLUME_THRESHOLD', 5),
   };
 }

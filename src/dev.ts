@@ -9,6 +9,8 @@ import { connectClient } from './temporal/client.ts';
 import { bundleWorkflows, createWorker } from './worker.ts';
 import { startServer } from './server.ts';
 import { startProviderSim } from './provider-sim/server.ts';
+import { simOptionsFromEnv } from './provider-sim/options.ts';
+import { createProviderGateway } from './providers/index.ts';
 import { onShutdown } from './main.ts';
 
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/)
@@ -51,14 +53,17 @@ async function main(): Promise<void> {
   const prisma = createPrisma(database.url, config.databasePoolSize);
   stops.push(() => prisma.$disconnect());
 
-  const sim = await startProviderSim(config.host, config.providerSimPort);
+  const sim = await startProviderSim(config.host, config.providerSimPort, simOptionsFromEnv());
   stops.push(() => sim.close());
+  const providers = createProviderGateway(config);
+  stops.push(async () => providers.shutdown());
 
   const { worker, connection } = await createWorker({
     address: temporalServer.address,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     prisma,
+    providers,
     workflowBundle: await bundleWorkflows(),
   });
   const workerRun = worker.run();

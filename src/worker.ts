@@ -10,6 +10,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import type { PrismaClient } from './db/prisma.ts';
+import type { ProviderGateway } from './providers/provider.ts';
 import { dataConverter } from './temporal/data-converter.ts';
 import { isMain, onShutdown } from './main.ts';
 
@@ -38,6 +39,7 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   prisma: PrismaClient;
+  providers: ProviderGateway;
   workflowBundle: WorkflowBundleOption;
   maxConcurrentActivities?: number;
 }
@@ -61,7 +63,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle,
-    activities: createActivities({ prisma: options.prisma }),
+    activities: createActivities({ prisma: options.prisma, providers: options.providers }),
     dataConverter,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
     shutdownGraceTime: '10 seconds',
@@ -77,15 +79,19 @@ async function main(): Promise<void> {
     throw new Error('src/worker.ts alone needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` sets up both.');
   }
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
+  const { createProviderGateway } = await import('./providers/index.ts');
+  const providers = createProviderGateway(config);
   const { worker, connection } = await createWorker({
     address: config.temporalAddress,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     prisma,
+    providers,
     workflowBundle: await bundleWorkflows(),
   });
   onShutdown(async () => worker.shutdown());
   await worker.run();
+  providers.shutdown();
   await connection.close();
   await prisma.$disconnect();
 }

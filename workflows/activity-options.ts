@@ -30,3 +30,35 @@ export const compensationActivity: ActivityOptions = {
     maximumInterval: '1 minute',
   },
 };
+
+/**
+ * Calls to a card provider. Attempts are few and quick: a provider that is down is handled by
+ * the router's fallback inside one attempt, and a decline is final at once. Each attempt
+ * carries the same idempotency key, so retries never charge twice.
+ */
+export const providerActivity: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '200 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 seconds',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: nonRetryableErrorCodes,
+  },
+};
+
+/**
+ * Ledger postings that follow an irreversible provider step: they must land, so they retry
+ * for days (an outage of PostgreSQL delays the books; it never loses the money).
+ */
+export const forwardRecoveryActivity: ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '7 days',
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: nonRetryableErrorCodes,
+  },
+};

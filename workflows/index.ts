@@ -1,3 +1,4 @@
 // The workflow bundle's entry: every workflow the worker runs is exported here.
 export { depositWorkflow } from './deposit.ts';
 export { transferWorkflow } from './transfer.ts';
+export { paymentWorkflow } from './payment.ts';

@@ -2,7 +2,7 @@ import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/w
 import type { createActivities } from '../activities/index.ts';
 import type { TransferInput, TransferView } from '../activities/transfers.ts';
 import { assessTransfer, type TransferRiskLimits } from '../src/domain/risk.ts';
-import { isErrorCode } from '../src/domain/errors.ts';
+import { businessFailure } from './failures.ts';
 import { ledgerActivity, compensationActivity } from './activity-options.ts';
 
 const { holdTransferFunds, completeTransfer, failTransfer } =
@@ -32,16 +32,4 @@ export async function transferWorkflow(input: TransferInput & { limits: Transfer
     for (const compensate of compensations) await compensate();
     return failTransfer({ ...transfer, failureCode: failure.type, failureMessage: failure.message });
   }
-}
-
-/** The typed, non-retryable failure inside an activity or workflow error, if there is one. */
-function businessFailure(error: unknown): { type: string; message: string } | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    if (current instanceof ApplicationFailure && isErrorCode(current.type)) {
-      return { type: current.type, message: current.message };
-    }
-    current = current.cause;
-  }
-  return undefined;
 }

@@ -3,6 +3,7 @@ import type { AppDependencies } from './app.ts';
 import { authenticateMerchant, authenticateAdmin } from './auth.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { transferRoutes } from './routes/transfers.ts';
+import { paymentRoutes } from './routes/payments.ts';
 import { ledgerAdminRoutes } from './routes/ledger-admin.ts';
 import { merchantRoutes } from './routes/merchants.ts';
 
@@ -20,6 +21,7 @@ export async function merchantScope(app: FastifyInstance, deps: AppDependencies)
   });
   await app.register(accountRoutes, deps);
   await app.register(transferRoutes, deps);
+  await app.register(paymentRoutes, deps);
 }
 
 /** Platform operator routes, behind ADMIN_API_KEY. */

@@ -6,7 +6,7 @@ import type { Workflow } from '@temporalio/common';
  * A resource id derived from its workflow id, so every retry of one request names the same
  * resource even when the first attempt's answer was lost.
  */
-export function resourceIdFor(prefix: 'dep' | 'tr', workflowId: string): string {
+export function resourceIdFor(prefix: 'dep' | 'tr' | 'pay' | 're', workflowId: string): string {
   return `${prefix}_${createHash('sha256').update(workflowId).digest('base64url').slice(0, 22)}`;
 }
 

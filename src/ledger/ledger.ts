@@ -9,7 +9,9 @@ import { newId } from '../ids.ts';
 // System accounts that stand for money outside the platform (external_funding,
 // provider_clearing) may go negative.
 
-export type AccountType = 'customer' | 'merchant' | SystemAccountType;
+export type AccountType = 'customer' | 'merchant' | MerchantBalanceType | SystemAccountType;
+/** Where a merchant's payment proceeds wait for settlement, then become available. */
+export type MerchantBalanceType = 'merchant_pending' | 'merchant_available';
 export type SystemAccountType =
   'external_funding' | 'provider_clearing' | 'platform_fees' | 'merchant_payable' | 'disputes';
 
@@ -150,18 +152,38 @@ export function systemAccountId(type: SystemAccountType, currency: string): stri
   return `acct_sys_${type}_${currency.toLowerCase()}`;
 }
 
-const ensuredSystemAccounts = new Set<string>();
+const ensuredAccounts = new Set<string>();
 
-/** Platform-wide accounts exist once per currency; made on first use, ids derived. */
-export async function ensureSystemAccount(db: Db, type: SystemAccountType, currency: string): Promise<string> {
-  const id = systemAccountId(type, currency);
-  if (ensuredSystemAccounts.has(id)) return id;
+async function ensureAccount(
+  db: Db,
+  account: { id: string; merchantId: string | null; type: AccountType; currency: string },
+): Promise<string> {
+  if (ensuredAccounts.has(account.id)) return account.id;
   await db.account.createMany({
-    data: [{ id, merchantId: null, type, currency, allowNegative: negativeAllowed.has(type) }],
+    data: [{ ...account, allowNegative: negativeAllowed.has(account.type) }],
     skipDuplicates: true,
   });
-  ensuredSystemAccounts.add(id);
-  return id;
+  ensuredAccounts.add(account.id);
+  return account.id;
+}
+
+/** Platform-wide accounts exist once per currency; made on first use, ids derived. */
+export function ensureSystemAccount(db: Db, type: SystemAccountType, currency: string): Promise<string> {
+  return ensureAccount(db, { id: systemAccountId(type, currency), merchantId: null, type, currency });
+}
+
+export function merchantAccountId(type: MerchantBalanceType, merchantId: string, currency: string): string {
+  return `acct_${type === 'merchant_pending' ? 'pending' : 'available'}_${merchantId}_${currency.toLowerCase()}`;
+}
+
+/** A merchant's pending or available balance in a currency; made on first use. */
+export function ensureMerchantAccount(
+  db: Db,
+  type: MerchantBalanceType,
+  merchantId: string,
+  currency: string,
+): Promise<string> {
+  return ensureAccount(db, { id: merchantAccountId(type, merchantId, currency), merchantId, type, currency });
 }
 
 export interface PlaceHoldInput {

@@ -56,3 +56,10 @@ export interface PaymentProvider {
 // - a decline: code 'card_declined' or 'insufficient_funds' (non-retryable; the payment fails);
 // - a refused request: 'parameter_invalid' / 'amount_too_large' / 'resource_missing' (non-retryable);
 // - timeout, connection error, 5xx, or an open circuit: 'provider_unavailable' (retryable).
+
+/** What the payment activities need: routing with fallback for new charges, and the one
+ * provider that holds an existing charge for everything after. */
+export interface ProviderGateway {
+  authorize(request: AuthorizeRequest & { provider?: ProviderName | undefined }): Promise<{ charge: ProviderCharge }>;
+  forCharge(provider: ProviderName): PaymentProvider;
+}

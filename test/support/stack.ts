@@ -8,9 +8,16 @@ import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
 import { connectClient } from '../../src/temporal/client.ts';
 import { createWorker } from '../../src/worker.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
+import { createProviderGateway } from '../../src/providers/index.ts';
+import { startProviderSim } from '../../src/provider-sim/server.ts';
+import type { ProviderSimOptions } from '../../src/provider-sim/options.ts';
+import { freePort } from '../../src/temporal/dev-server.ts';
 
 export interface Stack {
   app: FastifyInstance;
+  /** The suite's own provider simulator (its admin routes count charges). */
+  sim: FastifyInstance;
+  simUrl: string;
   prisma: PrismaClient;
   temporal: Client;
   taskQueue: string;
@@ -27,10 +34,26 @@ export interface Stack {
 // Business failures (declines, insufficient funds) are logged by the SDK at WARN; tests expect them.
 process.env.TEMPORAL_LOG_LEVEL ??= 'ERROR';
 
-export async function startStack(suite: string, overrides: Partial<Config> = {}): Promise<Stack> {
+export async function startStack(
+  suite: string,
+  overrides: Partial<Config> = {},
+  simOptions: ProviderSimOptions = {},
+): Promise<Stack> {
   const taskQueue = `test-${suite}-${randomUUID()}`;
   const adminApiKey = `sk_admin_${randomUUID()}`;
-  const config: Config = { ...loadConfig(), taskQueue, adminApiKey, depositWaitMs: 10_000, ...overrides };
+  const simPort = await freePort();
+  const sim = await startProviderSim('127.0.0.1', simPort, { hangMs: 3_000, ...simOptions });
+  const simUrl = `http://127.0.0.1:${simPort}`;
+  const config: Config = {
+    ...loadConfig(),
+    taskQueue,
+    adminApiKey,
+    depositWaitMs: 10_000,
+    providerSimUrl: simUrl,
+    providerTimeoutMs: 1_000,
+    ...overrides,
+  };
+  const providers = createProviderGateway(config);
   const prisma = createPrisma(inject('databaseUrl'), 20);
   const temporal = await connectClient(inject('temporalAddress'), config.temporalNamespace);
   const { worker, connection } = await createWorker({
@@ -38,6 +61,7 @@ export async function startStack(suite: string, overrides: Partial<Config> = {})
     namespace: config.temporalNamespace,
     taskQueue,
     prisma,
+    providers,
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const workerRun = worker.run();
@@ -65,8 +89,10 @@ export async function startStack(suite: string, overrides: Partial<Config> = {})
     await connection.close();
     await temporal.connection.close();
     await prisma.$disconnect();
+    providers.shutdown();
+    await sim.close();
   };
-  return { app, prisma, temporal, taskQueue, adminApiKey, merchant, close };
+  return { app, sim, simUrl, prisma, temporal, taskQueue, adminApiKey, merchant, close };
 }
 
 function stopWorker(worker: Worker): void {

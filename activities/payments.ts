@@ -1,0 +1,253 @@
+import type { PrismaClient, Prisma } from '../src/db/prisma.ts';
+import {
+  captureHold,
+  ensureMerchantAccount,
+  ensureSystemAccount,
+  placeHold,
+  post,
+  releaseHold,
+  type Posting,
+} from '../src/ledger/ledger.ts';
+import type { ProviderCharge, ProviderGateway, ProviderName } from '../src/providers/provider.ts';
+import type { PaymentEventRecord, PaymentView } from '../workflows/payment-view.ts';
+import { newId } from '../src/ids.ts';
+
+// Activities of the payment workflow. Every provider call carries the key
+// `<payment id>:<step>`; every ledger posting the key `<payment id>:<step>:ledger`; every
+// read-model write is guarded by a unique key. Retrying any of them changes nothing twice.
+
+const transactionOptions = { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 } as const;
+
+/** Drops zero legs (a zero fee, a fully fee-covered refund): the ledger refuses zero entries. */
+function legs(...postings: Posting[]): Posting[] {
+  return postings.filter((posting) => posting.amount !== 0n);
+}
+
+function paymentRow(view: PaymentView) {
+  return {
+    status: view.status,
+    amountCapturable: view.amountCapturable,
+    amountCaptured: view.amountCaptured,
+    amountRefunded: view.amountRefunded,
+    fee: view.fee,
+    netAmount: view.netAmount,
+    provider: view.provider,
+    providerChargeId: view.providerChargeId,
+    cardBrand: view.cardBrand,
+    cardLast4: view.cardLast4,
+    failureCode: view.failureCode,
+    failureMessage: view.failureMessage,
+    cancellationReason: view.cancellationReason,
+    settled: view.settled,
+    version: view.version,
+    updatedAt: new Date(),
+  };
+}
+
+export function createPaymentActivities(prisma: PrismaClient, providers: ProviderGateway) {
+  return {
+    /** Writes the payment's snapshot and its numbered event in one transaction (idempotent). */
+    async recordPayment({ view, event }: { view: PaymentView; event: PaymentEventRecord }): Promise<void> {
+      await prisma.$transaction(async (tx) => {
+        await tx.payment.upsert({
+          where: { id: view.id },
+          create: {
+            id: view.id,
+            merchantId: view.merchantId,
+            amount: view.amount,
+            currency: view.currency,
+            captureMethod: view.captureMethod,
+            sourceType: view.sourceType,
+            cardFingerprint: view.cardFingerprint,
+            walletAccountId: view.walletAccountId,
+            customer: view.customer,
+            description: view.description,
+            metadata: view.metadata ?? undefined,
+            createdAt: new Date(view.createdAt),
+            ...paymentRow(view),
+          },
+          // A late retry of an older transition must not overwrite a newer snapshot.
+          update: {},
+        });
+        await tx.payment.updateMany({ where: { id: view.id, version: { lt: view.version } }, data: paymentRow(view) });
+        for (const refund of view.refunds) {
+          await tx.refund.upsert({
+            where: { id: refund.id },
+            create: {
+              id: refund.id,
+              paymentId: view.id,
+              amount: refund.amount,
+              reason: refund.reason,
+              status: refund.status,
+              providerRefundId: refund.providerRefundId,
+              transactionId: refund.transactionId,
+            },
+            update: { status: refund.status, updatedAt: new Date() },
+          });
+        }
+        await tx.paymentEvent.createMany({
+          data: [
+            {
+              id: newId('pev'),
+              paymentId: view.id,
+              version: event.version,
+              type: event.type,
+              data: event.data as Prisma.InputJsonValue,
+            },
+          ],
+          skipDuplicates: true,
+        });
+      }, transactionOptions);
+    },
+
+    /** Velocity facts for the risk rules: earlier payments by this customer and this card. */
+    async paymentRiskFacts(input: {
+      paymentId: string;
+      customer: string | null;
+      cardFingerprint: string | null;
+      windowMs: number;
+    }): Promise<{ customerPaymentsInWindow: number; cardPaymentsInWindow: number }> {
+      const since = new Date(Date.now() - input.windowMs);
+      const count = (where: Prisma.PaymentWhereInput) =>
+        prisma.payment.count({ where: { ...where, id: { not: input.paymentId }, createdAt: { gte: since } } });
+      const [customerPaymentsInWindow, cardPaymentsInWindow] = await Promise.all([
+        input.customer ? count({ customer: input.customer }) : 0,
+        input.cardFingerprint ? count({ cardFingerprint: input.cardFingerprint }) : 0,
+      ]);
+      return { customerPaymentsInWindow, cardPaymentsInWindow };
+    },
+
+    async authorizeCard(input: {
+      paymentId: string;
+      amount: bigint;
+      currency: string;
+      token: string;
+      provider?: ProviderName | undefined;
+      capture: boolean;
+    }): Promise<ProviderCharge> {
+      const { charge } = await providers.authorize({ ...input, idempotencyKey: `${input.paymentId}:authorize` });
+      return charge;
+    },
+
+    async captureCard(input: { paymentId: string; provider: ProviderName; chargeId: string; amount: bigint }) {
+      return providers.forCharge(input.provider).capture({
+        idempotencyKey: `${input.paymentId}:capture`,
+        chargeId: input.chargeId,
+        amount: input.amount,
+      });
+    },
+
+    async voidCard(input: { paymentId: string; provider: ProviderName; chargeId: string }) {
+      return providers
+        .forCharge(input.provider)
+        .void({ idempotencyKey: `${input.paymentId}:void`, chargeId: input.chargeId });
+    },
+
+    async refundCard(input: {
+      paymentId: string;
+      refundId: string;
+      provider: ProviderName;
+      chargeId: string;
+      amount: bigint;
+    }) {
+      return providers.forCharge(input.provider).refund({
+        idempotencyKey: `${input.paymentId}:refund:${input.refundId}`,
+        chargeId: input.chargeId,
+        amount: input.amount,
+      });
+    },
+
+    /** A wallet payment's authorization: a ledger hold on the customer's account. */
+    async holdWallet(input: { paymentId: string; accountId: string; amount: bigint }): Promise<void> {
+      await placeHold(prisma, { accountId: input.accountId, amount: input.amount, reference: input.paymentId });
+    },
+
+    async releaseWallet(input: { paymentId: string; status: 'released' | 'expired' }): Promise<void> {
+      await releaseHold(prisma, input.paymentId, input.status);
+    },
+
+    /**
+     * The capture's money movement: the payer side (provider clearing for a card, the held
+     * customer account for a wallet) pays the merchant's pending balance net of the fee, and
+     * the fee goes to platform_fees.
+     */
+    async postPaymentCapture(input: {
+      paymentId: string;
+      merchantId: string;
+      currency: string;
+      amount: bigint;
+      fee: bigint;
+      walletAccountId: string | null;
+    }): Promise<{ transactionId: string }> {
+      const pending = await ensureMerchantAccount(prisma, 'merchant_pending', input.merchantId, input.currency);
+      const fees = await ensureSystemAccount(prisma, 'platform_fees', input.currency);
+      const payer = input.walletAccountId ?? (await ensureSystemAccount(prisma, 'provider_clearing', input.currency));
+      const posting = {
+        kind: 'payment_capture',
+        idempotencyKey: `${input.paymentId}:capture:ledger`,
+        metadata: { payment_id: input.paymentId },
+        entries: legs(
+          { accountId: payer, amount: -input.amount },
+          { accountId: pending, amount: input.amount - input.fee },
+          { accountId: fees, amount: input.fee },
+        ),
+      };
+      const result = input.walletAccountId
+        ? await captureHold(prisma, input.paymentId, input.amount, posting)
+        : await post(prisma, { ...posting, reference: input.paymentId });
+      return { transactionId: result.transactionId };
+    },
+
+    /** Settlement: the merchant's pending proceeds become available. */
+    async settlePayment(input: { paymentId: string; merchantId: string; currency: string; amount: bigint }) {
+      const pending = await ensureMerchantAccount(prisma, 'merchant_pending', input.merchantId, input.currency);
+      const available = await ensureMerchantAccount(prisma, 'merchant_available', input.merchantId, input.currency);
+      return post(prisma, {
+        kind: 'settlement',
+        reference: input.paymentId,
+        idempotencyKey: `${input.paymentId}:settle:ledger`,
+        entries: [
+          { accountId: pending, amount: -input.amount },
+          { accountId: available, amount: input.amount },
+        ],
+      });
+    },
+
+    /**
+     * A refund gives the payer `amount`: the merchant pays it net of the fee share that the
+     * platform gives back (`feeBack`), from pending before settlement and available after.
+     */
+    async postRefund(input: {
+      paymentId: string;
+      refundId: string;
+      merchantId: string;
+      currency: string;
+      amount: bigint;
+      feeBack: bigint;
+      fromPending: boolean;
+      walletAccountId: string | null;
+    }): Promise<{ transactionId: string; createdAt: string }> {
+      const merchant = await ensureMerchantAccount(
+        prisma,
+        input.fromPending ? 'merchant_pending' : 'merchant_available',
+        input.merchantId,
+        input.currency,
+      );
+      const fees = await ensureSystemAccount(prisma, 'platform_fees', input.currency);
+      const payer = input.walletAccountId ?? (await ensureSystemAccount(prisma, 'provider_clearing', input.currency));
+      const { transactionId } = await post(prisma, {
+        kind: 'refund',
+        reference: input.refundId,
+        idempotencyKey: `${input.paymentId}:refund:${input.refundId}:ledger`,
+        metadata: { payment_id: input.paymentId },
+        entries: legs(
+          { accountId: merchant, amount: -(input.amount - input.feeBack) },
+          { accountId: fees, amount: -input.feeBack },
+          { accountId: payer, amount: input.amount },
+        ),
+      });
+      const transaction = await prisma.ledgerTransaction.findUniqueOrThrow({ where: { id: transactionId } });
+      return { transactionId, createdAt: transaction.createdAt.toISOString() };
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { Type, type Static } from 'typebox';
+import { AmountMinor, CurrencyCode } from './common.ts';
+
+const Provider = Type.Union([Type.Literal('stripe'), Type.Literal('paypal')]);
+
+export const CreatePaymentBody = Type.Object(
+  {
+    amount: AmountMinor,
+    currency: CurrencyCode,
+    source: Type.Union([
+      Type.Object(
+        {
+          type: Type.Literal('card'),
+          token: Type.String({ minLength: 1, maxLength: 255 }),
+          provider: Type.Optional(Provider),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        { type: Type.Literal('wallet'), account_id: Type.String({ minLength: 1, maxLength: 64 }) },
+        { additionalProperties: false },
+      ),
+    ]),
+    capture_method: Type.Optional(Type.Union([Type.Literal('automatic'), Type.Literal('manual')])),
+    customer: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    description: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000 })),
+    metadata: Type.Optional(
+      Type.Record(Type.String({ maxLength: 40 }), Type.String({ maxLength: 500 }), { maxProperties: 20 }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreatePaymentBody = Static<typeof CreatePaymentBody>;
+
+export const CaptureBody = Type.Object({ amount: Type.Optional(AmountMinor) }, { additionalProperties: false });
+export const RefundBody = Type.Object(
+  {
+    amount: Type.Optional(AmountMinor),
+    reason: Type.Optional(
+      Type.Union([Type.Literal('requested_by_customer'), Type.Literal('duplicate'), Type.Literal('fraudulent')]),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const EmptyBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()]);
+
+export const Refund = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('refund'),
+  payment_id: Type.String(),
+  amount: AmountMinor,
+  status: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+});
+export type Refund = Static<typeof Refund>;
+
+export const PaymentEvent = Type.Object({
+  type: Type.String(),
+  created_at: Type.String({ format: 'date-time' }),
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export const Payment = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('payment'),
+  status: Type.String(),
+  amount: AmountMinor,
+  currency: Type.String(),
+  amount_capturable: Type.Integer(),
+  amount_captured: Type.Integer(),
+  amount_refunded: Type.Integer(),
+  refunded: Type.Boolean(),
+  fee: Type.Union([Type.Integer(), Type.Null()]),
+  net_amount: Type.Union([Type.Integer(), Type.Null()]),
+  source: Type.Union([
+    Type.Object({
+      type: Type.Literal('card'),
+      brand: Type.Union([Type.String(), Type.Null()]),
+      last4: Type.Union([Type.String(), Type.Null()]),
+      provider: Type.Union([Type.String(), Type.Null()]),
+    }),
+    Type.Object({ type: Type.Literal('wallet'), account_id: Type.String() }),
+  ]),
+  customer: Type.Union([Type.String(), Type.Null()]),
+  description: Type.Union([Type.String(), Type.Null()]),
+  metadata: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
+  capture_method: Type.String(),
+  failure_code: Type.Union([Type.String(), Type.Null()]),
+  failure_message: Type.Union([Type.String(), Type.Null()]),
+  cancellation_reason: Type.Union([Type.String(), Type.Null()]),
+  settled: Type.Boolean(),
+  created_at: Type.String({ format: 'date-time' }),
+  events: Type.Array(PaymentEvent),
+  refunds: Type.Array(Refund),
+});
+export type Payment = Static<typeof Payment>;
+
+export const PaymentListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.String({ maxLength: 32 })),
+    customer: Type.Optional(Type.String({ maxLength: 255 })),
+    'created[gte]': Type.Optional(Type.String({ format: 'date-time' })),
+    'created[lte]': Type.Optional(Type.String({ format: 'date-time' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+    starting_after: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const PaymentList = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(Payment),
+  has_more: Type.Boolean(),
+});
+
+export const LedgerTransactionList = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(
+    Type.Object({
+      transaction_id: Type.String(),
+      kind: Type.String(),
+      reference: Type.Union([Type.String(), Type.Null()]),
+      created_at: Type.String({ format: 'date-time' }),
+      entries: Type.Array(
+        Type.Object({
+          account_id: Type.String(),
+          amount: Type.Integer(),
+          currency: Type.String(),
+          balance_after: Type.Integer(),
+        }),
+      ),
+    }),
+  ),
+});

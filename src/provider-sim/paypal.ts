@@ -1,0 +1,235 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
+import { currencyOf } from '../domain/money.ts';
+import { fromPayPalValue } from '../providers/paypal-amount.ts';
+import type { SimResponse } from './idempotency.ts';
+import {
+  paypalAuthorization,
+  paypalCapture,
+  paypalError,
+  paypalFailure,
+  paypalInvalid,
+  paypalNotFound,
+  paypalRefund,
+  paypalSettlement,
+} from './paypal-shapes.ts';
+import { answerOnce, clientGone, installPersonality, type Personality } from './personality.ts';
+import { settlementFor, utcDayStartMs } from './settlements.ts';
+import type { Simulator } from './simulator.ts';
+
+// The PayPal personality, mounted under /paypal: /v2/payments/authorizations (create,
+// capture, void, get), /v2/payments/captures/:id/refund and a daily settlement report.
+
+const Money = Type.Object(
+  {
+    currency_code: Type.String({ pattern: '^[A-Z]{3}$' }),
+    // PayPal's own bound: at most 32 digits before the point.
+    value: Type.String({ pattern: '^\\d{1,32}(\\.\\d{1,32})?$' }),
+  },
+  { additionalProperties: false },
+);
+type Money = Static<typeof Money>;
+const ResourceId = Type.String({ minLength: 1, maxLength: 255 });
+const RequestIdHeaders = Type.Object({
+  'paypal-request-id': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+});
+const ResourceParams = Type.Object({ id: ResourceId }, { additionalProperties: false });
+
+const AuthorizeBody = Type.Object(
+  {
+    intent: Type.Optional(Type.Union([Type.Literal('AUTHORIZE'), Type.Literal('CAPTURE')])),
+    amount: Money,
+    payment_source: Type.Object(
+      {
+        token: Type.Object(
+          { id: ResourceId, type: Type.Optional(Type.String({ maxLength: 64 })) },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    custom_id: Type.Optional(Type.String({ maxLength: 127 })),
+    invoice_id: Type.Optional(Type.String({ maxLength: 127 })),
+  },
+  { additionalProperties: false },
+);
+const CaptureBody = Type.Object(
+  {
+    amount: Type.Optional(Money),
+    final_capture: Type.Optional(Type.Boolean()),
+    invoice_id: Type.Optional(Type.String({ maxLength: 127 })),
+    note_to_payer: Type.Optional(Type.String({ maxLength: 255 })),
+  },
+  { additionalProperties: false },
+);
+const VoidBody = Type.Object({}, { additionalProperties: false });
+const RefundBody = Type.Object(
+  {
+    amount: Type.Optional(Money),
+    custom_id: Type.Optional(Type.String({ maxLength: 127 })),
+    invoice_id: Type.Optional(Type.String({ maxLength: 127 })),
+    note_to_payer: Type.Optional(Type.String({ maxLength: 255 })),
+  },
+  { additionalProperties: false },
+);
+const SettlementQuery = Type.Object(
+  { date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) },
+  { additionalProperties: false },
+);
+
+type Parsed = { ok: true; amount: bigint; currency: string } | { ok: false; response: SimResponse };
+
+/** A PayPal amount in minor units, or PayPal's answer to an amount it would refuse. */
+function parseMoney(money: Money, field: string): Parsed {
+  const currency = currencyOf(money.currency_code);
+  if (!currency || currency.base !== 10n) {
+    return {
+      ok: false,
+      response: paypalError(422, 'UNPROCESSABLE_ENTITY', 'The requested action could not be performed.', [
+        { issue: 'CURRENCY_NOT_SUPPORTED', description: 'Currency code is not supported.' },
+      ]),
+    };
+  }
+  const decimals = money.value.split('.')[1]?.length ?? 0;
+  if (BigInt(decimals) > currency.exponent) {
+    return {
+      ok: false,
+      response: paypalError(422, 'UNPROCESSABLE_ENTITY', 'The requested action could not be performed.', [
+        { issue: 'DECIMAL_PRECISION', description: `${currency.code} supports ${currency.exponent} decimal places.` },
+      ]),
+    };
+  }
+  const amount = fromPayPalValue(money.value, money.currency_code);
+  if (amount <= 0n) {
+    return { ok: false, response: paypalInvalid(field, 'INVALID_PARAMETER_VALUE', 'The amount must be positive.') };
+  }
+  return { ok: true, amount, currency: money.currency_code };
+}
+
+export async function paypalRoutes(fastify: FastifyInstance, { sim }: { sim: Simulator }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const paypal: Personality = {
+    provider: 'paypal',
+    sim,
+    errors: {
+      unavailable: () => paypalError(503, 'SERVICE_UNAVAILABLE', 'Service Unavailable.'),
+      inProgress: () =>
+        paypalError(409, 'RESOURCE_CONFLICT', 'The server has detected a conflict while processing this request.', [
+          {
+            issue: 'PREVIOUS_REQUEST_IN_PROGRESS',
+            description: 'A request with this PayPal-Request-Id is in progress.',
+          },
+        ]),
+      keyReused: () =>
+        paypalError(422, 'UNPROCESSABLE_ENTITY', 'The requested action could not be performed.', [
+          {
+            issue: 'DUPLICATE_REQUEST_ID',
+            description: 'The PayPal-Request-Id was already used with a different request.',
+          },
+        ]),
+      validation: ({ kind, param, message }) =>
+        paypalInvalid(
+          `/${param.replace(/\./g, '/')}`,
+          kind === 'missing'
+            ? 'MISSING_REQUIRED_PARAMETER'
+            : kind === 'unknown'
+              ? 'UNKNOWN_FIELD'
+              : 'INVALID_PARAMETER_VALUE',
+          message,
+        ),
+      invalidJson: () => paypalInvalid('/', 'MALFORMED_REQUEST_JSON', 'The request JSON is not well formed.'),
+      routeNotFound: () => paypalNotFound('The requested resource does not exist.'),
+      internal: () => paypalError(500, 'INTERNAL_SERVER_ERROR', 'An internal server error occurred.'),
+    },
+  };
+  installPersonality(app, paypal);
+  const processor = sim.processors.paypal;
+
+  app.post(
+    '/v2/payments/authorizations',
+    { schema: { headers: RequestIdHeaders, body: AuthorizeBody } },
+    async (request, reply) => {
+      const key = request.headers['paypal-request-id'];
+      const { body } = request;
+      return answerOnce(paypal, request, reply, key, async () => {
+        const money = parseMoney(body.amount, '/amount/value');
+        if (!money.ok) return money.response;
+        const outcome = processor.authorize({
+          amount: money.amount,
+          currency: money.currency,
+          token: body.payment_source.token.id,
+          capture: body.intent === 'CAPTURE',
+          paymentId: body.custom_id,
+          metadata: body.custom_id === undefined ? {} : { custom_id: body.custom_id },
+          attemptKey: key ?? body.custom_id ?? body.payment_source.token.id,
+        });
+        if (outcome.ok) return { status: 201, body: paypalAuthorization(outcome.value) };
+        if (outcome.failure.kind === 'hang') await sim.sleep(sim.options.hangMs, clientGone(reply));
+        return paypalFailure(outcome.failure, 'authorize');
+      });
+    },
+  );
+
+  app.post(
+    '/v2/payments/authorizations/:id/capture',
+    { schema: { headers: RequestIdHeaders, params: ResourceParams, body: CaptureBody } },
+    async (request, reply) =>
+      answerOnce(paypal, request, reply, request.headers['paypal-request-id'], () => {
+        let change: { amount?: bigint; currency?: string } = {};
+        if (request.body.amount) {
+          const money = parseMoney(request.body.amount, '/amount/value');
+          if (!money.ok) return money.response;
+          change = { amount: money.amount, currency: money.currency };
+        }
+        const outcome = processor.capture(request.params.id, change);
+        return outcome.ok
+          ? { status: 201, body: paypalCapture(outcome.value) }
+          : paypalFailure(outcome.failure, 'capture');
+      }),
+  );
+
+  app.post(
+    '/v2/payments/authorizations/:id/void',
+    { schema: { headers: RequestIdHeaders, params: ResourceParams, body: VoidBody } },
+    async (request, reply) =>
+      answerOnce(paypal, request, reply, request.headers['paypal-request-id'], () => {
+        const outcome = processor.void(request.params.id);
+        return outcome.ok
+          ? { status: 200, body: paypalAuthorization(outcome.value) }
+          : paypalFailure(outcome.failure, 'authorize');
+      }),
+  );
+
+  app.post(
+    '/v2/payments/captures/:id/refund',
+    { schema: { headers: RequestIdHeaders, params: ResourceParams, body: RefundBody } },
+    async (request, reply) =>
+      answerOnce(paypal, request, reply, request.headers['paypal-request-id'], () => {
+        let change: { amount?: bigint; currency?: string } = {};
+        if (request.body.amount) {
+          const money = parseMoney(request.body.amount, '/amount/value');
+          if (!money.ok) return money.response;
+          change = { amount: money.amount, currency: money.currency };
+        }
+        const outcome = processor.refund(request.params.id, change);
+        if (!outcome.ok) return paypalFailure(outcome.failure, 'refund');
+        return { status: 201, body: paypalRefund(outcome.value.charge, outcome.value.refund) };
+      }),
+  );
+
+  app.get('/v2/payments/authorizations/:id', { schema: { params: ResourceParams } }, async (request, reply) => {
+    const charge = processor.get(request.params.id);
+    const response = charge ? { status: 200, body: paypalAuthorization(charge) } : paypalNotFound();
+    return reply.code(response.status).send(response.body);
+  });
+
+  app.get('/v1/reporting/settlements', { schema: { querystring: SettlementQuery } }, async (request, reply) => {
+    const startMs = utcDayStartMs(request.query.date);
+    if (startMs === undefined) {
+      const response = paypalInvalid('date', 'INVALID_PARAMETER_VALUE', 'Not a calendar date.');
+      return reply.code(response.status).send(response.body);
+    }
+    return paypalSettlement(settlementFor(processor.all(), request.query.date, startMs));
+  });
+}

@@ -1,0 +1,152 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { answerOnce, clientGone, installPersonality, type Personality } from './personality.ts';
+import { settlementFor, utcDayStartMs } from './settlements.ts';
+import type { Simulator } from './simulator.ts';
+import { stripeCharge, stripeError, stripeFailure, stripeRefund, stripeSettlement } from './stripe-shapes.ts';
+
+// The Stripe personality, mounted under /stripe: /v1/charges, capture, void, /v1/refunds,
+// and a daily settlement report.
+
+const AmountMinor = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const ObjectId = Type.String({ minLength: 1, maxLength: 255 });
+
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+});
+const ChargeParams = Type.Object({ id: ObjectId }, { additionalProperties: false });
+// Stripe's limits: 50 keys of up to 40 characters, values up to 500.
+const Metadata = Type.Record(Type.String({ maxLength: 40 }), Type.String({ maxLength: 500 }), { maxProperties: 50 });
+
+const CreateChargeBody = Type.Object(
+  {
+    amount: AmountMinor,
+    currency: Type.String({ pattern: '^[a-z]{3}$' }),
+    source: ObjectId,
+    capture: Type.Optional(Type.Boolean()),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+const CaptureBody = Type.Object({ amount: Type.Optional(AmountMinor) }, { additionalProperties: false });
+const VoidBody = Type.Object({}, { additionalProperties: false });
+const RefundBody = Type.Object(
+  {
+    charge: ObjectId,
+    amount: Type.Optional(AmountMinor),
+    reason: Type.Optional(
+      Type.Union([Type.Literal('duplicate'), Type.Literal('fraudulent'), Type.Literal('requested_by_customer')]),
+    ),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+const SettlementQuery = Type.Object(
+  { date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) },
+  { additionalProperties: false },
+);
+
+export async function stripeRoutes(fastify: FastifyInstance, { sim }: { sim: Simulator }): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const stripe: Personality = {
+    provider: 'stripe',
+    sim,
+    errors: {
+      unavailable: () => stripeError(503, 'api_error', 'service_unavailable', 'Stripe is temporarily unavailable.'),
+      inProgress: () =>
+        stripeError(
+          409,
+          'idempotency_error',
+          'idempotency_request_in_progress',
+          'A request with this Idempotency-Key is still being processed.',
+        ),
+      keyReused: () =>
+        stripeError(
+          400,
+          'idempotency_error',
+          'idempotency_key_reused',
+          'Keys for idempotent requests can only be used with the same parameters they were first used with.',
+        ),
+      validation: ({ kind, param, message }) =>
+        stripeError(400, 'invalid_request_error', `parameter_${kind}`, message, { param }),
+      invalidJson: () => stripeError(400, 'invalid_request_error', 'parameter_invalid', 'Invalid JSON body.'),
+      routeNotFound: (method, url) =>
+        stripeError(404, 'invalid_request_error', 'resource_missing', `Unrecognized request URL (${method}: ${url}).`),
+      internal: () => stripeError(500, 'api_error', 'internal_error', 'An unexpected error occurred.'),
+    },
+  };
+  installPersonality(app, stripe);
+  const processor = sim.processors.stripe;
+
+  app.post(
+    '/v1/charges',
+    { schema: { headers: IdempotencyHeaders, body: CreateChargeBody } },
+    async (request, reply) => {
+      const key = request.headers['idempotency-key'];
+      const { body } = request;
+      return answerOnce(stripe, request, reply, key, async () => {
+        const outcome = processor.authorize({
+          amount: BigInt(body.amount),
+          currency: body.currency.toUpperCase(),
+          token: body.source,
+          capture: body.capture ?? true,
+          paymentId: body.metadata?.payment_id,
+          metadata: body.metadata ?? {},
+          attemptKey: key ?? body.metadata?.payment_id ?? body.source,
+        });
+        if (outcome.ok) return { status: 200, body: stripeCharge(outcome.value) };
+        if (outcome.failure.kind === 'hang') await sim.sleep(sim.options.hangMs, clientGone(reply));
+        return stripeFailure(outcome.failure);
+      });
+    },
+  );
+
+  app.post(
+    '/v1/charges/:id/capture',
+    { schema: { headers: IdempotencyHeaders, params: ChargeParams, body: CaptureBody } },
+    async (request, reply) =>
+      answerOnce(stripe, request, reply, request.headers['idempotency-key'], () => {
+        const amount = request.body.amount === undefined ? undefined : BigInt(request.body.amount);
+        const outcome = processor.capture(request.params.id, { amount });
+        return outcome.ok ? { status: 200, body: stripeCharge(outcome.value) } : stripeFailure(outcome.failure);
+      }),
+  );
+
+  app.post(
+    '/v1/charges/:id/void',
+    { schema: { headers: IdempotencyHeaders, params: ChargeParams, body: VoidBody } },
+    async (request, reply) =>
+      answerOnce(stripe, request, reply, request.headers['idempotency-key'], () => {
+        const outcome = processor.void(request.params.id);
+        return outcome.ok ? { status: 200, body: stripeCharge(outcome.value) } : stripeFailure(outcome.failure);
+      }),
+  );
+
+  app.post('/v1/refunds', { schema: { headers: IdempotencyHeaders, body: RefundBody } }, async (request, reply) =>
+    answerOnce(stripe, request, reply, request.headers['idempotency-key'], () => {
+      const amount = request.body.amount === undefined ? undefined : BigInt(request.body.amount);
+      const outcome = processor.refund(request.body.charge, { amount });
+      if (!outcome.ok) return stripeFailure(outcome.failure, 'charge');
+      return { status: 200, body: stripeRefund(outcome.value.charge, outcome.value.refund) };
+    }),
+  );
+
+  app.get('/v1/charges/:id', { schema: { params: ChargeParams } }, async (request, reply) => {
+    const charge = processor.get(request.params.id);
+    const response = charge ? { status: 200, body: stripeCharge(charge) } : stripeFailure({ kind: 'not_found' });
+    return reply.code(response.status).send(response.body);
+  });
+
+  app.get('/v1/settlements', { schema: { querystring: SettlementQuery } }, async (request, reply) => {
+    const startMs = utcDayStartMs(request.query.date);
+    if (startMs === undefined) {
+      const response = stripeError(400, 'invalid_request_error', 'parameter_invalid', 'Invalid date.', {
+        param: 'date',
+      });
+      return reply.code(response.status).send(response.body);
+    }
+    return stripeSettlement(settlementFor(processor.all(), request.query.date, startMs));
+  });
+}

@@ -1,0 +1,158 @@
+import CircuitBreaker from 'opossum';
+import { PaymentsError } from '../domain/errors.ts';
+import type { AuthorizeRequest, PaymentProvider, ProviderCharge, ProviderGateway, ProviderName } from './provider.ts';
+
+// Picks a provider per currency and keeps one circuit breaker per provider. Only
+// provider_unavailable counts against a breaker: a decline means the provider works.
+// A new charge may fall back to the next provider on the route; an existing charge can only
+// be captured, voided or refunded where it lives.
+
+export interface BreakerSettings {
+  /** Failures (in percent of calls in the rolling window) above which the circuit opens. */
+  errorThresholdPercentage: number;
+  /** How long an open circuit refuses calls before letting one through to test the provider. */
+  resetTimeoutMs: number;
+  /** Calls needed in the window before the percentage is trusted. */
+  volumeThreshold: number;
+  /** Length of the rolling window the percentage is computed over. */
+  rollingCountTimeoutMs: number;
+}
+
+export interface ProviderRouterOptions {
+  providers: Record<ProviderName, PaymentProvider>;
+  /** Currency (ISO 4217, upper case) → providers to try, in order. */
+  routing: Record<string, ProviderName[]>;
+  /** For currencies missing from `routing`. */
+  defaultRoute: ProviderName[];
+  breaker: BreakerSettings;
+}
+
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+export interface RoutedAuthorizeRequest extends AuthorizeRequest {
+  /** Use this provider only: no fallback. */
+  provider?: ProviderName;
+}
+
+export interface FailedAttempt {
+  provider: ProviderName;
+  message: string;
+}
+
+export interface RoutedCharge {
+  charge: ProviderCharge;
+  /**
+   * Providers tried before the one that answered. A timeout there may still have created an
+   * authorization (under `${idempotencyKey}:${provider}`) that the caller must find and void.
+   */
+  failedAttempts: FailedAttempt[];
+}
+
+export interface ProviderRouter extends ProviderGateway {
+  authorize(request: RoutedAuthorizeRequest): Promise<RoutedCharge>;
+  /** The provider holding an existing charge, behind its breaker. */
+  forCharge(provider: ProviderName): PaymentProvider;
+  breakerState(provider: ProviderName): BreakerState;
+  /** Stops the breakers' statistics timers. */
+  shutdown(): void;
+}
+
+type Call = () => Promise<unknown>;
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof PaymentsError && error.code === 'provider_unavailable';
+}
+
+export function createProviderRouter(options: ProviderRouterOptions): ProviderRouter {
+  const names = Object.keys(options.providers) as ProviderName[];
+  const breakers = new Map(
+    names.map((name) => [
+      name,
+      new CircuitBreaker<[Call], unknown>((call) => call(), {
+        name,
+        errorThresholdPercentage: options.breaker.errorThresholdPercentage,
+        resetTimeout: options.breaker.resetTimeoutMs,
+        volumeThreshold: options.breaker.volumeThreshold,
+        rollingCountTimeout: options.breaker.rollingCountTimeoutMs,
+        // The adapters enforce their own per-request deadline; a second one here would
+        // abandon requests the provider may still complete.
+        timeout: false,
+        // true = "not a failure": declines and refused requests prove the provider is up.
+        errorFilter: (error: unknown) => !isUnavailable(error),
+      }),
+    ]),
+  );
+
+  function breakerFor(name: ProviderName): CircuitBreaker<[Call], unknown> {
+    const breaker = breakers.get(name);
+    if (!breaker) throw new PaymentsError('parameter_invalid', `Unknown provider: ${name}.`, 'provider');
+    return breaker;
+  }
+
+  async function through<T>(name: ProviderName, call: () => Promise<T>): Promise<T> {
+    try {
+      return (await breakerFor(name).fire(call)) as T;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'EOPENBREAKER') {
+        throw new PaymentsError('provider_unavailable', `${name} circuit is open; not calling it.`);
+      }
+      throw error;
+    }
+  }
+
+  function provider(name: ProviderName): PaymentProvider {
+    const target = options.providers[name];
+    if (!target) throw new PaymentsError('parameter_invalid', `Unknown provider: ${name}.`, 'provider');
+    return target;
+  }
+
+  function forCharge(name: ProviderName): PaymentProvider {
+    const target = provider(name);
+    return {
+      name,
+      authorize: (request) => through(name, () => target.authorize(request)),
+      capture: (request) => through(name, () => target.capture(request)),
+      void: (request) => through(name, () => target.void(request)),
+      refund: (request) => through(name, () => target.refund(request)),
+      get: (chargeId) => through(name, () => target.get(chargeId)),
+    };
+  }
+
+  async function authorize({ provider: only, ...request }: RoutedAuthorizeRequest): Promise<RoutedCharge> {
+    const route = only ? [only] : (options.routing[request.currency] ?? options.defaultRoute);
+    if (route.length === 0) {
+      throw new PaymentsError('parameter_invalid', `No provider is routed for ${request.currency}.`, 'currency');
+    }
+    const failedAttempts: FailedAttempt[] = [];
+    for (const name of route) {
+      const target = provider(name);
+      try {
+        // Each provider gets its own key, so a retry reaches the same charge at the same
+        // provider and two providers never see one key.
+        const charge = await through(name, () =>
+          target.authorize({ ...request, idempotencyKey: `${request.idempotencyKey}:${name}` }),
+        );
+        return { charge, failedAttempts };
+      } catch (error) {
+        if (!isUnavailable(error)) throw error;
+        failedAttempts.push({ provider: name, message: (error as Error).message });
+      }
+    }
+    throw new PaymentsError(
+      'provider_unavailable',
+      `No provider could take the charge: ${failedAttempts.map((attempt) => `${attempt.provider}: ${attempt.message}`).join('; ')}`,
+    );
+  }
+
+  return {
+    authorize,
+    forCharge,
+    breakerState(name) {
+      const breaker = breakerFor(name);
+      return breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed';
+    },
+    shutdown() {
+      for (const breaker of breakers.values()) breaker.shutdown();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { PaymentView, RefundView } from './payment-view.ts';
+
+// Updates, signals and queries of the payment workflow, shared with the API. Updates have
+// validators: an invalid transition is refused before it touches history, and the API
+// answers 409 (or 400 for a bad amount).
+
+export interface WaitArgs {
+  /** How long the update may wait for a stable status before answering with the current one. */
+  waitMs: number;
+}
+
+export const awaitStableUpdate = defineUpdate<PaymentView, [WaitArgs]>('awaitStable');
+export const captureUpdate = defineUpdate<PaymentView, [{ amount?: bigint }]>('capture');
+export const cancelUpdate = defineUpdate<PaymentView, []>('cancel');
+export const approveUpdate = defineUpdate<PaymentView, []>('approve');
+export const rejectUpdate = defineUpdate<PaymentView, []>('reject');
+export const refundUpdate = defineUpdate<RefundView, [{ refundId: string; amount?: bigint; reason?: string }]>(
+  'refund',
+);
+export const statusQuery = defineQuery<PaymentView>('status');

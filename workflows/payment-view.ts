@@ -1,0 +1,82 @@
+import type { PaymentStatus } from '../src/domain/payment-state.ts';
+import type { ProviderName } from '../src/providers/provider.ts';
+
+// What the payment workflow knows about itself: returned by its query and updates, and
+// written to the read model at every transition.
+
+export type PaymentSource =
+  { type: 'card'; token: string; provider?: ProviderName | undefined } | { type: 'wallet'; accountId: string };
+
+export interface RefundView {
+  id: string;
+  paymentId: string;
+  amount: bigint;
+  reason: string | null;
+  status: 'pending' | 'succeeded' | 'failed';
+  providerRefundId: string | null;
+  transactionId: string | null;
+  createdAt: string;
+}
+
+export interface PaymentView {
+  id: string;
+  merchantId: string;
+  status: PaymentStatus;
+  amount: bigint;
+  currency: string;
+  captureMethod: 'automatic' | 'manual';
+  amountCapturable: bigint;
+  amountCaptured: bigint;
+  amountRefunded: bigint;
+  fee: bigint | null;
+  netAmount: bigint | null;
+  sourceType: 'card' | 'wallet';
+  provider: ProviderName | null;
+  providerChargeId: string | null;
+  cardBrand: string | null;
+  cardLast4: string | null;
+  cardFingerprint: string | null;
+  walletAccountId: string | null;
+  customer: string | null;
+  description: string | null;
+  metadata: Record<string, string> | null;
+  failureCode: string | null;
+  failureMessage: string | null;
+  cancellationReason: string | null;
+  settled: boolean;
+  refunds: RefundView[];
+  version: number;
+  createdAt: string;
+}
+
+export interface PaymentEventRecord {
+  version: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface PaymentSettings {
+  authorizationExpiryMs: number;
+  reviewTimeoutMs: number;
+  settlementDelayMs: number;
+  /** After this, the workflow completes; later refunds are refused (payment_unexpected_state). */
+  refundWindowMs: number;
+  maxRefunds: number;
+  fee: import('../src/domain/fees.ts').FeeSchedule;
+  risk: import('../src/domain/risk.ts').PaymentRiskRules;
+}
+
+export interface PaymentInput {
+  paymentId: string;
+  merchantId: string;
+  amount: bigint;
+  currency: string;
+  captureMethod: 'automatic' | 'manual';
+  source: PaymentSource;
+  customer: string | null;
+  description: string | null;
+  metadata: Record<string, string> | null;
+  cardFingerprint: string | null;
+  createdAt: string;
+  settings: PaymentSettings;
+}
