@@ -45,6 +45,51 @@ async function recordPaths(stack: Stack): Promise<void> {
     expect(response.statusCode).toBe(201);
     paths.push([name, `transfer:${merchant.id}:${name}`]);
   }
+  const pay = async (name: string, payload: object) => {
+    const response = await post('/v1/payments', payload, name);
+    expect(response.statusCode).toBe(201);
+    return response.json<{ id: string }>().id;
+  };
+  const card = { type: 'card', token: 'tok_visa' };
+  const refunded = await pay('payment-automatic-refunded', { amount: 10_000, currency: 'USD', source: card });
+  expect((await post(`/v1/payments/${refunded}/refunds`, { amount: 4_000 })).statusCode).toBe(201);
+  paths.push(['payment-automatic-refunded', refunded]);
+  const manual = await pay('payment-manual-captured', {
+    amount: 5_000,
+    currency: 'USD',
+    source: card,
+    capture_method: 'manual',
+  });
+  expect((await post(`/v1/payments/${manual}/capture`, { amount: 3_000 })).statusCode).toBe(200);
+  paths.push(['payment-manual-captured', manual]);
+  const canceled = await pay('payment-manual-canceled', {
+    amount: 5_000,
+    currency: 'USD',
+    source: card,
+    capture_method: 'manual',
+  });
+  expect((await post(`/v1/payments/${canceled}/cancel`, {})).statusCode).toBe(200);
+  paths.push(['payment-manual-canceled', canceled]);
+  paths.push([
+    'payment-declined',
+    await pay('payment-declined', {
+      amount: 5_000,
+      currency: 'USD',
+      source: { type: 'card', token: 'tok_chargeDeclined' },
+    }),
+  ]);
+  const reviewed = await pay('payment-review-approved', { amount: 900_000, currency: 'USD', source: card });
+  expect((await post(`/v1/payments/${reviewed}/approve`, {})).statusCode).toBe(200);
+  paths.push(['payment-review-approved', reviewed]);
+  paths.push([
+    'payment-wallet-insufficient',
+    await pay('payment-wallet-insufficient', {
+      amount: 5_000,
+      currency: 'USD',
+      source: { type: 'wallet', account_id: to },
+    }),
+  ]);
+
   await mkdir(fixtures, { recursive: true });
   for (const [name, workflowId] of paths) {
     const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
@@ -56,14 +101,14 @@ describe('workflow replay', () => {
   let stack: Stack | undefined;
   beforeAll(async () => {
     if (!recording) return;
-    stack = await startStack('record', { maxTransferAmountMinor: 500n });
+    stack = await startStack('record', { maxTransferAmountMinor: 500n, settlementDelayMs: 100 });
     await recordPaths(stack);
   });
   afterAll(async () => stack?.close());
 
   it('replays every recorded history with the current workflow code', async () => {
     const files = (await readdir(fixtures)).filter((file) => file.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files.length).toBeGreaterThanOrEqual(10);
     const histories = await Promise.all(
       files.map(async (file) => ({
         workflowId: file,

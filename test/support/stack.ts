@@ -9,6 +9,7 @@ import { connectClient } from '../../src/temporal/client.ts';
 import { createWorker } from '../../src/worker.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
+import { reconcile } from '../../src/ledger/reconcile.ts';
 import { startProviderSim } from '../../src/provider-sim/server.ts';
 import type { ProviderSimOptions } from '../../src/provider-sim/options.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
@@ -83,6 +84,8 @@ export async function startStack(
   };
 
   const close = async () => {
+    // Every suite leaves the books balanced: checked here so no suite can forget it.
+    const discrepancies = await reconcile(prisma);
     await app.close();
     stopWorker(worker);
     await workerRun;
@@ -91,6 +94,11 @@ export async function startStack(
     await prisma.$disconnect();
     providers.shutdown();
     await sim.close();
+    if (discrepancies.length > 0) {
+      throw new Error(
+        `ledger integrity broken after suite ${suite}: ${JSON.stringify(discrepancies, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
+      );
+    }
   };
   return { app, sim, simUrl, prisma, temporal, taskQueue, adminApiKey, merchant, close };
 }
