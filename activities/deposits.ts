@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { ensureSystemAccount, post } from '../src/ledger/ledger.ts';
 import { PaymentsError } from '../src/domain/errors.ts';
+import { apiShape, appendEvent } from '../src/events/outbox.ts';
 
 export interface DepositInput {
   depositId: string;
@@ -61,7 +62,15 @@ export function createDepositActivities(prisma: PrismaClient) {
             ],
             skipDuplicates: true,
           });
-          return tx.deposit.findUniqueOrThrow({ where: { transactionId } });
+          const row = await tx.deposit.findUniqueOrThrow({ where: { transactionId } });
+          await appendEvent(tx, {
+            merchantId: row.merchantId,
+            type: 'deposit.succeeded',
+            resourceId: row.id,
+            data: apiShape({ ...row, object: 'deposit' }),
+            sourceKey: `deposit:${row.id}:succeeded`,
+          });
+          return row;
         },
         { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 },
       );

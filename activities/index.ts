@@ -4,6 +4,7 @@ import { PaymentsError, errorCatalog } from '../src/domain/errors.ts';
 import { createDepositActivities } from './deposits.ts';
 import { createTransferActivities } from './transfers.ts';
 import { createPaymentActivities } from './payments.ts';
+import { createDeliveryActivities } from './deliveries.ts';
 import type { ProviderGateway } from '../src/providers/provider.ts';
 
 export interface ActivityDependencies {
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createDepositActivities(deps.prisma),
     ...createTransferActivities(deps.prisma),
     ...createPaymentActivities(deps.prisma, deps.providers),
+    ...createDeliveryActivities(deps.prisma),
   });
 }
 

@@ -11,6 +11,7 @@ import {
 import type { ProviderCharge, ProviderGateway, ProviderName } from '../src/providers/provider.ts';
 import type { PaymentEventRecord, PaymentView } from '../workflows/payment-view.ts';
 import { newId } from '../src/ids.ts';
+import { apiShape, appendEvent } from '../src/events/outbox.ts';
 
 // Activities of the payment workflow. Every provider call carries the key
 // `<payment id>:<step>`; every ledger posting the key `<payment id>:<step>:ledger`; every
@@ -42,6 +43,11 @@ function paymentRow(view: PaymentView) {
     version: view.version,
     updatedAt: new Date(),
   };
+}
+
+/** Which payment transitions merchants hear about (all but internal bookkeeping). */
+function announcedType(transition: string): string | undefined {
+  return transition.startsWith('payment.') || transition.startsWith('refund.') ? transition : undefined;
 }
 
 export function createPaymentActivities(prisma: PrismaClient, providers: ProviderGateway) {
@@ -83,6 +89,21 @@ export function createPaymentActivities(prisma: PrismaClient, providers: Provide
               transactionId: refund.transactionId,
             },
             update: { status: refund.status, updatedAt: new Date() },
+          });
+        }
+        const announced = announcedType(event.type);
+        if (announced) {
+          const { refunds, ...payment } = view;
+          await appendEvent(tx, {
+            merchantId: view.merchantId,
+            type: announced,
+            resourceId: event.type.startsWith('refund.') ? String(event.data.refund_id) : view.id,
+            data: {
+              ...apiShape({ ...payment, object: 'payment', cardFingerprint: undefined }),
+              refunds: refunds.map((refund) => apiShape({ ...refund, object: 'refund' })),
+              ...(Object.keys(event.data).length > 0 ? { change: apiShape(event.data) } : {}),
+            },
+            sourceKey: `payment:${view.id}:${event.version}`,
           });
         }
         await tx.paymentEvent.createMany({

@@ -1,5 +1,7 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { captureHold, placeHold, releaseHold } from '../src/ledger/ledger.ts';
+import { apiShape, appendEvent } from '../src/events/outbox.ts';
+import type { Db } from '../src/db/prisma.ts';
 
 export interface TransferInput {
   transferId: string;
@@ -51,6 +53,16 @@ function view(row: {
   };
 }
 
+function announce(db: Db, row: Parameters<typeof view>[0]) {
+  return appendEvent(db, {
+    merchantId: row.merchantId,
+    type: `transfer.${row.status}`,
+    resourceId: row.id,
+    data: apiShape({ ...row, object: 'transfer' }),
+    sourceKey: `transfer:${row.id}:${row.status}`,
+  });
+}
+
 export function createTransferActivities(prisma: PrismaClient) {
   const record = (input: TransferInput) => ({
     id: input.transferId,
@@ -88,10 +100,12 @@ export function createTransferActivities(prisma: PrismaClient) {
             { accountId: input.toAccountId, amount: input.amount },
           ],
         });
-        return tx.transfer.update({
+        const updated = await tx.transfer.update({
           where: { id: input.transferId },
           data: { status: 'succeeded', transactionId, updatedAt: new Date() },
         });
+        await announce(tx, updated);
+        return updated;
       }, transactionOptions);
       return view(row);
     },
@@ -99,11 +113,15 @@ export function createTransferActivities(prisma: PrismaClient) {
     /** Records why the transfer failed; runs after any compensation. */
     async failTransfer(input: TransferInput & { failureCode: string; failureMessage: string }): Promise<TransferView> {
       const failure = { status: 'failed', failureCode: input.failureCode, failureMessage: input.failureMessage };
-      const row = await prisma.transfer.upsert({
-        where: { id: input.transferId },
-        create: { ...record(input), ...failure },
-        update: { ...failure, updatedAt: new Date() },
-      });
+      const row = await prisma.$transaction(async (tx) => {
+        const failed = await tx.transfer.upsert({
+          where: { id: input.transferId },
+          create: { ...record(input), ...failure },
+          update: { ...failure, updatedAt: new Date() },
+        });
+        await announce(tx, failed);
+        return failed;
+      }, transactionOptions);
       return view(row);
     },
   };

@@ -79,7 +79,28 @@ export interface PaymentConfig {
   breakerVolumeThreshold: number;
 }
 
-export interface Config extends PaymentConfig {
+export interface WebhookConfig {
+  /** Provider signing secrets; several at once while a secret rotates. */
+  webhookSecretsStripe: string[];
+  webhookSecretsPaypal: string[];
+  webhookToleranceSeconds: number;
+  /** An event for a charge we don't know yet is retried this often… */
+  unmatchedRetryMs: number;
+  /** …for this long, then marked unmatched. */
+  unmatchedGiveUpMs: number;
+  /** How often the outbox relay looks for undispatched events. */
+  relayIntervalMs: number;
+  relayBatchSize: number;
+  /** Outbound delivery: first retry delay, doubling up to the maximum, for at most maxAge. */
+  deliveryInitialRetryMs: number;
+  deliveryMaxRetryMs: number;
+  deliveryMaxAgeMs: number;
+  deliveryTimeoutMs: number;
+  /** An endpoint failing for this long without a success is disabled. */
+  endpointDisableAfterMs: number;
+}
+
+export interface Config extends PaymentConfig, WebhookConfig {
   host: string;
   port: number;
   /** Unset: npm start runs an embedded PostgreSQL, tests create one database per run. */
@@ -146,5 +167,17 @@ export function loadConfig(): Config {
     breakerErrorThresholdPercentage: integer('BREAKER_ERROR_THRESHOLD_PERCENT', 50),
     breakerResetTimeoutMs: integer('BREAKER_RESET_TIMEOUT_MS', 10_000),
     breakerVolumeThreshold: integer('BREAKER_VOLUME_THRESHOLD', 5),
+    webhookSecretsStripe: list('WEBHOOK_SECRETS_STRIPE', ['whsec_stripe_dev']),
+    webhookSecretsPaypal: list('WEBHOOK_SECRETS_PAYPAL', ['whsec_paypal_dev']),
+    webhookToleranceSeconds: integer('WEBHOOK_TOLERANCE_SECONDS', 300),
+    unmatchedRetryMs: integer('WEBHOOK_UNMATCHED_RETRY_MS', 30_000),
+    unmatchedGiveUpMs: integer('WEBHOOK_UNMATCHED_GIVE_UP_MS', hourMs),
+    relayIntervalMs: integer('EVENT_RELAY_INTERVAL_MS', 250),
+    relayBatchSize: integer('EVENT_RELAY_BATCH_SIZE', 100),
+    deliveryInitialRetryMs: integer('WEBHOOK_DELIVERY_INITIAL_RETRY_MS', 60_000),
+    deliveryMaxRetryMs: integer('WEBHOOK_DELIVERY_MAX_RETRY_MS', 6 * hourMs),
+    deliveryMaxAgeMs: integer('WEBHOOK_DELIVERY_MAX_AGE_MS', 3 * dayMs),
+    deliveryTimeoutMs: integer('WEBHOOK_DELIVERY_TIMEOUT_MS', 10_000),
+    endpointDisableAfterMs: integer('WEBHOOK_ENDPOINT_DISABLE_AFTER_MS', 5 * dayMs),
   };
 }

@@ -12,6 +12,7 @@ import { startProviderSim } from './provider-sim/server.ts';
 import { simOptionsFromEnv } from './provider-sim/options.ts';
 import { createProviderGateway } from './providers/index.ts';
 import { onShutdown } from './main.ts';
+import { startEventRelay } from './events/relay.ts';
 
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/)
 // and PostgreSQL (embedded, data in .data/) unless TEMPORAL_ADDRESS / DATABASE_URL point
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
 
   const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
   stops.push(() => temporal.connection.close());
+  const relay = startEventRelay({ prisma, temporal, config });
+  stops.push(() => relay.stop());
   const server = await startServer({ ...config, adminApiKey }, prisma, temporal);
   stops.push(() => server.close());
 

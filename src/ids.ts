@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const idLength = 22;
 
-export type IdPrefix = 'mer' | 'acct' | 'txn' | 'ent' | 'hold' | 'dep' | 'pev' | 'sk_test';
+export type IdPrefix =
+  'mer' | 'acct' | 'txn' | 'ent' | 'hold' | 'dep' | 'pev' | 'evt' | 'whev' | 'we' | 'wd' | 'wda' | 'whsec' | 'sk_test';
 
 export function randomToken(length: number): string {
   const bytes = randomBytes(length * 2);

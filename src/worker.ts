@@ -89,8 +89,15 @@ async function main(): Promise<void> {
     providers,
     workflowBundle: await bundleWorkflows(),
   });
+  // The outbox relay lives with the worker: it needs PostgreSQL and Temporal, like activities.
+  const { connectClient } = await import('./temporal/client.ts');
+  const { startEventRelay } = await import('./events/relay.ts');
+  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace);
+  const relay = startEventRelay({ prisma, temporal, config });
   onShutdown(async () => worker.shutdown());
   await worker.run();
+  await relay.stop();
+  await temporal.connection.close();
   providers.shutdown();
   await connection.close();
   await prisma.$disconnect();

@@ -4,6 +4,8 @@ import { authenticateMerchant, authenticateAdmin } from './auth.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { transferRoutes } from './routes/transfers.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { eventRoutes } from './routes/events.ts';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.ts';
 import { ledgerAdminRoutes } from './routes/ledger-admin.ts';
 import { merchantRoutes } from './routes/merchants.ts';
 
@@ -22,6 +24,8 @@ export async function merchantScope(app: FastifyInstance, deps: AppDependencies)
   await app.register(accountRoutes, deps);
   await app.register(transferRoutes, deps);
   await app.register(paymentRoutes, deps);
+  await app.register(eventRoutes, deps);
+  await app.register(webhookEndpointRoutes, deps);
 }
 
 /** Platform operator routes, behind ADMIN_API_KEY. */

@@ -10,12 +10,14 @@ import { createWorker } from '../../src/worker.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
 import { reconcile } from '../../src/ledger/reconcile.ts';
+import { startEventRelay } from '../../src/events/relay.ts';
 import { startProviderSim } from '../../src/provider-sim/server.ts';
 import type { ProviderSimOptions } from '../../src/provider-sim/options.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
 
 export interface Stack {
   app: FastifyInstance;
+  config: Config;
   /** The suite's own provider simulator (its admin routes count charges). */
   sim: FastifyInstance;
   simUrl: string;
@@ -66,6 +68,7 @@ export async function startStack(
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const workerRun = worker.run();
+  const relay = startEventRelay({ prisma, temporal, config });
   const app = await buildApp(
     { prisma, temporal, config },
     { logger: false, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs },
@@ -87,6 +90,7 @@ export async function startStack(
     // Every suite leaves the books balanced: checked here so no suite can forget it.
     const discrepancies = await reconcile(prisma);
     await app.close();
+    await relay.stop();
     stopWorker(worker);
     await workerRun;
     await connection.close();
@@ -100,7 +104,7 @@ export async function startStack(
       );
     }
   };
-  return { app, sim, simUrl, prisma, temporal, taskQueue, adminApiKey, merchant, close };
+  return { app, config, sim, simUrl, prisma, temporal, taskQueue, adminApiKey, merchant, close };
 }
 
 function stopWorker(worker: Worker): void {

@@ -240,11 +240,9 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
   action(
     'capture',
     (id, body) =>
-      temporal.workflow
-        .getHandle(id)
-        .executeUpdate(captureUpdate, {
-          args: [{ amount: body?.amount === undefined ? undefined : BigInt(body.amount) }],
-        }),
+      temporal.workflow.getHandle(id).executeUpdate(captureUpdate, {
+        args: [{ amount: body?.amount === undefined ? undefined : BigInt(body.amount) }],
+      }),
     CaptureBody,
   );
   action('cancel', (id) => temporal.workflow.getHandle(id).executeUpdate(cancelUpdate));

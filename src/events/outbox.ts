@@ -1,0 +1,54 @@
+import type { Db, Prisma } from '../db/prisma.ts';
+import { toJsonAmount } from '../domain/money.ts';
+import { newId } from '../ids.ts';
+
+// The transactional outbox: an event row is written with the same database transaction
+// client as the change it announces, so there is never a change without its event or an
+// event without its change. Delivery happens later, from these rows (src/events/relay.ts).
+
+export interface OutboundEvent {
+  merchantId: string;
+  /** e.g. payment.succeeded, refund.succeeded, transfer.failed, deposit.succeeded. */
+  type: string;
+  resourceId: string;
+  /** The resource as the API shows it; bigint amounts become JSON integers. */
+  data: Record<string, unknown>;
+  /** Unique per change (e.g. "payment:pay_…:7"): a retried transaction writes no second event. */
+  sourceKey: string;
+}
+
+function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'bigint') return toJsonAmount(value);
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value instanceof Date) return value.toISOString();
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, jsonSafe(item)]));
+  }
+  return value;
+}
+
+/** snake_case keys, like every API response. */
+export function apiShape(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(record).map(([key, value]) => [
+      key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      jsonSafe(value),
+    ]),
+  );
+}
+
+export async function appendEvent(db: Db, event: OutboundEvent): Promise<void> {
+  await db.event.createMany({
+    data: [
+      {
+        id: newId('evt'),
+        merchantId: event.merchantId,
+        type: event.type,
+        resourceId: event.resourceId,
+        data: jsonSafe(event.data) as Prisma.InputJsonValue,
+        sourceKey: event.sourceKey,
+      },
+    ],
+    skipDuplicates: true,
+  });
+}
