@@ -5,6 +5,7 @@ import { createDepositActivities } from './deposits.ts';
 import { createTransferActivities } from './transfers.ts';
 import { createPaymentActivities } from './payments.ts';
 import { createDeliveryActivities } from './deliveries.ts';
+import { createWebhookActivities } from './webhooks.ts';
 import type { ProviderGateway } from '../src/providers/provider.ts';
 
 export interface ActivityDependencies {
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createTransferActivities(deps.prisma),
     ...createPaymentActivities(deps.prisma, deps.providers),
     ...createDeliveryActivities(deps.prisma),
+    ...createWebhookActivities(deps.prisma),
   });
 }
 

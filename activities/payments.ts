@@ -219,6 +219,34 @@ export function createPaymentActivities(prisma: PrismaClient, providers: Provide
       return { transactionId: result.transactionId };
     },
 
+    /** A dispute: the disputed amount leaves the merchant's balance for the disputes account. */
+    async postDispute(input: {
+      paymentId: string;
+      disputeId: string;
+      merchantId: string;
+      currency: string;
+      amount: bigint;
+      fromPending: boolean;
+    }) {
+      const merchant = await ensureMerchantAccount(
+        prisma,
+        input.fromPending ? 'merchant_pending' : 'merchant_available',
+        input.merchantId,
+        input.currency,
+      );
+      const disputes = await ensureSystemAccount(prisma, 'disputes', input.currency);
+      return post(prisma, {
+        kind: 'dispute',
+        reference: input.paymentId,
+        idempotencyKey: `${input.paymentId}:dispute:${input.disputeId}:ledger`,
+        metadata: { dispute_id: input.disputeId },
+        entries: [
+          { accountId: merchant, amount: -input.amount },
+          { accountId: disputes, amount: input.amount },
+        ],
+      });
+    },
+
     /** Settlement: the merchant's pending proceeds become available. */
     async settlePayment(input: { paymentId: string; merchantId: string; currency: string; amount: bigint }) {
       const pending = await ensureMerchantAccount(prisma, 'merchant_pending', input.merchantId, input.currency);

@@ -3,3 +3,4 @@ export { depositWorkflow } from './deposit.ts';
 export { transferWorkflow } from './transfer.ts';
 export { paymentWorkflow } from './payment.ts';
 export { deliveryWorkflow } from './delivery.ts';
+export { webhookWorkflow } from './webhook.ts';

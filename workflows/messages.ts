@@ -1,4 +1,5 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ProviderEvent } from '../src/webhooks/inbound-events.ts';
 import type { PaymentView, RefundView } from './payment-view.ts';
 
 // Updates, signals and queries of the payment workflow, shared with the API. Updates have
@@ -19,3 +20,6 @@ export const refundUpdate = defineUpdate<RefundView, [{ refundId: string; amount
   'refund',
 );
 export const statusQuery = defineQuery<PaymentView>('status');
+
+/** A provider webhook about this payment's charge, forwarded by the webhook workflow. */
+export const providerEventSignal = defineSignal<[ProviderEvent]>('providerEvent');

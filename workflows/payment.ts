@@ -14,6 +14,7 @@ import {
   checkCapture,
   checkRefund,
   checkReview,
+  isFinal,
   isStable,
   type PaymentStatus,
 } from '../src/domain/payment-state.ts';
@@ -24,9 +25,11 @@ import {
   cancelUpdate,
   captureUpdate,
   refundUpdate,
+  providerEventSignal,
   rejectUpdate,
   statusQuery,
 } from './messages.ts';
+import type { ProviderEvent } from '../src/webhooks/inbound-events.ts';
 import type { PaymentInput, PaymentView, RefundView } from './payment-view.ts';
 import { businessFailure, valueOf } from './failures.ts';
 
@@ -46,8 +49,10 @@ const compensate = proxyActivities<Activities>(compensationActivity);
 export async function paymentWorkflow(input: PaymentInput): Promise<PaymentView> {
   const { settings } = input;
   const view = initialView(input);
-  // Money-moving steps never interleave: handlers and the main flow take this in turn.
-  let busy = false;
+  // Money-moving steps never interleave: handlers and the main flow queue on one promise
+  // chain (a FIFO mutex). A flag plus condition() is not enough: the SDK may wake every
+  // waiter whose condition holds in the same activation.
+  let lockTail: Promise<unknown> = Promise.resolve();
   let reviewDecision: 'approve' | 'reject' | 'cancel' | undefined;
   let capturedAtProvider = false;
   let pendingNet = 0n;
@@ -56,14 +61,10 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentView>
   let recordedVersion = 0;
   const recorded = () => recordedVersion === view.version;
 
-  const withLock = async <T>(run: () => Promise<T>): Promise<T> => {
-    await condition(() => !busy);
-    busy = true;
-    try {
-      return await run();
-    } finally {
-      busy = false;
-    }
+  const withLock = <T>(run: () => Promise<T>): Promise<T> => {
+    const result = lockTail.then(() => run());
+    lockTail = result.catch(() => undefined);
+    return result;
   };
 
   const transition = async (
@@ -133,14 +134,20 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentView>
     );
   };
 
-  const refund = async (refundId: string, amount: bigint, reason: string | null): Promise<RefundView> => {
+  /** A refund we make, or (with `external`) one the provider reports that we did not make. */
+  const refund = async (
+    refundId: string,
+    amount: bigint,
+    reason: string | null,
+    external?: { providerRefundId: string | null },
+  ): Promise<RefundView> => {
     const captured = view.amountCaptured;
     const fee = view.fee ?? 0n;
     const feeBack =
       refundedFeeShare(fee, view.currency, view.amountRefunded + amount, captured) -
       refundedFeeShare(fee, view.currency, view.amountRefunded, captured);
-    let providerRefundId: string | null = null;
-    if (view.sourceType === 'card' && view.provider && view.providerChargeId) {
+    let providerRefundId: string | null = external ? external.providerRefundId : null;
+    if (!external && view.sourceType === 'card' && view.provider && view.providerChargeId) {
       const result = await provider.refundCard({
         paymentId: view.id,
         refundId,
@@ -175,12 +182,71 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentView>
     await transition(
       'refund.succeeded',
       { refunds: [...view.refunds, record], amountRefunded },
-      { refund_id: refundId, amount },
+      { refund_id: refundId, amount, ...(external ? { initiated_by: 'provider' } : {}) },
     );
     return record;
   };
 
+  const seenProviderEvents = new Set<string>();
+  const disputes = new Set<string>();
+
+  /** Money the provider moved on its side (refunds from its dashboard, disputes), applied once. */
+  const applyProviderMoney = async (event: ProviderEvent): Promise<void> => {
+    const remaining = view.amountCaptured - view.amountRefunded;
+    if (event.kind === 'refund_total') {
+      // Totals only grow: an older total arriving late adds nothing.
+      const missing = event.totalRefunded - view.amountRefunded;
+      if (missing > 0n && remaining > 0n) {
+        await refund(`re_${event.eventId}`, missing < remaining ? missing : remaining, null, {
+          providerRefundId: null,
+        });
+      }
+    } else if (event.kind === 'refund') {
+      const known = view.refunds.some((r) => r.providerRefundId === event.refundId);
+      if (!known && remaining > 0n) {
+        const amount = event.amount < remaining ? event.amount : remaining;
+        await refund(`re_${event.refundId}`, amount, null, { providerRefundId: event.refundId });
+      }
+    } else if (event.kind === 'dispute_created' && !disputes.has(event.disputeId)) {
+      disputes.add(event.disputeId);
+      const amount = event.amount < remaining ? event.amount : remaining;
+      if (amount <= 0n) return;
+      try {
+        await forward.postDispute({
+          paymentId: view.id,
+          disputeId: event.disputeId,
+          merchantId: view.merchantId,
+          currency: view.currency,
+          amount,
+          fromPending: !view.settled,
+        });
+        if (!view.settled) pendingNet -= amount;
+        await transition('payment.dispute_created', {}, { dispute_id: event.disputeId, amount, funded: true });
+      } catch (error) {
+        const failure = businessFailure(error);
+        if (!failure) throw error;
+        await transition(
+          'payment.dispute_created',
+          {},
+          { dispute_id: event.disputeId, amount, funded: false, code: failure.type },
+        );
+      }
+    }
+  };
+
   setHandler(statusQuery, () => view);
+
+  // Provider webhooks arrive in any order and more than once: each is applied once (by event
+  // id), and money events wait until our own capture is booked, so a refund reported before
+  // the capture finished is buffered, never applied twice or to an unbooked payment.
+  setHandler(providerEventSignal, async (event) => {
+    if (seenProviderEvents.has(event.eventId)) return;
+    seenProviderEvents.add(event.eventId);
+    if (event.kind === 'refund_total' || event.kind === 'refund' || event.kind === 'dispute_created') {
+      await condition(() => (view.status === 'succeeded' && recorded()) || isFinal(view.status));
+      if (view.status === 'succeeded') await withLock(() => applyProviderMoney(event));
+    }
+  });
 
   setHandler(awaitStableUpdate, async ({ waitMs }) => {
     await condition(() => isStable(view.status) && recorded(), waitMs);

@@ -10,6 +10,7 @@ import { registerErrorHandling } from './errors.ts';
 import { ErrorResponse } from './schemas/common.ts';
 import { healthRoutes } from './routes/health.ts';
 import { adminScope, merchantScope } from './merchant-scope.ts';
+import { inboundWebhookRoutes } from './routes/webhooks-inbound.ts';
 import { hashApiKey } from './auth.ts';
 
 export interface AppDependencies {
@@ -43,7 +44,9 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
       const auth = request.headers.authorization;
       return auth ? hashApiKey(auth) : request.ip;
     },
-    allowList: (request) => request.url === '/health' || request.url === '/ready',
+    // Providers' webhooks are signed and deduplicated; throttling them would only delay money.
+    allowList: (request) =>
+      request.url === '/health' || request.url === '/ready' || request.url.startsWith('/v1/webhooks/'),
     // Thrown into the one error handler, which answers in the common error shape.
     errorResponseBuilder: (_request, context) =>
       Object.assign(new Error(`Too many requests; retry after ${context.after}.`), { statusCode: context.statusCode }),
@@ -52,4 +55,5 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
   await api.register(healthRoutes, deps);
   await api.register(adminScope, deps);
   await api.register(merchantScope, deps);
+  await api.register(inboundWebhookRoutes, deps);
 }

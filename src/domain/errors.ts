@@ -8,6 +8,7 @@ export const errorCatalog = {
   parameter_unknown: { type: 'invalid_request_error', status: 400, retryable: false },
   invalid_json: { type: 'invalid_request_error', status: 400, retryable: false },
   body_too_large: { type: 'invalid_request_error', status: 413, retryable: false },
+  webhook_signature_invalid: { type: 'invalid_request_error', status: 400, retryable: false },
   currency_mismatch: { type: 'invalid_request_error', status: 400, retryable: false },
   api_key_invalid: { type: 'authentication_error', status: 401, retryable: false },
   resource_missing: { type: 'invalid_request_error', status: 404, retryable: false },
