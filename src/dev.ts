@@ -54,7 +54,19 @@ async function main(): Promise<void> {
   const prisma = createPrisma(database.url, config.databasePoolSize);
   stops.push(() => prisma.$disconnect());
 
-  const sim = await startProviderSim(config.host, config.providerSimPort, simOptionsFromEnv());
+  // In dev mode the simulator signs its webhooks with our first secret and sends them to our
+  // own API, so the whole loop (provider → webhook → payment workflow) runs out of the box.
+  const simOptions = simOptionsFromEnv();
+  const api = `http://${config.host}:${config.port}`;
+  simOptions.stripe = {
+    webhookUrl: simOptions.stripe?.webhookUrl ?? `${api}/v1/webhooks/stripe`,
+    webhookSecret: simOptions.stripe?.webhookSecret ?? config.webhookSecretsStripe[0],
+  };
+  simOptions.paypal = {
+    webhookUrl: simOptions.paypal?.webhookUrl ?? `${api}/v1/webhooks/paypal`,
+    webhookSecret: simOptions.paypal?.webhookSecret ?? config.webhookSecretsPaypal[0],
+  };
+  const sim = await startProviderSim(config.host, config.providerSimPort, simOptions);
   stops.push(() => sim.close());
   const providers = createProviderGateway(config);
   stops.push(async () => providers.shutdown());
@@ -82,7 +94,6 @@ async function main(): Promise<void> {
   const server = await startServer({ ...config, adminApiKey }, prisma, temporal);
   stops.push(() => server.close());
 
-  const api = `http://${config.host}:${config.port}`;
   process.stdout.write(
     [
       '',

@@ -139,3 +139,22 @@ describe('rate limiting, health and internal errors', () => {
     expect(response.json().error).toMatchObject({ type: 'invalid_request_error', code: 'resource_missing' });
   });
 });
+
+describe('internal errors', () => {
+  it('answer 500 internal_error without revealing the cause', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { registerErrorHandling } = await import('../../src/api/errors.ts');
+    const app = Fastify({ logger: false });
+    registerErrorHandling(app);
+    app.get('/boom', async () => {
+      throw new Error('password=hunter2 at /srv/db.ts:42');
+    });
+    const response = await app.inject({ method: 'GET', url: '/boom' });
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({
+      error: { type: 'api_error', code: 'internal_error', message: 'An internal error occurred; it has been logged.' },
+    });
+    expect(response.body).not.toContain('hunter2');
+    await app.close();
+  });
+});

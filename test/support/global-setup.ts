@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureTemporal, freePort } from '../../src/temporal/dev-server.ts';
@@ -20,7 +20,8 @@ const log = (line: string): void => {
 };
 
 // One fresh database per run: on DATABASE_URL's server when set, otherwise on an embedded
-// PostgreSQL kept in .data/test-postgres (initialised once, so later runs start in ~1 s).
+// PostgreSQL of its own in .data/test-postgres/<run> (initdb takes well under a second, and
+// runs started side by side never share a data folder), removed after the run.
 // Temporal: TEMPORAL_ADDRESS when set, otherwise a dev server in memory on free ports.
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const runId = `test_${Date.now()}_${process.pid}`;
@@ -28,7 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ensureTemporal(process.env.TEMPORAL_ADDRESS, { port: 0, uiPort: 0, log }),
     process.env.DATABASE_URL
       ? Promise.resolve(undefined)
-      : startEmbeddedPostgres(path.join(dataDir, 'test-postgres'), await freePort(), log),
+      : startEmbeddedPostgres(path.join(dataDir, 'test-postgres', runId), await freePort(), log),
     bundleWorkflows(),
   ]);
   const adminUrl = postgres?.adminUrl ?? withDatabase(process.env.DATABASE_URL as string, 'postgres');
@@ -48,6 +49,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await dropDatabase(adminUrl, runId).catch((error: unknown) => log(`could not drop ${runId}: ${String(error)}`));
     await postgres?.stop();
+    if (postgres) await rm(path.join(dataDir, 'test-postgres', runId), { recursive: true, force: true });
+    await rm(bundlePath, { force: true });
     await temporal.stop();
   };
 }
