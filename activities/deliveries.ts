@@ -1,6 +1,182 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
+import { PaymentsError } from '../src/domain/errors.ts';
+import { appendEvent } from '../src/events/outbox.ts';
+import { presentEvent } from '../src/events/present.ts';
+import { newId } from '../src/ids.ts';
+import { failingDisabledReason, presentEndpoint } from '../src/webhooks/endpoints.ts';
+import { sendWebhook } from '../src/webhooks/sender.ts';
 
-/** Placeholder: activities of the outbound delivery workflow. */
-export function createDeliveryActivities(_prisma: PrismaClient) {
-  return {};
+// Activities of the outbound delivery workflow. One attempt = at most one HTTP POST, recorded as
+// the row (delivery_id, attempt): a retried activity finds the row and returns what it says
+// instead of posting again. The only window for a second POST is a crash between the answer
+// and the write; webhooks are at-least-once, and receivers dedupe by event id.
+
+export interface AttemptDeliveryInput {
+  deliveryId: string;
+  /** 1-based; the workflow numbers attempts. */
+  attempt: number;
+  timeoutMs: number;
+}
+
+export interface AttemptDeliveryResult {
+  /** The endpoint answered 2xx: the delivery is succeeded. */
+  ok: boolean;
+  /** Do not retry: the endpoint is disabled or deleted (error 'endpoint_disabled'). */
+  stop: boolean;
+  statusCode: number | null;
+  error: string | null;
+  /** When the attempt started and how long it took: the workflow's clock for the max age. */
+  attemptedAtMs: number;
+  durationMs: number;
+}
+
+export type DeliveryFailureReason = 'max_age_exceeded' | 'endpoint_disabled';
+
+export interface FailDeliveryInput {
+  deliveryId: string;
+  reason: DeliveryFailureReason;
+  /** The endpoint is disabled when it has had no success for this long. */
+  endpointDisableAfterMs: number;
+}
+
+const transactionOptions = { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 } as const;
+export const endpointDisabledError = 'endpoint_disabled';
+
+function resultOf(row: {
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+  createdAt: Date;
+}): AttemptDeliveryResult {
+  const ok = row.statusCode !== null && row.statusCode >= 200 && row.statusCode < 300;
+  return {
+    ok,
+    stop: row.error === endpointDisabledError,
+    statusCode: row.statusCode,
+    error: row.error,
+    attemptedAtMs: row.createdAt.getTime(),
+    durationMs: row.durationMs,
+  };
+}
+
+export function createDeliveryActivities(prisma: PrismaClient) {
+  const findAttempt = (deliveryId: string, attempt: number) =>
+    prisma.webhookDeliveryAttempt.findUnique({ where: { deliveryId_attempt: { deliveryId, attempt } } });
+
+  return {
+    /** One POST of the event to the endpoint, recorded with its effect on the delivery and the endpoint. */
+    async attemptDelivery(input: AttemptDeliveryInput): Promise<AttemptDeliveryResult> {
+      const { deliveryId, attempt } = input;
+      const recorded = await findAttempt(deliveryId, attempt);
+      if (recorded) return resultOf(recorded);
+
+      const delivery = await prisma.webhookDelivery.findUnique({
+        where: { id: deliveryId },
+        include: { event: true, endpoint: true },
+      });
+      if (!delivery) throw new PaymentsError('resource_missing', `No such delivery: '${deliveryId}'.`);
+      const { endpoint, event } = delivery;
+      const startedAt = new Date();
+      const outcome =
+        endpoint.status === 'enabled'
+          ? await sendWebhook({
+              url: endpoint.url,
+              body: JSON.stringify(presentEvent(event)),
+              secret: endpoint.secret,
+              timeoutMs: input.timeoutMs,
+              timestampSeconds: Math.floor(startedAt.getTime() / 1000),
+            })
+          : { ok: false, statusCode: null, error: endpointDisabledError, durationMs: 0 };
+
+      await prisma.$transaction(async (tx) => {
+        const inserted = await tx.webhookDeliveryAttempt.createMany({
+          data: [
+            {
+              id: newId('wda'),
+              deliveryId,
+              attempt,
+              statusCode: outcome.statusCode,
+              error: outcome.error,
+              durationMs: outcome.durationMs,
+              createdAt: startedAt,
+            },
+          ],
+          skipDuplicates: true,
+        });
+        // Another execution of this attempt recorded it first: its row, and its effects, win.
+        if (inserted.count === 0) return;
+        await tx.webhookDelivery.updateMany({
+          where: { id: deliveryId, attemptCount: { lt: attempt } },
+          data: { attemptCount: attempt, updatedAt: new Date() },
+        });
+        if (outcome.ok) {
+          await tx.webhookDelivery.updateMany({
+            where: { id: deliveryId, status: 'pending' },
+            data: { status: 'succeeded', updatedAt: new Date() },
+          });
+          await tx.webhookEndpoint.update({
+            where: { id: endpoint.id },
+            data: { consecutiveFailures: 0, failingSince: null, updatedAt: new Date() },
+          });
+        } else if (outcome.error !== endpointDisabledError) {
+          // The failure streak: how many in a row, and since when there has been no success.
+          await tx.$executeRaw`
+            UPDATE webhook_endpoints
+               SET consecutive_failures = consecutive_failures + 1,
+                   failing_since = COALESCE(failing_since, ${startedAt}),
+                   updated_at = now()
+             WHERE id = ${endpoint.id}`;
+        }
+      }, transactionOptions);
+
+      const row = await findAttempt(deliveryId, attempt);
+      if (!row) throw new Error(`attempt ${attempt} of ${deliveryId} was not recorded`);
+      return resultOf(row);
+    },
+
+    /**
+     * The dead letter: marks the delivery failed (replayable with POST /v1/events/:id/redeliver)
+     * and, when the endpoint has had no success for endpointDisableAfterMs, disables it and
+     * announces webhook_endpoint.disabled, in the same transaction.
+     */
+    async failDelivery(input: FailDeliveryInput): Promise<{ endpointDisabled: boolean }> {
+      return prisma.$transaction(async (tx) => {
+        const delivery = await tx.webhookDelivery.findUnique({
+          where: { id: input.deliveryId },
+          include: { endpoint: true },
+        });
+        if (!delivery) throw new PaymentsError('resource_missing', `No such delivery: '${input.deliveryId}'.`);
+        await tx.webhookDelivery.updateMany({
+          where: { id: delivery.id, status: 'pending' },
+          data: { status: 'failed', updatedAt: new Date() },
+        });
+        const { endpoint } = delivery;
+        if (input.reason !== 'max_age_exceeded' || endpoint.status !== 'enabled' || !endpoint.failingSince) {
+          return { endpointDisabled: endpoint.status === 'disabled' };
+        }
+        const now = new Date();
+        if (now.getTime() - endpoint.failingSince.getTime() < input.endpointDisableAfterMs) {
+          return { endpointDisabled: false };
+        }
+        // Guarded by the streak it saw: a success in between (failing_since reset) keeps it enabled.
+        const disabled = await tx.webhookEndpoint.updateMany({
+          where: { id: endpoint.id, status: 'enabled', failingSince: endpoint.failingSince },
+          data: { status: 'disabled', disabledReason: failingDisabledReason, updatedAt: now },
+        });
+        if (disabled.count === 0) return { endpointDisabled: false };
+        await appendEvent(tx, {
+          merchantId: endpoint.merchantId,
+          type: 'webhook_endpoint.disabled',
+          resourceId: endpoint.id,
+          data: {
+            ...presentEndpoint({ ...endpoint, status: 'disabled', disabledReason: failingDisabledReason }),
+            failing_since: endpoint.failingSince.toISOString(),
+            consecutive_failures: endpoint.consecutiveFailures,
+          },
+          sourceKey: `webhook_endpoint:${endpoint.id}:disabled:${delivery.id}`,
+        });
+        return { endpointDisabled: true };
+      }, transactionOptions);
+    },
+  };
 }

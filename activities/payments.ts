@@ -11,6 +11,7 @@ import {
 import type { ProviderCharge, ProviderGateway, ProviderName } from '../src/providers/provider.ts';
 import type { PaymentEventRecord, PaymentView } from '../workflows/payment-view.ts';
 import { newId } from '../src/ids.ts';
+import { PaymentsError, errorCatalog } from '../src/domain/errors.ts';
 import { apiShape, appendEvent } from '../src/events/outbox.ts';
 
 // Activities of the payment workflow. Every provider call carries the key
@@ -145,9 +146,59 @@ export function createPaymentActivities(prisma: PrismaClient, providers: Provide
       token: string;
       provider?: ProviderName | undefined;
       capture: boolean;
-    }): Promise<ProviderCharge> {
-      const { charge } = await providers.authorize({ ...input, idempotencyKey: `${input.paymentId}:authorize` });
-      return charge;
+    }): Promise<ProviderCharge & { orphanProviders?: ProviderName[] }> {
+      const { charge, failedAttempts } = await providers.authorize({
+        ...input,
+        idempotencyKey: `${input.paymentId}:authorize`,
+      });
+      // Only a provider that may have processed the request can hold an orphan authorization.
+      const orphanProviders = failedAttempts
+        .filter((attempt) => attempt.outcomeUnknown)
+        .map((attempt) => attempt.provider);
+      return orphanProviders.length > 0 ? { ...charge, orphanProviders } : charge;
+    },
+
+    /**
+     * After a fallback, a provider that timed out may still have authorized (or charged) under
+     * `<payment id>:authorize:<provider>`. Repeating that exact request with the same key is how a
+     * provider tells what it did (Stripe replays the stored answer); whatever it holds is then
+     * voided, or refunded if it was captured. If the first request never arrived, the repeat
+     * authorizes now and is released at once: the customer is never left charged twice.
+     */
+    async releaseOrphanAuthorizations(input: {
+      paymentId: string;
+      amount: bigint;
+      currency: string;
+      token: string;
+      capture: boolean;
+      providers: ProviderName[];
+    }): Promise<void> {
+      for (const name of input.providers) {
+        const provider = providers.forCharge(name);
+        let orphan: ProviderCharge;
+        try {
+          orphan = await provider.authorize({
+            idempotencyKey: `${input.paymentId}:authorize:${name}`,
+            paymentId: input.paymentId,
+            amount: input.amount,
+            currency: input.currency,
+            token: input.token,
+            capture: input.capture,
+          });
+        } catch (error) {
+          if (error instanceof PaymentsError && !errorCatalog[error.code].retryable) continue; // declined: nothing held
+          throw error;
+        }
+        if (orphan.status === 'authorized') {
+          await provider.void({ idempotencyKey: `${input.paymentId}:orphan-void:${name}`, chargeId: orphan.chargeId });
+        } else if (orphan.status === 'captured' && orphan.amountCaptured > orphan.amountRefunded) {
+          await provider.refund({
+            idempotencyKey: `${input.paymentId}:orphan-refund:${name}`,
+            chargeId: orphan.chargeId,
+            amount: orphan.amountCaptured - orphan.amountRefunded,
+          });
+        }
+      }
     },
 
     async captureCard(input: { paymentId: string; provider: ProviderName; chargeId: string; amount: bigint }) {

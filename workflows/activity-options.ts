@@ -37,7 +37,9 @@ export const compensationActivity: ActivityOptions = {
  * carries the same idempotency key, so retries never charge twice.
  */
 export const providerActivity: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
+  // Two providers at PROVIDER_TIMEOUT_MS (5 s) each fit; a worker that dies mid-call is
+  // noticed after this, and the retry reuses the idempotency key.
+  startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '2 minutes',
   retry: {
     initialInterval: '200 milliseconds',

@@ -1,6 +1,7 @@
 import {
   allHandlersFinished,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -393,6 +394,16 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentView>
           capture: view.captureMethod === 'automatic',
         });
         capturedAtProvider = charge.status === 'captured';
+        if (charge.orphanProviders?.length && patched('release-orphan-authorizations')) {
+          await compensate.releaseOrphanAuthorizations({
+            paymentId: view.id,
+            amount: view.amount,
+            currency: view.currency,
+            token: input.source.token,
+            capture: view.captureMethod === 'automatic',
+            providers: charge.orphanProviders,
+          });
+        }
         Object.assign(view, {
           provider: charge.provider,
           providerChargeId: charge.chargeId,

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { PaymentsError } from '../domain/errors.ts';
+import { ProviderUnavailableError } from './provider.ts';
 import { maxApiAmountMinor } from '../domain/money.ts';
 import type { PaymentProvider, ProviderName } from './provider.ts';
 
@@ -41,6 +42,9 @@ const defaultMaxConnections = 32;
 const defaultMaxResponseBytes = 1024 * 1024;
 
 // undici's own codes for a connection that failed or a deadline that passed.
+/** Failures before a connection existed: the provider never saw the request. */
+const neverSentCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT']);
+
 const unreachableCodes = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
@@ -93,10 +97,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       status = response.statusCode;
       text = await readText(response.body, maxResponseBytes);
     } catch (error) {
-      throw new PaymentsError('provider_unavailable', describeFailure(provider, error, deadline, timeoutMs));
+      const code = (error as { code?: unknown }).code;
+      const neverSent = typeof code === 'string' && neverSentCodes.has(code) && !deadline.aborted;
+      throw new ProviderUnavailableError(describeFailure(provider, error, deadline, timeoutMs), !neverSent);
     }
     if (status === 429 || status >= 500) {
-      throw new PaymentsError('provider_unavailable', `${provider} answered ${status}${summary(text)}.`);
+      // 503 and 429 say the request was turned away; other 5xx leave its fate open.
+      throw new ProviderUnavailableError(
+        `${provider} answered ${status}${summary(text)}.`,
+        status !== 503 && status !== 429,
+      );
     }
     if (text === '') return { status, body: undefined };
     try {

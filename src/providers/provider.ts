@@ -1,3 +1,5 @@
+import { PaymentsError } from '../domain/errors.ts';
+
 // One interface over every card processor. Adapters translate each provider's endpoint
 // shapes, amount formats and errors into these types; nothing above this file knows which
 // provider answered. Every call that changes state carries an idempotency key derived from
@@ -60,6 +62,27 @@ export interface PaymentProvider {
 /** What the payment activities need: routing with fallback for new charges, and the one
  * provider that holds an existing charge for everything after. */
 export interface ProviderGateway {
-  authorize(request: AuthorizeRequest & { provider?: ProviderName | undefined }): Promise<{ charge: ProviderCharge }>;
+  /**
+   * `failedAttempts`: providers tried first that did not answer in time; each may hold an
+   * authorization made under `<idempotency key>:<provider>` that must be released.
+   */
+  authorize(request: AuthorizeRequest & { provider?: ProviderName | undefined }): Promise<{
+    charge: ProviderCharge;
+    failedAttempts: { provider: ProviderName; message: string; outcomeUnknown: boolean }[];
+  }>;
   forCharge(provider: ProviderName): PaymentProvider;
+}
+
+/**
+ * provider_unavailable, with what is known of the request's fate: `outcomeUnknown` when it may
+ * have been processed (a timeout after sending, a reset, a 500), false when it surely was not
+ * (connection refused, 503 or 429, an open circuit).
+ */
+export class ProviderUnavailableError extends PaymentsError {
+  constructor(
+    message: string,
+    readonly outcomeUnknown: boolean,
+  ) {
+    super('provider_unavailable', message);
+  }
 }

@@ -1,6 +1,13 @@
 import CircuitBreaker from 'opossum';
 import { PaymentsError } from '../domain/errors.ts';
-import type { AuthorizeRequest, PaymentProvider, ProviderCharge, ProviderGateway, ProviderName } from './provider.ts';
+import {
+  ProviderUnavailableError,
+  type AuthorizeRequest,
+  type PaymentProvider,
+  type ProviderCharge,
+  type ProviderGateway,
+  type ProviderName,
+} from './provider.ts';
 
 // Picks a provider per currency and keeps one circuit breaker per provider. Only
 // provider_unavailable counts against a breaker: a decline means the provider works.
@@ -37,6 +44,8 @@ export interface RoutedAuthorizeRequest extends AuthorizeRequest {
 export interface FailedAttempt {
   provider: ProviderName;
   message: string;
+  /** The provider may have processed the request (see ProviderUnavailableError). */
+  outcomeUnknown: boolean;
 }
 
 export interface RoutedCharge {
@@ -135,7 +144,11 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
         return { charge, failedAttempts };
       } catch (error) {
         if (!isUnavailable(error)) throw error;
-        failedAttempts.push({ provider: name, message: (error as Error).message });
+        failedAttempts.push({
+          provider: name,
+          message: (error as Error).message,
+          outcomeUnknown: error instanceof ProviderUnavailableError && error.outcomeUnknown,
+        });
       }
     }
     throw new PaymentsError(

@@ -199,7 +199,11 @@ describe('out-of-order provider events', () => {
     await expect.poll(() => outcome(JSON.parse(echo).id)).toBe('delivered');
     const after = await api.get(payment.id);
     expect(after.amount_refunded).toBe(5_000);
-    expect(after.refunds.map((refund: { amount: number }) => refund.amount)).toEqual([3_000, 2_000]);
+    // The provider's refunds may be booked as one (3,000) or in steps (1,000 then 2,000),
+    // depending on which event arrived first; they always add up to its latest total.
+    const amounts = after.refunds.map((refund: { amount: number }) => refund.amount) as number[];
+    expect(amounts.at(-1)).toBe(2_000);
+    expect(amounts.slice(0, -1).reduce((sum, amount) => sum + amount, 0)).toBe(3_000);
   });
 
   it('buffers a refund reported before our capture finished and applies it after', async () => {

@@ -492,7 +492,8 @@ describe('provider router against the simulator', () => {
     const routed = await routes.authorize(request);
     expect(routed.charge).toMatchObject({ provider: 'paypal', status: 'authorized', amount: 1500n });
     expect(routed.failedAttempts).toEqual([
-      { provider: 'stripe', message: expect.stringMatching(/^stripe answered 503/) },
+      // A 503 turned the request away: nothing can be left at stripe to release.
+      { provider: 'stripe', message: expect.stringMatching(/^stripe answered 503/), outcomeUnknown: false },
     ]);
     // The PayPal charge was made under the provider-specific key.
     await expect(
@@ -533,7 +534,9 @@ describe('provider router against the simulator', () => {
     expect(routes.breakerState('stripe')).toBe('open');
     const routed = await routes.authorize(authorizeRequest());
     expect(routed.charge.provider).toBe('paypal');
-    expect(routed.failedAttempts).toEqual([{ provider: 'stripe', message: 'stripe circuit is open; not calling it.' }]);
+    expect(routed.failedAttempts).toEqual([
+      { provider: 'stripe', message: 'stripe circuit is open; not calling it.', outcomeUnknown: false },
+    ]);
     await expectCode(routes.forCharge('stripe').get('ch_any'), 'provider_unavailable');
     expect((await stats()).stripe.requests).toBe(3);
   });

@@ -54,6 +54,8 @@ export async function startStack(
     depositWaitMs: 10_000,
     providerSimUrl: simUrl,
     providerTimeoutMs: 1_000,
+    // Card velocity counts across the run's shared database; suites that test it lower this.
+    riskMaxPaymentsPerWindow: 100_000,
     ...overrides,
   };
   const providers = createProviderGateway(config);
@@ -68,7 +70,10 @@ export async function startStack(
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const workerRun = worker.run();
-  const relay = startEventRelay({ prisma, temporal, config });
+  // Suites share one database: each relay hands over only its own merchants' events, to its
+  // own worker and delivery settings.
+  const merchantIds: string[] = [];
+  const relay = startEventRelay({ prisma, temporal, config, merchantIds: () => merchantIds });
   const app = await buildApp(
     { prisma, temporal, config },
     { logger: false, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs },
@@ -83,6 +88,7 @@ export async function startStack(
     });
     if (response.statusCode !== 201) throw new Error(`merchant creation failed: ${response.body}`);
     const body = response.json<{ id: string; api_key: string }>();
+    merchantIds.push(body.id);
     return { id: body.id, apiKey: body.api_key };
   };
 

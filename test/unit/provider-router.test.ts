@@ -93,7 +93,7 @@ describe('provider router', () => {
     stripe.set('down');
     const routed = await router.authorize(request);
     expect(routed.charge.provider).toBe('paypal');
-    expect(routed.failedAttempts).toEqual([{ provider: 'stripe', message: 'stripe is down' }]);
+    expect(routed.failedAttempts).toEqual([{ provider: 'stripe', message: 'stripe is down', outcomeUnknown: false }]);
     expect(paypal.calls).toEqual([{ method: 'authorize', idempotencyKey: 'pay_1:authorize:paypal' }]);
   });
 
@@ -136,7 +136,9 @@ describe('provider router', () => {
 
     const routed = await router.authorize(request);
     expect(routed.charge.provider).toBe('paypal');
-    expect(routed.failedAttempts).toEqual([{ provider: 'stripe', message: 'stripe circuit is open; not calling it.' }]);
+    expect(routed.failedAttempts).toEqual([
+      { provider: 'stripe', message: 'stripe circuit is open; not calling it.', outcomeUnknown: false },
+    ]);
     expect(stripe.calls).toHaveLength(3);
     expect(paypal.calls).toHaveLength(4);
 

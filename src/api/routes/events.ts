@@ -1,5 +1,103 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../app.ts';
+import type { Prisma } from '../../db/prisma.ts';
+import { PaymentsError } from '../../domain/errors.ts';
+import { newId } from '../../ids.ts';
+import { presentEvent } from '../../events/present.ts';
+import { deliveryInclude, presentDelivery, startDeliveryWorkflow } from '../../webhooks/deliveries.ts';
+import { IdParams, withErrors } from '../schemas/common.ts';
+import { Event, EventList, EventListQuery, RedeliveryList } from '../schemas/events.ts';
 
-/** Placeholder: GET /v1/events, GET /v1/events/:id, POST /v1/events/:id/redeliver. */
-export async function eventRoutes(_app: FastifyInstance, _deps: AppDependencies): Promise<void> {}
+// The merchant's outbound events (the outbox), newest first, and redelivery of the ones whose
+// last delivery to an endpoint failed.
+
+export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { prisma } = deps;
+
+  const ownEvent = async (merchantId: string, id: string) => {
+    const event = await prisma.event.findFirst({ where: { id, merchantId } });
+    if (!event) throw new PaymentsError('resource_missing', `No such event: '${id}'.`, 'id');
+    return event;
+  };
+
+  app.get(
+    '/v1/events',
+    { schema: { tags: ['events'], querystring: EventListQuery, response: withErrors({ 200: EventList }) } },
+    async (request) => {
+      const { merchantId, query } = request;
+      const where: Prisma.EventWhereInput = { merchantId };
+      if (query.type) where.type = query.type.endsWith('.*') ? { startsWith: query.type.slice(0, -1) } : query.type;
+      if (query['created[gte]'] || query['created[lte]']) {
+        where.createdAt = {
+          gte: query['created[gte]'] ? new Date(query['created[gte]']) : undefined,
+          lte: query['created[lte]'] ? new Date(query['created[lte]']) : undefined,
+        };
+      }
+      if (query.starting_after) {
+        const cursor = await prisma.event.findFirst({
+          where: { id: query.starting_after, merchantId },
+          select: { id: true, createdAt: true },
+        });
+        if (!cursor) throw new PaymentsError('resource_missing', 'No such event for starting_after.', 'starting_after');
+        // Newest first; ties on created_at are broken by id so no event is skipped or repeated.
+        where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
+      }
+      const rows = await prisma.event.findMany({
+        where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: query.limit + 1,
+      });
+      return {
+        object: 'list' as const,
+        data: rows.slice(0, query.limit).map(presentEvent),
+        has_more: rows.length > query.limit,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/events/:id',
+    { schema: { tags: ['events'], params: IdParams, response: withErrors({ 200: Event }) } },
+    async (request) => presentEvent(await ownEvent(request.merchantId, request.params.id)),
+  );
+
+  app.post(
+    '/v1/events/:id/redeliver',
+    { schema: { tags: ['events'], params: IdParams, response: withErrors({ 200: RedeliveryList }) } },
+    async (request) => {
+      const event = await ownEvent(request.merchantId, request.params.id);
+      const deliveries = await prisma.webhookDelivery.findMany({
+        where: { eventId: event.id },
+        orderBy: [{ endpointId: 'asc' }, { generation: 'desc' }],
+        select: { endpointId: true, generation: true, status: true, endpoint: { select: { status: true } } },
+      });
+      // Per endpoint, the latest generation decides: only a failed one is sent again, and only
+      // to an endpoint that still takes deliveries.
+      const latest = new Map<string, (typeof deliveries)[number]>();
+      for (const delivery of deliveries)
+        if (!latest.has(delivery.endpointId)) latest.set(delivery.endpointId, delivery);
+      const again = [...latest.values()].filter(
+        (delivery) => delivery.status === 'failed' && delivery.endpoint.status === 'enabled',
+      );
+      if (again.length === 0) return { object: 'list' as const, data: [] };
+
+      const next = again.map((delivery) => ({ endpointId: delivery.endpointId, generation: delivery.generation + 1 }));
+      // A concurrent redeliver of the same event makes the same rows: one wins, both answer them.
+      await prisma.webhookDelivery.createMany({
+        data: next.map((pair) => ({ id: newId('wd'), eventId: event.id, ...pair })),
+        skipDuplicates: true,
+      });
+      const created = await prisma.webhookDelivery.findMany({
+        where: { eventId: event.id, OR: next },
+        orderBy: { endpointId: 'asc' },
+        include: deliveryInclude,
+      });
+      for (const delivery of created) {
+        if (delivery.status === 'pending') await startDeliveryWorkflow(deps.temporal, deps.config, delivery.id);
+      }
+      return { object: 'list' as const, data: created.map(presentDelivery) };
+    },
+  );
+}

@@ -1,5 +1,205 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../app.ts';
+import type { Prisma } from '../../db/prisma.ts';
+import { PaymentsError } from '../../domain/errors.ts';
+import { newId } from '../../ids.ts';
+import {
+  checkEndpointUrl,
+  checkEventTypes,
+  merchantDisabledReason,
+  newEndpointSecret,
+  presentEndpoint,
+} from '../../webhooks/endpoints.ts';
+import { deliveryInclude, presentDelivery } from '../../webhooks/deliveries.ts';
+import { idempotencySettings, idempotent, type StoredResponse } from '../idempotency.ts';
+import { IdParams, withErrors } from '../schemas/common.ts';
+import { DeliveryList } from '../schemas/events.ts';
+import {
+  CreateWebhookEndpointBody,
+  DeletedWebhookEndpoint,
+  DeliveryListQuery,
+  ListQuery,
+  UpdateWebhookEndpointBody,
+  WebhookEndpoint,
+  WebhookEndpointList,
+} from '../schemas/webhook-endpoints.ts';
 
-/** Placeholder: POST/GET/DELETE /v1/webhook_endpoints and GET /v1/webhook_endpoints/:id/deliveries. */
-export async function webhookEndpointRoutes(_app: FastifyInstance, _deps: AppDependencies): Promise<void> {}
+// Where a merchant's events are sent. The signing secret is shown once, at creation. A deleted
+// endpoint is gone for the API (404) and receives nothing more; its rows stay for the history.
+
+const OptionalIdempotencyHeaders = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { prisma } = deps;
+
+  /** The merchant's endpoint unless deleted; 404 for unknown, deleted and other merchants'. */
+  const ownEndpoint = async (merchantId: string, id: string) => {
+    const endpoint = await prisma.webhookEndpoint.findFirst({ where: { id, merchantId, status: { not: 'deleted' } } });
+    if (!endpoint) throw new PaymentsError('resource_missing', `No such webhook endpoint: '${id}'.`, 'id');
+    return endpoint;
+  };
+
+  app.post(
+    '/v1/webhook_endpoints',
+    {
+      schema: {
+        tags: ['webhook endpoints'],
+        headers: OptionalIdempotencyHeaders,
+        body: CreateWebhookEndpointBody,
+        response: withErrors({ 201: WebhookEndpoint }),
+      },
+    },
+    async (request, reply) => {
+      const { merchantId, body } = request;
+      const url = checkEndpointUrl(body.url);
+      const events = checkEventTypes(body.events);
+      const create = async () => {
+        const secret = newEndpointSecret();
+        const endpoint = await prisma.webhookEndpoint.create({
+          data: { id: newId('we'), merchantId, url, events, secret },
+        });
+        return { status: 201, body: presentEndpoint(endpoint, secret) } satisfies StoredResponse;
+      };
+      // A retried creation with the same Idempotency-Key answers the first endpoint, not a twin.
+      if (request.headers['idempotency-key'] !== undefined) {
+        return idempotent(prisma, idempotencySettings(deps.config), request, reply, merchantId, create);
+      }
+      const created = await create();
+      return reply.status(created.status).send(created.body);
+    },
+  );
+
+  app.get(
+    '/v1/webhook_endpoints',
+    {
+      schema: {
+        tags: ['webhook endpoints'],
+        querystring: ListQuery,
+        response: withErrors({ 200: WebhookEndpointList }),
+      },
+    },
+    async (request) => {
+      const { merchantId, query } = request;
+      const where: Prisma.WebhookEndpointWhereInput = { merchantId, status: { not: 'deleted' } };
+      if (query.starting_after) {
+        const cursor = await prisma.webhookEndpoint.findFirst({
+          where: { id: query.starting_after, merchantId },
+          select: { id: true, createdAt: true },
+        });
+        if (!cursor) {
+          throw new PaymentsError('resource_missing', 'No such webhook endpoint for starting_after.', 'starting_after');
+        }
+        where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
+      }
+      const rows = await prisma.webhookEndpoint.findMany({
+        where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: query.limit + 1,
+      });
+      return {
+        object: 'list' as const,
+        data: rows.slice(0, query.limit).map((row) => presentEndpoint(row)),
+        has_more: rows.length > query.limit,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/webhook_endpoints/:id',
+    { schema: { tags: ['webhook endpoints'], params: IdParams, response: withErrors({ 200: WebhookEndpoint }) } },
+    async (request) => presentEndpoint(await ownEndpoint(request.merchantId, request.params.id)),
+  );
+
+  app.post(
+    '/v1/webhook_endpoints/:id',
+    {
+      schema: {
+        tags: ['webhook endpoints'],
+        params: IdParams,
+        body: UpdateWebhookEndpointBody,
+        response: withErrors({ 200: WebhookEndpoint }),
+      },
+    },
+    async (request) => {
+      const endpoint = await ownEndpoint(request.merchantId, request.params.id);
+      const { body } = request;
+      const data: Prisma.WebhookEndpointUpdateManyMutationInput = { updatedAt: new Date() };
+      if (body.url !== undefined) data.url = checkEndpointUrl(body.url);
+      if (body.events !== undefined) data.events = checkEventTypes(body.events);
+      if (body.disabled === true && endpoint.status === 'enabled') {
+        Object.assign(data, { status: 'disabled', disabledReason: merchantDisabledReason });
+      }
+      if (body.disabled === false && endpoint.status === 'disabled') {
+        // Back on with a clean slate: past failures no longer count towards disabling it again.
+        Object.assign(data, { status: 'enabled', disabledReason: null, consecutiveFailures: 0, failingSince: null });
+      }
+      // Never resurrects an endpoint deleted meanwhile.
+      await prisma.webhookEndpoint.updateMany({ where: { id: endpoint.id, status: { not: 'deleted' } }, data });
+      return presentEndpoint(await ownEndpoint(request.merchantId, endpoint.id));
+    },
+  );
+
+  app.delete(
+    '/v1/webhook_endpoints/:id',
+    {
+      schema: {
+        tags: ['webhook endpoints'],
+        params: IdParams,
+        response: withErrors({ 200: DeletedWebhookEndpoint }),
+      },
+    },
+    async (request) => {
+      const endpoint = await ownEndpoint(request.merchantId, request.params.id);
+      // Deliveries in progress see the status at their next attempt and stop (endpoint_disabled).
+      await prisma.webhookEndpoint.update({
+        where: { id: endpoint.id },
+        data: { status: 'deleted', updatedAt: new Date() },
+      });
+      return { id: endpoint.id, object: 'webhook_endpoint' as const, deleted: true as const };
+    },
+  );
+
+  app.get(
+    '/v1/webhook_endpoints/:id/deliveries',
+    {
+      schema: {
+        tags: ['webhook endpoints'],
+        params: IdParams,
+        querystring: DeliveryListQuery,
+        response: withErrors({ 200: DeliveryList }),
+      },
+    },
+    async (request) => {
+      const endpoint = await ownEndpoint(request.merchantId, request.params.id);
+      const { query } = request;
+      const where: Prisma.WebhookDeliveryWhereInput = { endpointId: endpoint.id };
+      if (query.status) where.status = query.status;
+      if (query.event_id) where.eventId = query.event_id;
+      if (query.starting_after) {
+        const cursor = await prisma.webhookDelivery.findFirst({
+          where: { id: query.starting_after, endpointId: endpoint.id },
+          select: { id: true, createdAt: true },
+        });
+        if (!cursor)
+          throw new PaymentsError('resource_missing', 'No such delivery for starting_after.', 'starting_after');
+        where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
+      }
+      const rows = await prisma.webhookDelivery.findMany({
+        where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: query.limit + 1,
+        include: deliveryInclude,
+      });
+      return {
+        object: 'list' as const,
+        data: rows.slice(0, query.limit).map(presentDelivery),
+        has_more: rows.length > query.limit,
+      };
+    },
+  );
+}

@@ -1,0 +1,66 @@
+import { Type } from 'typebox';
+
+export const Event = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('event'),
+  type: Type.String(),
+  created_at: Type.String({ format: 'date-time' }),
+  data: Type.Object({ object: Type.Record(Type.String(), Type.Unknown()) }),
+});
+
+export const EventList = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(Event),
+  has_more: Type.Boolean(),
+});
+
+export const EventListQuery = Type.Object(
+  {
+    type: Type.Optional(
+      Type.String({
+        maxLength: 100,
+        pattern: '^[a-z0-9_.]+(\\.\\*)?$',
+        description: 'An event type, or a prefix ending in ".*" (e.g. payment.*)',
+      }),
+    ),
+    'created[gte]': Type.Optional(Type.String({ format: 'date-time' })),
+    'created[lte]': Type.Optional(Type.String({ format: 'date-time' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+    starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeliveryAttempt = Type.Object({
+  attempt: Type.Integer(),
+  status_code: Type.Union([Type.Integer(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  duration_ms: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+export const Delivery = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('webhook_delivery'),
+  event_id: Type.String(),
+  event_type: Type.String(),
+  endpoint_id: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')]),
+  generation: Type.Integer(),
+  attempt_count: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+  attempts: Type.Array(DeliveryAttempt),
+});
+
+export const DeliveryList = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(Delivery),
+  has_more: Type.Boolean(),
+});
+
+/** POST /v1/events/:id/redeliver: the deliveries it started (an empty list when none had failed). */
+export const RedeliveryList = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(Delivery),
+});

@@ -1,0 +1,65 @@
+import { Type } from 'typebox';
+
+const EventType = Type.String({ minLength: 1, maxLength: 100, description: 'An event type, or "*" for all' });
+const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'http or https' });
+const Events = Type.Array(EventType, { minItems: 1, maxItems: 50 });
+
+export const CreateWebhookEndpointBody = Type.Object(
+  {
+    url: Url,
+    events: Events,
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateWebhookEndpointBody = Type.Object(
+  {
+    url: Type.Optional(Url),
+    events: Type.Optional(Events),
+    /** true turns deliveries off; false turns a disabled endpoint back on and forgets its failures. */
+    disabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookEndpoint = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('webhook_endpoint'),
+  url: Type.String(),
+  events: Type.Array(Type.String()),
+  status: Type.String(),
+  disabled_reason: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  /** Only in the answer to POST /v1/webhook_endpoints. */
+  secret: Type.Optional(Type.String()),
+});
+
+export const WebhookEndpointList = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(WebhookEndpoint),
+  has_more: Type.Boolean(),
+});
+
+export const DeletedWebhookEndpoint = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('webhook_endpoint'),
+  deleted: Type.Literal(true),
+});
+
+export const ListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+    starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeliveryListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
+    event_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+    starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);

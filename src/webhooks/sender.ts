@@ -1,0 +1,110 @@
+import { Agent, request } from 'undici';
+import { signWebhookPayload, signatureHeaderName } from './signature.ts';
+
+// One HTTP POST of one webhook: signed, with a deadline on the whole exchange (connect,
+// headers, body), no redirects followed, at most maxResponseBytes of the answer read (and
+// thrown away: only the status matters). Never throws for anything the receiver does: every
+// outcome is data, recorded as an attempt.
+
+export interface WebhookRequest {
+  url: string;
+  /** The exact bytes sent and signed. */
+  body: string;
+  secret: string;
+  timeoutMs: number;
+  /** Unix seconds used in the signature. */
+  timestampSeconds: number;
+  /** Extra headers (e.g. an id the receiver can log). */
+  headers?: Record<string, string>;
+}
+
+export interface WebhookOutcome {
+  /** A 2xx answer. */
+  ok: boolean;
+  statusCode: number | null;
+  /** Why there was no usable answer (timeout, connection_refused…), or a redirect; null otherwise. */
+  error: string | null;
+  durationMs: number;
+}
+
+export const userAgent = 'payment-orchestrator-webhooks/0.1';
+export const maxResponseBytes = 64 * 1024;
+
+// Shared by every delivery in the process: keeps sockets to busy endpoints open for a while.
+let agent: Agent | undefined;
+function dispatcher(): Agent {
+  agent ??= new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000, connections: 16 });
+  return agent;
+}
+
+/** Releases the sockets (tests, shutdown). */
+export async function closeWebhookSender(): Promise<void> {
+  const current = agent;
+  agent = undefined;
+  await current?.close();
+}
+
+export async function sendWebhook(input: WebhookRequest): Promise<WebhookOutcome> {
+  const startedAt = performance.now();
+  const elapsed = () => Math.max(0, Math.round(performance.now() - startedAt));
+  const deadline = AbortSignal.timeout(input.timeoutMs);
+  let statusCode: number;
+  try {
+    const response = await request(input.url, {
+      dispatcher: dispatcher(),
+      method: 'POST',
+      signal: deadline,
+      headersTimeout: input.timeoutMs,
+      bodyTimeout: input.timeoutMs,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': userAgent,
+        [signatureHeaderName.toLowerCase()]: signWebhookPayload({
+          body: input.body,
+          secret: input.secret,
+          timestampSeconds: input.timestampSeconds,
+        }),
+        ...input.headers,
+      },
+      body: input.body,
+    });
+    statusCode = response.statusCode;
+    // The answer's body is not used; reading a little lets the socket be reused, a lot is refused.
+    await response.body.dump({ limit: maxResponseBytes }).catch(() => undefined);
+  } catch (error) {
+    return { ok: false, statusCode: null, error: describeFailure(error, deadline), durationMs: elapsed() };
+  }
+  const ok = statusCode >= 200 && statusCode < 300;
+  const redirect = statusCode >= 300 && statusCode < 400;
+  return { ok, statusCode, error: redirect ? 'redirect_not_followed' : null, durationMs: elapsed() };
+}
+
+const connectionCodes: Record<string, string> = {
+  ECONNREFUSED: 'connection_refused',
+  ECONNRESET: 'connection_reset',
+  EPIPE: 'connection_reset',
+  UND_ERR_SOCKET: 'connection_reset',
+  UND_ERR_CLOSED: 'connection_reset',
+  ENOTFOUND: 'dns_failure',
+  EAI_AGAIN: 'dns_failure',
+  EHOSTUNREACH: 'host_unreachable',
+  ENETUNREACH: 'host_unreachable',
+};
+
+/** A short, stable reason a merchant can act on; never a stack trace. */
+export function describeFailure(error: unknown, deadline?: AbortSignal): string {
+  const code =
+    (error as { code?: unknown; cause?: { code?: unknown } }).code ??
+    (error as { cause?: { code?: unknown } }).cause?.code;
+  const name = (error as { name?: unknown }).name;
+  if (deadline?.aborted || name === 'TimeoutError' || (typeof code === 'string' && code.endsWith('_TIMEOUT'))) {
+    return 'timeout';
+  }
+  if (typeof code === 'string') {
+    const known = connectionCodes[code];
+    if (known) return known;
+    if (/^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|UNABLE_TO_|SELF_SIGNED)/.test(code)) return 'tls_error';
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_URL') return 'invalid_url';
+  }
+  return 'connection_error';
+}
