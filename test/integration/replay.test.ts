@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { dataConverter } from '../../src/temporal/data-converter.ts';
+import Fastify from 'fastify';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
+import { stripeSignatureHeader } from '../../src/providers/webhook-signatures.ts';
+import { freePort } from '../../src/temporal/dev-server.ts';
 
 // Recorded histories of the main workflow paths, replayed against today's workflow code: a
 // change that is not deterministic (without `patched`) fails here instead of in production.
@@ -90,6 +93,77 @@ async function recordPaths(stack: Stack): Promise<void> {
     }),
   ]);
 
+  // Inbound webhooks: one for a known charge (delivered), one for an unknown one (unmatched).
+  const charge = (await stack.prisma.payment.findUniqueOrThrow({ where: { id: refunded } })).providerChargeId ?? '';
+  for (const [name, chargeId] of [
+    ['webhook-delivered', charge],
+    ['webhook-unmatched', 'ch_unknown'],
+  ] as const) {
+    const body = JSON.stringify({
+      id: `evt_${name}_${Date.now()}`,
+      type: 'charge.captured',
+      data: {
+        object: {
+          id: chargeId,
+          object: 'charge',
+          amount: 10_000,
+          amount_captured: 10_000,
+          amount_refunded: 0,
+          captured: true,
+          refunded: false,
+          status: 'succeeded',
+          currency: 'usd',
+          payment_method_details: { card: { brand: 'visa', last4: '4242' } },
+        },
+      },
+    });
+    const signature = stripeSignatureHeader(
+      stack.config.webhookSecretsStripe[0] ?? '',
+      body,
+      Math.floor(Date.now() / 1000),
+    );
+    const response = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/stripe',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+      payload: body,
+    });
+    expect(response.json()).toEqual({ received: true, duplicate: false });
+    const handle = stack.temporal.workflow.getHandle(`webhook:stripe:${JSON.parse(body).id as string}`);
+    await handle.result();
+    paths.push([name, handle.workflowId]);
+  }
+
+  // Outbound: a deposit announced to an endpoint that answers 200.
+  const receiver = Fastify({ logger: false });
+  receiver.post('/hook', async () => ({ ok: true }));
+  const port = await freePort();
+  await receiver.listen({ host: '127.0.0.1', port });
+  try {
+    const endpoint = await post('/v1/webhook_endpoints', {
+      url: `http://127.0.0.1:${port}/hook`,
+      events: ['deposit.succeeded'],
+    });
+    expect(endpoint.statusCode).toBe(201);
+    expect(
+      (await post(`/v1/accounts/${from}/deposits`, { amount: 5, reference: 'r' }, 'deposit-announced')).statusCode,
+    ).toBe(201);
+    const endpointId = endpoint.json<{ id: string }>().id;
+    // Recording runs in beforeAll, where expect.poll is not available: the relay starts the
+    // delivery workflow within a few of its ticks.
+    const succeeded = () => stack.prisma.webhookDelivery.findFirst({ where: { endpointId, status: 'succeeded' } });
+    let delivery = await succeeded();
+    for (let tries = 0; !delivery && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      delivery = await succeeded();
+    }
+    if (!delivery) throw new Error('the relay started no delivery');
+    await stack.temporal.workflow.getHandle(delivery.id).result();
+    paths.push(['delivery-succeeded', delivery.id]);
+  } finally {
+    await receiver.close();
+  }
+
   await mkdir(fixtures, { recursive: true });
   for (const [name, workflowId] of paths) {
     const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
@@ -101,14 +175,20 @@ describe('workflow replay', () => {
   let stack: Stack | undefined;
   beforeAll(async () => {
     if (!recording) return;
-    stack = await startStack('record', { maxTransferAmountMinor: 500n, settlementDelayMs: 100 });
+    stack = await startStack('record', {
+      maxTransferAmountMinor: 500n,
+      settlementDelayMs: 100,
+      unmatchedRetryMs: 300,
+      unmatchedGiveUpMs: 600,
+      relayIntervalMs: 50,
+    });
     await recordPaths(stack);
   });
   afterAll(async () => stack?.close());
 
   it('replays every recorded history with the current workflow code', async () => {
     const files = (await readdir(fixtures)).filter((file) => file.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(10);
+    expect(files.length).toBeGreaterThanOrEqual(13);
     const histories = await Promise.all(
       files.map(async (file) => ({
         workflowId: file,
