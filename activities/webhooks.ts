@@ -1,5 +1,4 @@
-import type { PrismaClient, Prisma } from '../src/db/prisma.ts';
-import { newId } from '../src/ids.ts';
+import type { PrismaClient } from '../src/db/prisma.ts';
 import type { ProviderName } from '../src/providers/provider.ts';
 import { normalizeProviderEvent, type ProviderEvent } from '../src/webhooks/inbound-events.ts';
 
@@ -7,27 +6,15 @@ export type WebhookOutcome = 'pending' | 'delivered' | 'unmatched' | 'ignored';
 
 export function createWebhookActivities(prisma: PrismaClient) {
   return {
-    /** Records the provider event once (provider + event id unique) and returns it normalized. */
-    async recordWebhookEvent(input: {
-      provider: ProviderName;
-      payload: unknown;
-      receivedAt: string;
-    }): Promise<ProviderEvent> {
-      const event = normalizeProviderEvent(input.provider, input.payload);
+    /** The inboxed provider event, normalized; its charge id is kept on the row for operators. */
+    async recordWebhookEvent(input: { provider: ProviderName; eventId: string }): Promise<ProviderEvent> {
+      const where = { provider_externalId: { provider: input.provider, externalId: input.eventId } };
+      const row = await prisma.webhookEvent.findUniqueOrThrow({ where, select: { payload: true } });
+      const event = normalizeProviderEvent(input.provider, row.payload);
       if (!event) throw new Error('webhook payload without an event id reached the workflow');
-      await prisma.webhookEvent.createMany({
-        data: [
-          {
-            id: newId('whev'),
-            provider: input.provider,
-            externalId: event.eventId,
-            type: event.kind === 'ignored' ? event.type : event.kind,
-            payload: input.payload as Prisma.InputJsonValue,
-            chargeId: event.chargeId,
-            receivedAt: new Date(input.receivedAt),
-          },
-        ],
-        skipDuplicates: true,
+      await prisma.webhookEvent.update({
+        where,
+        data: { chargeId: event.chargeId, type: event.kind === 'ignored' ? event.type : event.kind },
       });
       return event;
     },

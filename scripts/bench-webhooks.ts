@@ -981,7 +981,11 @@ async function main(): Promise<void> {
         `${eventType.startsWith('charge.') ? ` (unknown charge, parked ${unmatchedMs} ms)` : ''}`,
     );
     console.log(
-      `mixes: paced = new events at a fixed ${pacedRate} req/s over ${pacedConnections} connections; ` +
+      'mixes: ' +
+        (pacedRate > 0
+          ? `paced = new events at a fixed ${pacedRate} req/s over ${pacedConnections} connections ` +
+            "(autocannon sends each second's quota at its start); "
+          : '') +
         `unique = new events, back to back; dup50 = ${Math.round(duplicateShare * 100)}% re-deliveries of ` +
         'acknowledged events',
     );

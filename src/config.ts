@@ -88,6 +88,13 @@ export interface WebhookConfig {
   unmatchedRetryMs: number;
   /** …for this long, then marked unmatched. */
   unmatchedGiveUpMs: number;
+  /** Webhook workflows the API starts at once after acknowledging; more wait in memory… */
+  webhookStartConcurrency: number;
+  /** …up to this many; beyond, the sweeper starts them from the inbox table. */
+  webhookMaxPendingStarts: number;
+  /** The sweeper starts inbox events older than this that have no workflow yet. */
+  webhookSweepAfterMs: number;
+  webhookSweepIntervalMs: number;
   /** How often the outbox relay looks for undispatched events. */
   relayIntervalMs: number;
   relayBatchSize: number;
@@ -172,6 +179,10 @@ export function loadConfig(): Config {
     webhookToleranceSeconds: integer('WEBHOOK_TOLERANCE_SECONDS', 300),
     unmatchedRetryMs: integer('WEBHOOK_UNMATCHED_RETRY_MS', 30_000),
     unmatchedGiveUpMs: integer('WEBHOOK_UNMATCHED_GIVE_UP_MS', hourMs),
+    webhookStartConcurrency: integer('WEBHOOK_START_CONCURRENCY', 16),
+    webhookMaxPendingStarts: integer('WEBHOOK_MAX_PENDING_STARTS', 10_000),
+    webhookSweepAfterMs: integer('WEBHOOK_SWEEP_AFTER_MS', 10_000),
+    webhookSweepIntervalMs: integer('WEBHOOK_SWEEP_INTERVAL_MS', 1_000),
     relayIntervalMs: integer('EVENT_RELAY_INTERVAL_MS', 250),
     relayBatchSize: integer('EVENT_RELAY_BATCH_SIZE', 100),
     deliveryInitialRetryMs: integer('WEBHOOK_DELIVERY_INITIAL_RETRY_MS', 60_000),

@@ -13,6 +13,7 @@ import { simOptionsFromEnv } from './provider-sim/options.ts';
 import { createProviderGateway } from './providers/index.ts';
 import { onShutdown } from './main.ts';
 import { startEventRelay } from './events/relay.ts';
+import { startWebhookSweeper } from './webhooks/inbox.ts';
 
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/)
 // and PostgreSQL (embedded, data in .data/) unless TEMPORAL_ADDRESS / DATABASE_URL point
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
   stops.push(() => temporal.connection.close());
   const relay = startEventRelay({ prisma, temporal, config });
   stops.push(() => relay.stop());
+  const sweeper = startWebhookSweeper({ prisma, temporal, config });
+  stops.push(() => sweeper.stop());
   const server = await startServer({ ...config, adminApiKey }, prisma, temporal);
   stops.push(() => server.close());
 

@@ -93,10 +93,13 @@ async function main(): Promise<void> {
   const { connectClient } = await import('./temporal/client.ts');
   const { startEventRelay } = await import('./events/relay.ts');
   const temporal = await connectClient(config.temporalAddress, config.temporalNamespace);
+  const { startWebhookSweeper } = await import('./webhooks/inbox.ts');
   const relay = startEventRelay({ prisma, temporal, config });
+  const sweeper = startWebhookSweeper({ prisma, temporal, config });
   onShutdown(async () => worker.shutdown());
   await worker.run();
   await relay.stop();
+  await sweeper.stop();
   await temporal.connection.close();
   providers.shutdown();
   await connection.close();

@@ -9,8 +9,8 @@ const { recordWebhookEvent, findPaymentForCharge, markWebhookEvent } =
 
 export interface WebhookInput {
   provider: ProviderName;
-  payload: unknown;
-  receivedAt: string;
+  /** The provider's event id; the event itself waits in the inbox (webhook_events). */
+  eventId: string;
   /** While the charge is unknown, look again this often… */
   retryMs: number;
   /** …for this long, then park the event as unmatched. */
@@ -19,16 +19,12 @@ export interface WebhookInput {
 
 /**
  * One provider event, workflow id `webhook:<provider>:<event id>`: Temporal starts it once
- * however often the provider delivers it. Records the event, finds the payment by the
+ * however often the provider delivers it. Reads the event from the inbox, finds the payment by the
  * provider's charge id (waiting a while for a charge we have not recorded yet), and signals
  * the payment workflow, which applies it idempotently.
  */
 export async function webhookWorkflow(input: WebhookInput): Promise<{ outcome: string; paymentId: string | null }> {
-  const event = await recordWebhookEvent({
-    provider: input.provider,
-    payload: input.payload,
-    receivedAt: input.receivedAt,
-  });
+  const event = await recordWebhookEvent({ provider: input.provider, eventId: input.eventId });
   const mark = async (outcome: 'delivered' | 'unmatched' | 'ignored', paymentId: string | null) => {
     await markWebhookEvent({ provider: input.provider, eventId: event.eventId, outcome, paymentId });
     return { outcome, paymentId };

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { newId } from '../ids.ts';
 import { subscribes } from '../webhooks/endpoints.ts';
 import { startDeliveryWorkflow } from '../webhooks/deliveries.ts';
+import { startPollLoop, stderrLogger as pollStderrLogger, type PollLogger } from './poll-loop.ts';
 
 // The outbox relay: every relayIntervalMs, up to relayBatchSize undispatched events become one
 // WebhookDelivery per subscribed endpoint (generation 0) and one delivery workflow each, then
@@ -17,9 +18,7 @@ export interface EventRelay {
   stop(): Promise<void>;
 }
 
-export interface RelayLogger {
-  error(details: Record<string, unknown>, message: string): void;
-}
+export type RelayLogger = PollLogger;
 
 export interface RelayDependencies {
   prisma: PrismaClient;
@@ -36,12 +35,7 @@ export interface RelayDependencies {
 /** Workflow starts in flight at once during a pass. */
 const startConcurrency = 16;
 
-const stderrLogger: RelayLogger = {
-  error: (details, message) => {
-    const err = details.err instanceof Error ? (details.err.stack ?? details.err.message) : String(details.err);
-    process.stderr.write(`[event relay] ${message}: ${err}\n`);
-  },
-};
+const stderrLogger: RelayLogger = pollStderrLogger('event relay');
 
 export interface RelayPassResult {
   /** Events read in this pass. */
@@ -121,39 +115,13 @@ export async function relayOnce(deps: RelayDependencies): Promise<RelayPassResul
 
 export function startEventRelay(deps: RelayDependencies): EventRelay {
   const log = deps.log ?? stderrLogger;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let pass: Promise<void> | undefined;
-
-  const schedule = (delayMs: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      pass = run().finally(() => {
-        pass = undefined;
-      });
-    }, delayMs);
-  };
-
-  const run = async () => {
-    let full = false;
-    try {
+  return startPollLoop({
+    intervalMs: deps.config.relayIntervalMs,
+    log,
+    pass: async () => {
       const result = await relayOnce({ ...deps, log });
       // A full batch means a backlog: go again at once instead of waiting a whole interval.
-      full = result.read >= Math.max(1, deps.config.relayBatchSize) && result.dispatched > 0;
-    } catch (err) {
-      log.error({ err }, 'relay pass failed; retried next tick');
-    }
-    schedule(full ? 0 : deps.config.relayIntervalMs);
-  };
-
-  schedule(0);
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await pass;
+      return result.read >= Math.max(1, deps.config.relayBatchSize) && result.dispatched > 0;
     },
-  };
+  });
 }

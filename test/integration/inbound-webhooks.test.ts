@@ -6,6 +6,7 @@ import { createStripeProvider } from '../../src/providers/stripe.ts';
 import { resourceIdFor } from '../../src/api/workflow-runs.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
 import { systemAccountId } from '../../src/ledger/ledger.ts';
+import { sweepWebhookInboxOnce } from '../../src/webhooks/inbox.ts';
 
 let stack: Stack;
 let merchant: { id: string; apiKey: string };
@@ -298,5 +299,28 @@ describe('the simulator delivering real webhooks', () => {
     const disputes = (await api.ledger(payment.id)).filter((transaction) => transaction.kind === 'dispute');
     expect(disputes).toHaveLength(1);
     expect(disputes[0]?.entries.map((entry) => entry.amount).sort((a, b) => a - b)).toEqual([-1_234, 1_234]);
+  });
+});
+
+describe('the inbox sweeper', () => {
+  it('starts the workflow of an event a crash left in the inbox', async () => {
+    const id = eventId();
+    // As if the API acknowledged the event and died before starting its workflow.
+    await stack.prisma.webhookEvent.create({
+      data: {
+        id: `whev_${id}`,
+        provider: 'stripe',
+        externalId: id,
+        type: 'customer.created',
+        payload: { id, type: 'customer.created', data: { object: {} } },
+        receivedAt: new Date(Date.now() - 60_000),
+      },
+    });
+    expect(
+      await sweepWebhookInboxOnce({ prisma: stack.prisma, temporal: stack.temporal, config: stack.config }),
+    ).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => outcome(id)).toBe('ignored');
+    const row = await stack.prisma.webhookEvent.findFirstOrThrow({ where: { externalId: id } });
+    expect(row.workflowStartedAt).not.toBeNull();
   });
 });

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { AppDependencies } from '../app.ts';
-import type { webhookWorkflow } from '../../../workflows/webhook.ts';
+import { createWebhookInbox } from '../../webhooks/inbox.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import type { ProviderName } from '../../providers/provider.ts';
 import { envelopeOf } from '../../webhooks/inbound-events.ts';
@@ -11,12 +10,15 @@ import { withErrors } from '../schemas/common.ts';
 
 const Received = Type.Object({ received: Type.Literal(true), duplicate: Type.Boolean() });
 
-// Provider webhooks: verify the signature on the raw bytes, start one workflow per provider
-// event id (Temporal refuses a second start with the same id: that is the dedupe), answer.
-// No business work happens in the request; the webhook workflow does it.
+// Provider webhooks: verify the signature on the raw bytes, record the event in the inbox (its
+// unique key is the dedupe), answer. No business work happens in the request: the webhook
+// workflow, started right after (src/webhooks/inbox.ts), does it.
 export async function inboundWebhookRoutes(app: FastifyInstance, deps: AppDependencies): Promise<void> {
   // Encapsulated to this plugin: the signature covers the exact bytes, so keep them.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  const inbox = createWebhookInbox({ prisma: deps.prisma, temporal: deps.temporal, config: deps.config });
+  app.addHook('onClose', async () => inbox.close());
 
   const secrets: Record<ProviderName, string[]> = {
     stripe: deps.config.webhookSecretsStripe,
@@ -56,27 +58,8 @@ export async function inboundWebhookRoutes(app: FastifyInstance, deps: AppDepend
       }
       const envelope = envelopeOf(provider, payload);
       if (!envelope) throw new PaymentsError('parameter_invalid', 'The webhook has no event id or type.');
-      try {
-        await deps.temporal.workflow.start<typeof webhookWorkflow>('webhookWorkflow', {
-          workflowId: `webhook:${provider}:${envelope.eventId}`,
-          taskQueue: deps.config.taskQueue,
-          args: [
-            {
-              provider,
-              payload,
-              receivedAt: new Date().toISOString(),
-              retryMs: deps.config.unmatchedRetryMs,
-              giveUpMs: deps.config.unmatchedGiveUpMs,
-            },
-          ],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'FAIL',
-        });
-        return { received: true as const, duplicate: false };
-      } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError) return { received: true as const, duplicate: true };
-        throw error;
-      }
+      const fresh = await inbox.receive({ provider, eventId: envelope.eventId, type: envelope.type, payload });
+      return { received: true as const, duplicate: !fresh };
     },
   );
 }
