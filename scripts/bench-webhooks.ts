@@ -989,7 +989,9 @@ async function main(): Promise<void> {
         `unique = new events, back to back; dup50 = ${Math.round(duplicateShare * 100)}% re-deliveries of ` +
         'acknowledged events',
     );
-    console.log('api      = POST /v1/webhooks/stripe on buildApp(): verify signature, start workflow, answer');
+    console.log(
+      'api      = POST /v1/webhooks/stripe on buildApp(): verify signature, record in the inbox (dedupe), answer; the workflow starts after',
+    );
     console.log('baseline = bare Fastify route: verify the same signature on the raw body, answer 200');
     console.log('');
 
