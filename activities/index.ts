@@ -6,6 +6,7 @@ import { createTransferActivities } from './transfers.ts';
 import { createPaymentActivities } from './payments.ts';
 import { createDeliveryActivities } from './deliveries.ts';
 import { createWebhookActivities } from './webhooks.ts';
+import { createMaintenanceActivities } from './maintenance.ts';
 import type { ProviderGateway } from '../src/providers/provider.ts';
 
 export interface ActivityDependencies {
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createPaymentActivities(deps.prisma, deps.providers),
     ...createDeliveryActivities(deps.prisma),
     ...createWebhookActivities(deps.prisma),
+    ...createMaintenanceActivities(deps.prisma),
   });
 }
 

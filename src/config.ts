@@ -125,6 +125,8 @@ export interface Config extends PaymentConfig, WebhookConfig {
   idempotencyKeyTtlMs: number;
   /** A request holding an idempotency key longer than this is presumed dead and may be retried. */
   idempotencyLockTimeoutMs: number;
+  /** How often the maintenance schedule purges expired idempotency keys and checks the books. */
+  maintenanceIntervalMs: number;
   /** How long POST /deposits and /transfers wait for the workflow before answering 202. */
   depositWaitMs: number;
   /** Transfers above this are blocked by the risk check. */
@@ -148,6 +150,7 @@ export function loadConfig(): Config {
     idempotencyKeyTtlMs: integer('IDEMPOTENCY_KEY_TTL_MS', 24 * 60 * 60 * 1000),
     idempotencyLockTimeoutMs: integer('IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000),
     depositWaitMs: integer('DEPOSIT_WAIT_MS', 10_000),
+    maintenanceIntervalMs: integer('MAINTENANCE_INTERVAL_MS', hourMs),
     maxTransferAmountMinor: BigInt(integer('MAX_TRANSFER_AMOUNT_MINOR', 100_000_000)),
     paymentWaitMs: integer('PAYMENT_WAIT_MS', 10_000),
     authorizationExpiryMs: integer('AUTHORIZATION_EXPIRY_MS', 7 * dayMs),

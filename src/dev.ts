@@ -14,6 +14,7 @@ import { createProviderGateway } from './providers/index.ts';
 import { onShutdown } from './main.ts';
 import { startEventRelay } from './events/relay.ts';
 import { startWebhookSweeper } from './webhooks/inbox.ts';
+import { ensureMaintenanceSchedule } from './temporal/schedules.ts';
 
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/)
 // and PostgreSQL (embedded, data in .data/) unless TEMPORAL_ADDRESS / DATABASE_URL point
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
 
   const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
   stops.push(() => temporal.connection.close());
+  await ensureMaintenanceSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   stops.push(() => relay.stop());
   const sweeper = startWebhookSweeper({ prisma, temporal, config });

@@ -94,6 +94,8 @@ async function main(): Promise<void> {
   const { startEventRelay } = await import('./events/relay.ts');
   const temporal = await connectClient(config.temporalAddress, config.temporalNamespace);
   const { startWebhookSweeper } = await import('./webhooks/inbox.ts');
+  const { ensureMaintenanceSchedule } = await import('./temporal/schedules.ts');
+  await ensureMaintenanceSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   const sweeper = startWebhookSweeper({ prisma, temporal, config });
   onShutdown(async () => worker.shutdown());

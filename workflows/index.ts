@@ -4,3 +4,4 @@ export { transferWorkflow } from './transfer.ts';
 export { paymentWorkflow } from './payment.ts';
 export { deliveryWorkflow } from './delivery.ts';
 export { webhookWorkflow } from './webhook.ts';
+export { maintenanceWorkflow } from './maintenance.ts';
