@@ -60,6 +60,8 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentView>
   // The last version written to the read model: answers wait for it, so what the API reads
   // back from PostgreSQL is never older than what the workflow just decided.
   let recordedVersion = 0;
+  // Compensations that must finish before the workflow does, but need not hold up the payment.
+  const background: Promise<unknown>[] = [];
   const recorded = () => recordedVersion === view.version;
 
   const withLock = <T>(run: () => Promise<T>): Promise<T> => {
@@ -319,6 +321,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentView>
   recordedVersion = view.version;
 
   await run();
+  await Promise.all(background);
   await condition(allHandlersFinished);
   return view;
 
@@ -395,14 +398,23 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentView>
         });
         capturedAtProvider = charge.status === 'captured';
         if (charge.orphanProviders?.length && patched('release-orphan-authorizations')) {
-          await compensate.releaseOrphanAuthorizations({
-            paymentId: view.id,
-            amount: view.amount,
-            currency: view.currency,
-            token: input.source.token,
-            capture: view.captureMethod === 'automatic',
-            providers: charge.orphanProviders,
-          });
+          // In the background: the payment goes on with the provider that answered, while a
+          // provider that timed out is asked what it did and anything it holds is released.
+          const providers = charge.orphanProviders;
+          background.push(
+            compensate
+              .releaseOrphanAuthorizations({
+                paymentId: view.id,
+                amount: view.amount,
+                currency: view.currency,
+                token: input.source.token,
+                capture: view.captureMethod === 'automatic',
+                providers,
+              })
+              .catch((error: unknown) =>
+                transition('payment.orphan_release_failed', {}, { providers, message: String(error) }),
+              ),
+          );
         }
         Object.assign(view, {
           provider: charge.provider,
