@@ -17,7 +17,7 @@
 // Knobs (environment): BENCH_SECONDS (default 3), BENCH_WARMUP_SECONDS (default 0.5),
 // BENCH_CONCURRENCY (default "1,8,32"), BENCH_ACCOUNTS (default 1000).
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,8 +29,14 @@ import { createPrisma, type PrismaClient } from '../src/db/prisma.ts';
 import { newId } from '../src/ids.ts';
 import { createAccount, ensureSystemAccount, post, type AccountType } from '../src/ledger/ledger.ts';
 import { freePort } from '../src/temporal/dev-server.ts';
-
-const projectRoot = path.resolve(import.meta.dirname, '..');
+import {
+  findPostmaster,
+  machineCpu,
+  numberFromEnv,
+  packageVersion,
+  percentile,
+  readProcStat,
+} from './bench-support.ts';
 
 const seconds = numberFromEnv('BENCH_SECONDS', 3);
 const warmupSeconds = numberFromEnv('BENCH_WARMUP_SECONDS', 0.5);
@@ -46,14 +52,6 @@ const fundingPerAccount = 1_000_000_000n;
 /** ledger_post takes at most 16 entries: one funding debit and 15 credits per deposit. */
 const fundingBatch = 15;
 const maxLockRetries = 5;
-
-function numberFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
 
 const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
@@ -249,47 +247,6 @@ async function drive(
   return { latencies, errors, firstError, elapsedMs: performance.now() - start };
 }
 
-/** Busy and total CPU milliseconds summed over all cores since boot. */
-function machineCpu(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const { times } of os.cpus()) {
-    const used = times.user + times.nice + times.sys + times.irq;
-    busy += used;
-    total += used + times.idle;
-  }
-  return { busy, total };
-}
-
-/** Clock ticks per second of /proc/<pid>/stat times; 100 on every mainstream Linux build. */
-const clockTicksPerSecond = 100;
-
-/** The PostgreSQL server's process id, when it runs on this machine and /proc can see it. */
-async function findPostmaster(admin: pg.Pool): Promise<number | undefined> {
-  try {
-    const { rows } = await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    const backend = rows[0]?.pid;
-    if (backend === undefined) return undefined;
-    const stat = await readProcStat(backend);
-    return stat?.ppid;
-  } catch {
-    return undefined;
-  }
-}
-
-async function readProcStat(pid: number): Promise<{ ppid: number; cpuMs: number } | undefined> {
-  try {
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces:
-    // state ppid … utime (index 11) stime (index 12), in clock ticks.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return { ppid: Number(fields[1]), cpuMs: (ticks * 1000) / clockTicksPerSecond };
-  } catch {
-    return undefined;
-  }
-}
-
 /** CPU milliseconds used so far by the postmaster and its live children (backends, WAL writer…). */
 async function serverCpuMs(postmasterPid: number | undefined): Promise<number> {
   if (postmasterPid === undefined) return Number.NaN;
@@ -301,12 +258,6 @@ async function serverCpuMs(postmasterPid: number | undefined): Promise<number> {
     if (stat && (pid === postmasterPid || stat.ppid === postmasterPid)) total += stat.cpuMs;
   }
   return total;
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
 }
 
 async function countTransactions(admin: pg.Pool): Promise<number> {
@@ -476,15 +427,6 @@ function hotWorkload(senders: string[], hot: string): Workload {
       return [senders[randomIndex(senders.length)] as string, hot];
     },
   };
-}
-
-async function packageVersion(name: string): Promise<string> {
-  try {
-    const file = path.join(projectRoot, 'node_modules', ...name.split('/'), 'package.json');
-    return (JSON.parse(await readFile(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,6 +54,15 @@ import { connectClient } from '../src/temporal/client.ts';
 import { ensureTemporal, freePort, type TemporalServer } from '../src/temporal/dev-server.ts';
 import { verifyInboundSignature } from '../src/webhooks/inbound-signature.ts';
 import { bundleWorkflows, createWorker } from '../src/worker.ts';
+import {
+  findPostmaster,
+  machineCpu,
+  numberFromEnv,
+  packageVersion,
+  percentile,
+  readProcStat,
+  type ProcStat,
+} from './bench-support.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
 const scriptPath = fileURLToPath(import.meta.url);
@@ -73,14 +82,6 @@ const connectionLevels = (process.env.BENCH_CONNECTIONS ?? '10,50')
   .filter((value) => Number.isInteger(value) && value > 0);
 /** For charge.* events: how long a workflow parks an unknown charge before giving up. */
 const unmatchedMs = 100;
-
-function numberFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
 
 const began = performance.now();
 const log = (line: string): void => {
@@ -205,12 +206,6 @@ interface EventPool {
 interface RequestContext {
   index?: number;
   duplicate?: boolean;
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
 }
 
 async function loadgenMain(): Promise<void> {
@@ -454,29 +449,6 @@ async function startBaseline(config: Config): Promise<{ server: FastifyInstance;
 // CPU accounting
 // ---------------------------------------------------------------------------------------------
 
-/** Clock ticks per second of /proc/<pid>/stat times; 100 on every mainstream Linux build. */
-const clockTicksPerSecond = 100;
-
-interface ProcStat {
-  ppid: number;
-  comm: string;
-  cpuMs: number;
-}
-
-async function readProcStat(pid: number): Promise<ProcStat | undefined> {
-  try {
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const open = text.indexOf('(');
-    const close = text.lastIndexOf(')');
-    // After the command name: state ppid … utime (index 11) stime (index 12), in clock ticks.
-    const fields = text.slice(close + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return { ppid: Number(fields[1]), comm: text.slice(open + 1, close), cpuMs: (ticks * 1000) / clockTicksPerSecond };
-  } catch {
-    return undefined;
-  }
-}
-
 async function allProcStats(): Promise<Map<number, ProcStat>> {
   const stats = new Map<number, ProcStat>();
   let entries: string[];
@@ -510,17 +482,6 @@ interface CpuShare {
   postgres: number;
   machine: number;
   other: number;
-}
-
-function machineCpu(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const { times } of os.cpus()) {
-    const used = times.user + times.nice + times.sys + times.irq;
-    busy += used;
-    total += used + times.idle;
-  }
-  return { busy, total };
 }
 
 class CpuMeter {
@@ -572,16 +533,6 @@ class CpuMeter {
     const known =
       self + loadgen + (Number.isFinite(temporal) ? temporal : 0) + (Number.isFinite(postgres) ? postgres : 0);
     return { self, loadgen, temporal, postgres, machine, other: Math.max(0, machine - known) };
-  }
-}
-
-async function findPostmaster(admin: pg.Pool): Promise<number | undefined> {
-  try {
-    const { rows } = await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    const backend = rows[0]?.pid;
-    return backend === undefined ? undefined : (await readProcStat(backend))?.ppid;
-  } catch {
-    return undefined;
   }
 }
 
@@ -746,15 +697,6 @@ const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(1)
 const rate = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '-');
 const cores = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : '-');
 const count = (value: number): string => (Number.isFinite(value) ? value.toLocaleString('en-US') : '?');
-
-async function packageVersion(name: string): Promise<string> {
-  try {
-    const file = path.join(projectRoot, 'node_modules', ...name.split('/'), 'package.json');
-    return (JSON.parse(await readFile(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Main
