@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `  Payment orchestrator is up (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
+      `  Payment orchestrator is up (${Math.round((Date.now() - startedAt) / 100) / 10} s)`,
       `  API               ${api}   (ready: ${api}/ready)`,
       `  API docs          ${api}/docs`,
       `  Temporal Web UI   ${temporalServer.uiUrl ?? '(external server: see its own UI)'}`,

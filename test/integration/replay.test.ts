@@ -129,7 +129,14 @@ async function recordPaths(stack: Stack): Promise<void> {
       payload: body,
     });
     expect(response.json()).toEqual({ received: true, duplicate: false });
-    const handle = stack.temporal.workflow.getHandle(`webhook:stripe:${JSON.parse(body).id as string}`);
+    const externalId = JSON.parse(body).id as string;
+    // The inbox starts the workflow just after acknowledging.
+    for (let tries = 0; tries < 100; tries++) {
+      const row = await stack.prisma.webhookEvent.findFirst({ where: { externalId } });
+      if (row?.workflowStartedAt) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const handle = stack.temporal.workflow.getHandle(`webhook:stripe:${externalId}`);
     await handle.result();
     paths.push([name, handle.workflowId]);
   }
@@ -164,6 +171,14 @@ async function recordPaths(stack: Stack): Promise<void> {
     await receiver.close();
   }
 
+  const maintenance = await stack.temporal.workflow.start('maintenanceWorkflow', {
+    taskQueue: stack.taskQueue,
+    workflowId: `maintenance-record-${Date.now()}`,
+    args: [{ idempotencyKeyTtlMs: 24 * 60 * 60 * 1000 }],
+  });
+  await maintenance.result();
+  paths.push(['maintenance', maintenance.workflowId]);
+
   await mkdir(fixtures, { recursive: true });
   for (const [name, workflowId] of paths) {
     const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
@@ -188,7 +203,7 @@ describe('workflow replay', () => {
 
   it('replays every recorded history with the current workflow code', async () => {
     const files = (await readdir(fixtures)).filter((file) => file.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(13);
+    expect(files.length).toBeGreaterThanOrEqual(14);
     const histories = await Promise.all(
       files.map(async (file) => ({
         workflowId: file,
