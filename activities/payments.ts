@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { PrismaClient, Prisma } from '../src/db/prisma.ts';
 import {
   captureHold,
@@ -44,6 +45,24 @@ function paymentRow(view: PaymentView) {
     version: view.version,
     updatedAt: new Date(),
   };
+}
+
+/** How often a provider call in flight tells Temporal its worker is alive. */
+const heartbeatIntervalMs = 1_000;
+
+/**
+ * Runs a provider call while heartbeating, so a worker that dies mid-call is noticed after the
+ * activity's heartbeatTimeout (seconds) rather than its whole startToCloseTimeout; the retry
+ * then reuses the call's idempotency key.
+ */
+async function heartbeating<T>(call: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat(), heartbeatIntervalMs);
+  try {
+    return await call();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** Which payment transitions merchants hear about (all but internal bookkeeping). */
@@ -147,10 +166,9 @@ export function createPaymentActivities(prisma: PrismaClient, providers: Provide
       provider?: ProviderName | undefined;
       capture: boolean;
     }): Promise<ProviderCharge & { orphanProviders?: ProviderName[] }> {
-      const { charge, failedAttempts } = await providers.authorize({
-        ...input,
-        idempotencyKey: `${input.paymentId}:authorize`,
-      });
+      const { charge, failedAttempts } = await heartbeating(() =>
+        providers.authorize({ ...input, idempotencyKey: `${input.paymentId}:authorize` }),
+      );
       // Only a provider that may have processed the request can hold an orphan authorization.
       const orphanProviders = failedAttempts
         .filter((attempt) => attempt.outcomeUnknown)
@@ -202,17 +220,21 @@ export function createPaymentActivities(prisma: PrismaClient, providers: Provide
     },
 
     async captureCard(input: { paymentId: string; provider: ProviderName; chargeId: string; amount: bigint }) {
-      return providers.forCharge(input.provider).capture({
-        idempotencyKey: `${input.paymentId}:capture`,
-        chargeId: input.chargeId,
-        amount: input.amount,
-      });
+      return heartbeating(() =>
+        providers.forCharge(input.provider).capture({
+          idempotencyKey: `${input.paymentId}:capture`,
+          chargeId: input.chargeId,
+          amount: input.amount,
+        }),
+      );
     },
 
     async voidCard(input: { paymentId: string; provider: ProviderName; chargeId: string }) {
-      return providers
-        .forCharge(input.provider)
-        .void({ idempotencyKey: `${input.paymentId}:void`, chargeId: input.chargeId });
+      return heartbeating(() =>
+        providers
+          .forCharge(input.provider)
+          .void({ idempotencyKey: `${input.paymentId}:void`, chargeId: input.chargeId }),
+      );
     },
 
     async refundCard(input: {
@@ -222,11 +244,13 @@ export function createPaymentActivities(prisma: PrismaClient, providers: Provide
       chargeId: string;
       amount: bigint;
     }) {
-      return providers.forCharge(input.provider).refund({
-        idempotencyKey: `${input.paymentId}:refund:${input.refundId}`,
-        chargeId: input.chargeId,
-        amount: input.amount,
-      });
+      return heartbeating(() =>
+        providers.forCharge(input.provider).refund({
+          idempotencyKey: `${input.paymentId}:refund:${input.refundId}`,
+          chargeId: input.chargeId,
+          amount: input.amount,
+        }),
+      );
     },
 
     /** A wallet payment's authorization: a ledger hold on the customer's account. */

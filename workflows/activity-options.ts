@@ -37,9 +37,11 @@ export const compensationActivity: ActivityOptions = {
  * carries the same idempotency key, so retries never charge twice.
  */
 export const providerActivity: ActivityOptions = {
-  // Two providers at PROVIDER_TIMEOUT_MS (5 s) each fit; a worker that dies mid-call is
-  // noticed after this, and the retry reuses the idempotency key.
+  // Two providers at PROVIDER_TIMEOUT_MS (5 s) each fit. The activities heartbeat every
+  // second, so a worker that dies mid-call is noticed within the heartbeat timeout; the retry
+  // reuses the idempotency key.
   startToCloseTimeout: '15 seconds',
+  heartbeatTimeout: '3 seconds',
   scheduleToCloseTimeout: '2 minutes',
   retry: {
     initialInterval: '200 milliseconds',
