@@ -26,7 +26,8 @@ import { idempotencySettings, idempotent, type StoredResponse } from '../idempot
 import { fromTemporalFailure } from '../errors.ts';
 import { resourceIdFor } from '../workflow-runs.ts';
 import { findMerchantAccount } from './accounts.ts';
-import { IdParams, withErrors } from '../schemas/common.ts';
+import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
+import { Type } from 'typebox';
 import {
   CaptureBody,
   CreatePaymentBody,
@@ -40,10 +41,9 @@ import {
 } from '../schemas/payments.ts';
 import { presentPayment, presentRefund, loadPayment, listPayments } from './payment-reads.ts';
 
-const OptionalIdempotencyHeaders = {
-  type: 'object',
-  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
+const OptionalIdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
 
 export function paymentSettings(config: Config): PaymentSettings {
   return {
@@ -111,7 +111,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     {
       schema: {
         tags: ['payments'],
-        headers: { type: 'object', required: ['idempotency-key'], properties: OptionalIdempotencyHeaders.properties },
+        headers: IdempotencyHeaders,
         body: CreatePaymentBody,
         response: withErrors({ 201: Payment, 202: Payment }),
       },

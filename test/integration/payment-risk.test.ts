@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../support/stack.ts';
+import { paymentsClient } from '../support/payments.ts';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack('risk', {
+    rateLimitPerSecond: 10_000,
+    riskMaxPaymentsPerWindow: 2,
+    riskVelocityWindowMs: 60_000,
+    riskBlockedCustomers: ['cus_blocked'],
+    riskBlockAboveMinor: { USD: 1_000_000n },
+  });
+});
+afterAll(async () => stack?.close());
+
+describe('payment risk rules', () => {
+  it('blocks the payment past the per-customer velocity limit, counted in PostgreSQL', async () => {
+    const api = paymentsClient(stack, await stack.merchant());
+    const customer = `cus_${randomUUID()}`;
+    // From a wallet, so only the customer's count matters (cards are counted across the whole
+    // shared test database).
+    const wallet = await api.openAccount();
+    await api.deposit(wallet, 10_000);
+    const pay = () =>
+      api.create({ amount: 500, currency: 'USD', source: { type: 'wallet', account_id: wallet }, customer });
+    const statuses: string[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await pay()).json().status);
+    expect(statuses).toEqual(['succeeded', 'succeeded', 'failed']);
+    const blocked = await pay();
+    expect(blocked.json()).toMatchObject({ status: 'failed', failure_code: 'payment_blocked' });
+    expect(blocked.json().failure_message).toContain('velocity');
+  });
+
+  it('blocks listed customers and amounts over the per-currency ceiling, before any charge', async () => {
+    const api = paymentsClient(stack, await stack.merchant());
+    const before = await api.simStats();
+    const listed = await api.create({
+      amount: 500,
+      currency: 'USD',
+      source: { type: 'wallet', account_id: await api.openAccount() },
+      customer: 'cus_blocked',
+    });
+    expect(listed.json()).toMatchObject({ status: 'failed', failure_code: 'payment_blocked' });
+    expect(listed.json().failure_message).toContain('block_list');
+    // A wallet: card velocity (counted by card across this shared test database) stays out of it.
+    const wallet = await api.openAccount();
+    const large = await api.create({
+      amount: 1_000_000,
+      currency: 'USD',
+      source: { type: 'wallet', account_id: wallet },
+    });
+    expect(large.json()).toMatchObject({ status: 'failed', failure_code: 'payment_blocked' });
+    expect(large.json().failure_message).toContain('amount_block');
+    const after = await api.simStats();
+    expect(after.stripe.requests + after.paypal.requests).toBe(before.stripe.requests + before.paypal.requests);
+  });
+});
