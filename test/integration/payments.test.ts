@@ -291,3 +291,26 @@ describe('listing and search', () => {
     await expect.poll(() => find('canceled'), { timeout: 10_000 }).toContain(id);
   });
 });
+
+describe('after the refund window', () => {
+  let short: Stack;
+  beforeAll(async () => {
+    short = await startStack('payments-window', { settlementDelayMs: 100, refundWindowMs: 1_000 });
+  });
+  afterAll(async () => short?.close());
+
+  it('refuses changes once the payment workflow has closed: 409 payment_unexpected_state', async () => {
+    const client = paymentsClient(short, await short.merchant());
+    const payment = (await client.create({ amount: 1_000, currency: 'USD', source: card() })).json();
+    expect(payment.status).toBe('succeeded');
+    await expect
+      .poll(async () => (await short.temporal.workflow.getHandle(payment.id).describe()).status.name, {
+        timeout: 15_000,
+      })
+      .toBe('COMPLETED');
+    const late = await client.act(payment.id, 'refunds', { amount: 100 });
+    expect(late.statusCode).toBe(409);
+    expect(late.json().error).toMatchObject({ type: 'invalid_request_error', code: 'payment_unexpected_state' });
+    expect((await client.get(payment.id)).amount_refunded).toBe(0);
+  });
+});

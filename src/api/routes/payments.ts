@@ -182,9 +182,9 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
         }
         const payment = await loadPayment(deps.prisma, merchantId, paymentId);
         const status = payment?.status ?? view?.status ?? 'processing';
-        const body201 = payment ? presentPayment(payment) : view ? presentPayment(viewAsRow(view)) : undefined;
-        if (!body201) throw new PaymentsError('service_unavailable', 'The payment is starting; retry shortly.');
-        return { status: isStable(status as never) ? 201 : 202, body: body201 };
+        const shown = payment ? presentPayment(payment) : view ? presentPayment(viewAsRow(view)) : undefined;
+        if (!shown) throw new PaymentsError('service_unavailable', 'The payment is starting; retry shortly.');
+        return { status: isStable(status as never) ? 201 : 202, body: shown };
       });
     },
   );
