@@ -140,3 +140,19 @@ export async function idempotent(
   });
   return reply.status(response.status).send(response.body);
 }
+
+/** For POSTs where the key is optional: idempotent when the client sent one, plain otherwise. */
+export async function idempotentIfKeyed(
+  prisma: PrismaClient,
+  settings: IdempotencySettings,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  merchantId: string,
+  execute: () => Promise<StoredResponse>,
+): Promise<FastifyReply> {
+  if (request.headers['idempotency-key'] !== undefined) {
+    return idempotent(prisma, settings, request, reply, merchantId, execute);
+  }
+  const response = await execute();
+  return reply.status(response.status).send(response.body);
+}

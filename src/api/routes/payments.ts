@@ -22,12 +22,11 @@ import type { Config } from '../../config.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { isCurrencyCode, toJsonAmount } from '../../domain/money.ts';
 import { isStable } from '../../domain/payment-state.ts';
-import { idempotencySettings, idempotent, type StoredResponse } from '../idempotency.ts';
+import { idempotencySettings, idempotent, idempotentIfKeyed, type StoredResponse } from '../idempotency.ts';
 import { fromTemporalFailure } from '../errors.ts';
 import { resourceIdFor } from '../workflow-runs.ts';
 import { findMerchantAccount } from './accounts.ts';
-import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
-import { Type } from 'typebox';
+import { IdParams, IdempotencyHeaders, OptionalIdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import {
   CaptureBody,
   CreatePaymentBody,
@@ -40,10 +39,6 @@ import {
   RefundBody,
 } from '../schemas/payments.ts';
 import { presentPayment, presentRefund, loadPayment, listPayments } from './payment-reads.ts';
-
-const OptionalIdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-});
 
 export function paymentSettings(config: Config): PaymentSettings {
   return {
@@ -94,17 +89,11 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     return payment;
   };
 
-  /** Runs the action under Idempotency-Key when the client sent one. */
   const maybeIdempotent = (
-    request: Parameters<typeof idempotent>[2],
-    reply: Parameters<typeof idempotent>[3],
+    request: Parameters<typeof idempotentIfKeyed>[2],
+    reply: Parameters<typeof idempotentIfKeyed>[3],
     execute: () => Promise<StoredResponse>,
-  ) => {
-    if (request.headers['idempotency-key'] === undefined) {
-      return execute().then((response) => reply.status(response.status).send(response.body));
-    }
-    return idempotent(deps.prisma, idempotencySettings(deps.config), request, reply, request.merchantId, execute);
-  };
+  ) => idempotentIfKeyed(deps.prisma, idempotencySettings(deps.config), request, reply, request.merchantId, execute);
 
   app.post(
     '/v1/payments',

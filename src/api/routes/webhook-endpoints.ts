@@ -12,8 +12,8 @@ import {
   presentEndpoint,
 } from '../../webhooks/endpoints.ts';
 import { deliveryInclude, presentDelivery } from '../../webhooks/deliveries.ts';
-import { idempotencySettings, idempotent, type StoredResponse } from '../idempotency.ts';
-import { IdParams, withErrors } from '../schemas/common.ts';
+import { idempotencySettings, idempotentIfKeyed, type StoredResponse } from '../idempotency.ts';
+import { IdParams, OptionalIdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { DeliveryList } from '../schemas/events.ts';
 import {
   CreateWebhookEndpointBody,
@@ -27,11 +27,6 @@ import {
 
 // Where a merchant's events are sent. The signing secret is shown once, at creation. A deleted
 // endpoint is gone for the API (404) and receives nothing more; its rows stay for the history.
-
-const OptionalIdempotencyHeaders = {
-  type: 'object',
-  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
 
 export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -66,11 +61,7 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
         return { status: 201, body: presentEndpoint(endpoint, secret) } satisfies StoredResponse;
       };
       // A retried creation with the same Idempotency-Key answers the first endpoint, not a twin.
-      if (request.headers['idempotency-key'] !== undefined) {
-        return idempotent(prisma, idempotencySettings(deps.config), request, reply, merchantId, create);
-      }
-      const created = await create();
-      return reply.status(created.status).send(created.body);
+      return idempotentIfKeyed(prisma, idempotencySettings(deps.config), request, reply, merchantId, create);
     },
   );
 

@@ -25,6 +25,11 @@ export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.String({ minLength: 1, maxLength: 200 }),
 });
 
+/** For POSTs where Idempotency-Key is optional (actions on an existing resource). */
+export const OptionalIdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
+
 /** Every route answers its errors in the same shape. */
 export function withErrors<T extends Record<number, TSchema>>(responses: T) {
   return { ...responses, '4xx': ErrorResponse, '5xx': ErrorResponse };
