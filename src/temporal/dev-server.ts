@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { access, mkdir, open, readFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -133,7 +133,44 @@ function devServerArgs(settings: DevServerSettings, options: StartOptions, port:
   return args;
 }
 
+// A dev server whose starter was killed outright (SIGKILL, a CI timeout) outlives it: Node
+// cannot ask the kernel to end children with their parent. Each start therefore leaves a
+// note of its server, and the next start ends the servers whose starter is gone.
+const serversDir = path.join(projectRoot, '.data', 'temporal-dev-servers');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isDevServer(pid: number): Promise<boolean> {
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return commandLine.includes('start-dev');
+}
+
+async function endOrphanedServers(log: (line: string) => void): Promise<void> {
+  const notes = await readdir(serversDir).catch(() => [] as string[]);
+  for (const note of notes) {
+    const file = path.join(serversDir, note);
+    const { pid, starterPid } = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as {
+      pid?: number;
+      starterPid?: number;
+    };
+    if (pid === undefined || starterPid === undefined || isAlive(starterPid)) continue;
+    if (isAlive(pid) && (await isDevServer(pid))) {
+      log(`ending Temporal dev server ${pid}, left behind by process ${starterPid}`);
+      process.kill(pid, 'SIGTERM');
+    }
+    await rm(file, { force: true });
+  }
+}
+
 async function spawnDevServer(binary: string, options: StartOptions): Promise<TemporalServer> {
+  await endOrphanedServers(options.log ?? (() => {}));
   const settings = await readDevServerSettings();
   const port = options.port === 0 ? await freePort() : options.port;
   const uiPort = options.uiPort === 0 ? await freePort() : options.uiPort;
@@ -143,6 +180,9 @@ async function spawnDevServer(binary: string, options: StartOptions): Promise<Te
   const child: ChildProcess = spawn(binary, devServerArgs(settings, options, port, uiPort), {
     stdio: ['ignore', output, output],
   });
+  const note = path.join(serversDir, `${child.pid ?? 'unknown'}.json`);
+  await mkdir(serversDir, { recursive: true });
+  await writeFile(note, JSON.stringify({ pid: child.pid, starterPid: process.pid }));
   let exitReason: string | undefined;
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -161,6 +201,7 @@ async function spawnDevServer(binary: string, options: StartOptions): Promise<Te
       await exited;
       clearTimeout(timer);
     }
+    await rm(note, { force: true });
     await logHandle?.close();
   };
   try {
