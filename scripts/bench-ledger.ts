@@ -36,6 +36,7 @@ import {
   packageVersion,
   percentile,
   readProcStat,
+  cleanupOnSignal,
 } from './bench-support.ts';
 
 const seconds = numberFromEnv('BENCH_SECONDS', 3);
@@ -516,12 +517,7 @@ async function main(): Promise<void> {
     })();
     return cleaning;
   };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stopListening = cleanupOnSignal(cleanup, log);
 
   try {
     await createDatabase(adminUrl, databaseName);
@@ -644,8 +640,7 @@ async function main(): Promise<void> {
     if (!finalBooks.ok || failures.some((failure) => failure.includes('books FAIL'))) process.exitCode = 1;
   } finally {
     await cleanup();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stopListening();
   }
 }
 

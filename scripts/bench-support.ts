@@ -78,3 +78,17 @@ export async function packageVersion(name: string): Promise<string> {
     return 'unknown';
   }
 }
+
+/** Ctrl-C or SIGTERM mid-run still drops the bench database and stops what the bench started. */
+export function cleanupOnSignal(cleanup: () => Promise<void>, log: (line: string) => void): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+}

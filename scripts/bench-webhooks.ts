@@ -62,6 +62,7 @@ import {
   percentile,
   readProcStat,
   type ProcStat,
+  cleanupOnSignal,
 } from './bench-support.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
@@ -744,12 +745,7 @@ async function main(): Promise<void> {
     })();
     return cleaning;
   };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stopListening = cleanupOnSignal(cleanup, log);
 
   try {
     log('starting the load generator, Temporal, PostgreSQL and the workflow bundle');
@@ -1118,8 +1114,7 @@ async function main(): Promise<void> {
     log('cleaning up');
     await cleanup();
     log('done');
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stopListening();
   }
 }
 

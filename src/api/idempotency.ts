@@ -38,12 +38,22 @@ function fingerprint(request: FastifyRequest): string {
 
 type Claim = { kind: 'owned' } | { kind: 'replay'; response: StoredResponse };
 
+const maxClaimAttempts = 3;
+
+const inProgress = () =>
+  new PaymentsError(
+    'idempotency_request_in_progress',
+    'A request with this Idempotency-Key is still being processed; retry later.',
+    'Idempotency-Key',
+  );
+
 async function claim(
   prisma: PrismaClient,
   settings: IdempotencySettings,
   merchantId: string,
   key: string,
   request: FastifyRequest,
+  attempt = 1,
 ): Promise<Claim> {
   const print = fingerprint(request);
   const inserted = await prisma.$executeRaw`
@@ -53,7 +63,11 @@ async function claim(
   if (inserted === 1) return { kind: 'owned' };
 
   const row = await prisma.idempotencyKey.findUnique({ where: { merchantId_key: { merchantId, key } } });
-  if (!row) return claim(prisma, settings, merchantId, key, request);
+  if (!row) {
+    // Released between our insert and read (its request ended in 202 or 5xx): try again, a few times.
+    if (attempt < maxClaimAttempts) return claim(prisma, settings, merchantId, key, request, attempt + 1);
+    throw inProgress();
+  }
   const now = Date.now();
   const expired = now - row.createdAt.getTime() > settings.keyTtlMs;
   if (!expired && row.fingerprint !== print) {
@@ -67,13 +81,7 @@ async function claim(
     return { kind: 'replay', response: { status: row.responseStatus, body: row.responseBody } };
   }
   const stale = row.lockedAt === null || now - row.lockedAt.getTime() > settings.lockTimeoutMs;
-  if (!expired && !stale) {
-    throw new PaymentsError(
-      'idempotency_request_in_progress',
-      'A request with this Idempotency-Key is still being processed; retry later.',
-      'Idempotency-Key',
-    );
-  }
+  if (!expired && !stale) throw inProgress();
   // Expired, or its owner died: take it over with a compare-and-set so one retry wins.
   const taken = await prisma.idempotencyKey.updateMany({
     where: { merchantId, key, lockedAt: row.lockedAt, responseStatus: row.responseStatus },
@@ -88,11 +96,7 @@ async function claim(
     },
   });
   if (taken.count === 1) return { kind: 'owned' };
-  throw new PaymentsError(
-    'idempotency_request_in_progress',
-    'A request with this Idempotency-Key is still being processed; retry later.',
-    'Idempotency-Key',
-  );
+  throw inProgress();
 }
 
 /** Runs `execute` at most once per (merchant, key) and replays its stored outcome after. */

@@ -107,6 +107,15 @@ function parseMoney(money: Money, field: string): Parsed {
   return { ok: true, amount, currency: money.currency_code };
 }
 
+/** An optional amount of a capture or refund: absent means "all that remains". */
+function optionalMoney(
+  money: Money | undefined,
+): { ok: true; change: { amount?: bigint; currency?: string } } | { ok: false; response: SimResponse } {
+  if (!money) return { ok: true, change: {} };
+  const parsed = parseMoney(money, '/amount/value');
+  return parsed.ok ? { ok: true, change: { amount: parsed.amount, currency: parsed.currency } } : parsed;
+}
+
 export async function paypalRoutes(fastify: FastifyInstance, { sim }: { sim: Simulator }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const paypal: Personality = {
@@ -176,13 +185,9 @@ export async function paypalRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
     { schema: { headers: RequestIdHeaders, params: ResourceParams, body: CaptureBody } },
     async (request, reply) =>
       answerOnce(paypal, request, reply, request.headers['paypal-request-id'], () => {
-        let change: { amount?: bigint; currency?: string } = {};
-        if (request.body.amount) {
-          const money = parseMoney(request.body.amount, '/amount/value');
-          if (!money.ok) return money.response;
-          change = { amount: money.amount, currency: money.currency };
-        }
-        const outcome = processor.capture(request.params.id, change);
+        const amount = optionalMoney(request.body.amount);
+        if (!amount.ok) return amount.response;
+        const outcome = processor.capture(request.params.id, amount.change);
         return outcome.ok
           ? { status: 201, body: paypalCapture(outcome.value) }
           : paypalFailure(outcome.failure, 'capture');
@@ -206,13 +211,9 @@ export async function paypalRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
     { schema: { headers: RequestIdHeaders, params: ResourceParams, body: RefundBody } },
     async (request, reply) =>
       answerOnce(paypal, request, reply, request.headers['paypal-request-id'], () => {
-        let change: { amount?: bigint; currency?: string } = {};
-        if (request.body.amount) {
-          const money = parseMoney(request.body.amount, '/amount/value');
-          if (!money.ok) return money.response;
-          change = { amount: money.amount, currency: money.currency };
-        }
-        const outcome = processor.refund(request.params.id, change);
+        const amount = optionalMoney(request.body.amount);
+        if (!amount.ok) return amount.response;
+        const outcome = processor.refund(request.params.id, amount.change);
         if (!outcome.ok) return paypalFailure(outcome.failure, 'refund');
         return { status: 201, body: paypalRefund(outcome.value.charge, outcome.value.refund) };
       }),

@@ -10,6 +10,8 @@ import { createProviderRouter, type ProviderRouter } from '../../src/providers/r
 import { createStripeProvider } from '../../src/providers/stripe.ts';
 import { verifyPayPalSignature, verifyStripeSignature } from '../../src/providers/webhook-signatures.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
+import type { ProcessorStats } from '../../src/provider-sim/processor.ts';
+import type { WebhookStats } from '../../src/provider-sim/webhooks.ts';
 
 // The real simulator in-process on a free port, both adapters against it over HTTP, and a
 // local receiver for its webhooks. No mocks.
@@ -82,27 +84,7 @@ async function admin<T = Record<string, unknown>>(method: string, path: string, 
   return (await response.json()) as T;
 }
 
-interface ProviderStats {
-  requests: number;
-  charges: number;
-  declines: number;
-  captures: number;
-  voids: number;
-  refunds: number;
-  disputes: number;
-  replays: number;
-  injected_faults: number;
-  transient_errors: number;
-  timeouts: number;
-  webhooks: {
-    events: number;
-    delivered: number;
-    failed_attempts: number;
-    gave_up: number;
-    duplicates: number;
-    pending: number;
-  };
-}
+type ProviderStats = ProcessorStats & { webhooks: WebhookStats };
 
 const stats = () => admin<Record<ProviderName, ProviderStats>>('GET', '/admin/stats');
 
