@@ -50,7 +50,8 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              regex: '^(\\.\\./(activities|src/(?!domain/))|@temporalio/(client|worker|activity)|@prisma/|pg$|fastify)',
+              regex:
+                '^((\\.\\./)+(activities|src/(?!domain/))|@temporalio/(client|worker|activity)|@prisma/|pg$|fastify)',
               allowTypeImports: true,
               message: 'Workflows import only @temporalio/workflow, src/domain and types.',
             },

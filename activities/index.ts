@@ -1,17 +1,23 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { PaymentsError, errorCatalog } from '../src/domain/errors.ts';
 import { createDepositActivities } from './deposits.ts';
 import { createTransferActivities } from './transfers.ts';
-import { createPaymentActivities } from './payments.ts';
+import { createPaymentRecordActivities } from './payment-records.ts';
+import { createCardProviderActivities } from './card-provider.ts';
+import { createProviderEventActivities } from './provider-events.ts';
 import { createDeliveryActivities } from './deliveries.ts';
-import { createWebhookActivities } from './webhooks.ts';
 import { createMaintenanceActivities } from './maintenance.ts';
+import { createPaymentV1Activities } from './legacy/payment-v1.ts';
+import { createWebhookV1Activities } from './legacy/webhook-v1.ts';
 import type { ProviderGateway } from '../src/providers/provider.ts';
 
 export interface ActivityDependencies {
   prisma: PrismaClient;
   providers: ProviderGateway;
+  /** For activities that signal workflows (provider events to their payment). */
+  temporal: Client;
 }
 
 /**
@@ -23,10 +29,13 @@ export function createActivities(deps: ActivityDependencies) {
   return typedFailures({
     ...createDepositActivities(deps.prisma),
     ...createTransferActivities(deps.prisma),
-    ...createPaymentActivities(deps.prisma, deps.providers),
+    ...createPaymentRecordActivities(deps.prisma),
+    ...createCardProviderActivities(deps.providers),
+    ...createProviderEventActivities(deps.prisma, deps.temporal),
     ...createDeliveryActivities(deps.prisma),
-    ...createWebhookActivities(deps.prisma),
     ...createMaintenanceActivities(deps.prisma),
+    ...createPaymentV1Activities(deps.prisma),
+    ...createWebhookV1Activities(deps.prisma),
   });
 }
 

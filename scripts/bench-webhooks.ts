@@ -796,12 +796,15 @@ async function main(): Promise<void> {
     const providers = createProviderGateway(config);
     stops.push({ name: 'provider gateway', stop: async () => providers.shutdown() });
 
+    const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+    stops.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
     const { worker, connection } = await createWorker({
       address: temporalServer.address,
       namespace: config.temporalNamespace,
       taskQueue,
       prisma,
       providers,
+      temporal,
       workflowBundle: { code: bundle.code },
     });
     const workerRun = worker.run();
@@ -813,8 +816,6 @@ async function main(): Promise<void> {
         await connection.close();
       },
     });
-    const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
-    stops.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
 
     const api = await buildApp(
       { prisma, temporal, config },

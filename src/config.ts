@@ -62,6 +62,8 @@ export interface PaymentConfig {
   settlementDelayMs: number;
   refundWindowMs: number;
   maxRefunds: number;
+  /** A payment run continues as new past this many history events, carrying its state. */
+  paymentContinueAsNewAfterEvents: number;
   feePercentBasisPoints: number;
   feeFixedMinor: bigint;
   riskReviewAboveMinor: Record<string, bigint>;
@@ -158,6 +160,7 @@ export function loadConfig(): Config {
     settlementDelayMs: integer('SETTLEMENT_DELAY_MS', 2 * dayMs),
     refundWindowMs: integer('REFUND_WINDOW_MS', 180 * dayMs),
     maxRefunds: integer('MAX_REFUNDS_PER_PAYMENT', 50),
+    paymentContinueAsNewAfterEvents: integer('PAYMENT_CONTINUE_AS_NEW_AFTER_EVENTS', 2_000),
     feePercentBasisPoints: integer('FEE_PERCENT_BASIS_POINTS', 290),
     feeFixedMinor: BigInt(integer('FEE_FIXED_MINOR', 30)),
     riskReviewAboveMinor: amountsByCurrency('RISK_REVIEW_ABOVE_MINOR', { USD: 500_000n, EUR: 500_000n, GBP: 500_000n }),

@@ -73,12 +73,15 @@ async function main(): Promise<void> {
   const providers = createProviderGateway(config);
   stops.push(async () => providers.shutdown());
 
+  const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+  stops.push(() => temporal.connection.close());
   const { worker, connection } = await createWorker({
     address: temporalServer.address,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     prisma,
     providers,
+    temporal,
     workflowBundle: await bundleWorkflows(),
   });
   const workerRun = worker.run();
@@ -89,8 +92,6 @@ async function main(): Promise<void> {
     await connection.close();
   });
 
-  const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
-  stops.push(() => temporal.connection.close());
   await ensureMaintenanceSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   stops.push(() => relay.stop());

@@ -8,6 +8,7 @@ import {
   type WorkflowBundle,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import type { ProviderGateway } from './providers/provider.ts';
@@ -40,6 +41,8 @@ export interface WorkerOptions {
   taskQueue: string;
   prisma: PrismaClient;
   providers: ProviderGateway;
+  /** Activities signal workflows through it (provider events to their payment). */
+  temporal: Client;
   workflowBundle: WorkflowBundleOption;
   maxConcurrentActivities?: number;
 }
@@ -63,7 +66,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle,
-    activities: createActivities({ prisma: options.prisma, providers: options.providers }),
+    activities: createActivities({ prisma: options.prisma, providers: options.providers, temporal: options.temporal }),
     dataConverter,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
     shutdownGraceTime: '10 seconds',
@@ -81,18 +84,19 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const { createProviderGateway } = await import('./providers/index.ts');
   const providers = createProviderGateway(config);
+  // The outbox relay lives with the worker: it needs PostgreSQL and Temporal, like activities.
+  const { connectClient } = await import('./temporal/client.ts');
+  const { startEventRelay } = await import('./events/relay.ts');
+  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace);
   const { worker, connection } = await createWorker({
     address: config.temporalAddress,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     prisma,
     providers,
+    temporal,
     workflowBundle: await bundleWorkflows(),
   });
-  // The outbox relay lives with the worker: it needs PostgreSQL and Temporal, like activities.
-  const { connectClient } = await import('./temporal/client.ts');
-  const { startEventRelay } = await import('./events/relay.ts');
-  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace);
   const { startWebhookSweeper } = await import('./webhooks/inbox.ts');
   const { ensureMaintenanceSchedule } = await import('./temporal/schedules.ts');
   await ensureMaintenanceSchedule(temporal, config);

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { nonRetryableErrorCodes } from '../src/domain/errors.ts';
 
 // Named activity options: every activity has explicit timeouts and a bounded retry policy.
@@ -65,4 +65,41 @@ export const forwardRecoveryActivity: ActivityOptions = {
     maximumInterval: '5 minutes',
     nonRetryableErrorTypes: nonRetryableErrorCodes,
   },
+};
+
+// Local activities: run by the worker that runs the workflow task, recorded as one marker
+// event each, with no task of their own on the server. The payment workflow's steps are all
+// short (a PostgreSQL transaction, a provider call bounded by PROVIDER_TIMEOUT_MS), so a
+// payment's steps complete inside one or two workflow tasks. A worker that dies mid-step
+// loses its workflow task; the next worker runs the step again with the same idempotency key.
+
+/** One PostgreSQL transaction of a payment transition. */
+export const recordLocalActivity: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '5 minutes',
+  retry: ledgerActivity.retry,
+};
+
+/**
+ * A transition with a ledger posting that follows an irreversible step (the provider captured
+ * or refunded, a hold was taken): retried for days, as forwardRecoveryActivity.
+ */
+export const forwardRecoveryLocalActivity: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '7 days',
+  retry: forwardRecoveryActivity.retry,
+};
+
+/** A call to a card provider: few quick attempts with the same key, as providerActivity. */
+export const providerLocalActivity: LocalActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  scheduleToCloseTimeout: '2 minutes',
+  retry: providerActivity.retry,
+};
+
+/** Releasing what an authorization holds at a provider: retried until it succeeds, bounded. */
+export const compensationLocalActivity: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '1 hour',
+  retry: compensationActivity.retry,
 };

@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import { isErrorCode } from '../src/domain/errors.ts';
+import { isErrorCode, type ErrorCode } from '../src/domain/errors.ts';
 import type { Check } from '../src/domain/payment-state.ts';
 
 /** The typed business failure (decline, insufficient funds, provider down…) inside an error. */
-export function businessFailure(error: unknown): { type: string; message: string } | undefined {
+export function businessFailure(error: unknown): { type: ErrorCode; message: string } | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
     if (current instanceof ApplicationFailure && isErrorCode(current.type)) {

@@ -1,7 +1,10 @@
 // The workflow bundle's entry: every workflow the worker runs is exported here.
 export { depositWorkflow } from './deposit.ts';
 export { transferWorkflow } from './transfer.ts';
-export { paymentWorkflow } from './payment.ts';
+export { paymentWorkflowV2 } from './payment.ts';
 export { deliveryWorkflow } from './delivery.ts';
-export { webhookWorkflow } from './webhook.ts';
+export { webhookWorkflowV2 } from './webhook.ts';
 export { maintenanceWorkflow } from './maintenance.ts';
+// Earlier versions, kept until their last runs close (docs/adr/0001-payment-workflow-v2.md).
+export { paymentWorkflow } from './legacy/payment-v1.ts';
+export { webhookWorkflow } from './legacy/webhook-v1.ts';

@@ -28,6 +28,8 @@ export interface PaymentView {
   amountCapturable: bigint;
   amountCaptured: bigint;
   amountRefunded: bigint;
+  /** Taken back by disputes; bounds what can still be refunded. */
+  amountDisputed: bigint;
   fee: bigint | null;
   netAmount: bigint | null;
   sourceType: 'card' | 'wallet';
@@ -62,6 +64,11 @@ export interface PaymentSettings {
   /** After this, the workflow completes; later refunds are refused (payment_unexpected_state). */
   refundWindowMs: number;
   maxRefunds: number;
+  /**
+   * Once a run's history passes this many events it continues as new, carrying its state, so a
+   * refund late in the window replays a short history. Absent in inputs of the first version.
+   */
+  continueAsNewAfterEvents?: number;
   fee: import('../src/domain/fees.ts').FeeSchedule;
   risk: import('../src/domain/risk.ts').PaymentRiskRules;
 }
@@ -79,4 +86,15 @@ export interface PaymentInput {
   cardFingerprint: string | null;
   createdAt: string;
   settings: PaymentSettings;
+  /** Set when a run continues as new: the state its predecessor reached. */
+  resume?: PaymentResume | undefined;
+}
+
+/** What a payment run hands to the run that continues it (after settlement only). */
+export interface PaymentResume {
+  view: PaymentView;
+  money: import('../src/domain/payment-money.ts').PaymentMoney;
+  /** The provider events applied so far, newest last, bounded. */
+  seenProviderEvents: string[];
+  disputeIds: string[];
 }

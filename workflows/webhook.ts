@@ -1,11 +1,12 @@
-import { getExternalWorkflowHandle, proxyActivities, sleep } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
+import { proxyLocalActivities, sleep } from '@temporalio/workflow';
 import type { ProviderName } from '../src/providers/provider.ts';
-import { ledgerActivity } from './activity-options.ts';
-import { providerEventSignal } from './messages.ts';
+import type { Activities } from './activity-types.ts';
+import { recordLocalActivity } from './activity-options.ts';
 
-const { recordWebhookEvent, findPaymentForCharge, markWebhookEvent } =
-  proxyActivities<ReturnType<typeof createActivities>>(ledgerActivity);
+// Version 2 of the webhook workflow: one local activity routes the event (and signals its
+// payment when it moves money), so the echo of our own charge costs one workflow task.
+
+const inbox = proxyLocalActivities<Pick<Activities, 'routeProviderEvent' | 'markWebhookEvent'>>(recordLocalActivity);
 
 export interface WebhookInput {
   provider: ProviderName;
@@ -19,33 +20,20 @@ export interface WebhookInput {
 
 /**
  * One provider event, workflow id `webhook:<provider>:<event id>`: Temporal starts it once
- * however often the provider delivers it. Reads the event from the inbox, finds the payment by the
- * provider's charge id (waiting a while for a charge we have not recorded yet), and signals
- * the payment workflow, which applies it idempotently.
+ * however often the provider delivers it. Finds the payment by the provider's charge id,
+ * waiting a while for a charge we have not recorded yet, and hands the event to it.
  */
-export async function webhookWorkflow(input: WebhookInput): Promise<{ outcome: string; paymentId: string | null }> {
-  const event = await recordWebhookEvent({ provider: input.provider, eventId: input.eventId });
-  const mark = async (outcome: 'delivered' | 'unmatched' | 'ignored', paymentId: string | null) => {
-    await markWebhookEvent({ provider: input.provider, eventId: event.eventId, outcome, paymentId });
-    return { outcome, paymentId };
-  };
-  if (event.chargeId === null) return mark('ignored', null);
-
-  let paymentId = await findPaymentForCharge({ provider: input.provider, chargeId: event.chargeId });
+export async function webhookWorkflowV2(input: WebhookInput): Promise<{ outcome: string; paymentId: string | null }> {
+  const event = { provider: input.provider, eventId: input.eventId };
+  let routed = await inbox.routeProviderEvent(event);
   // Parked: the charge may belong to a payment whose authorization we have not recorded yet.
-  for (let waitedMs = 0; paymentId === null && waitedMs < input.giveUpMs;) {
+  for (let waitedMs = 0; routed.outcome === 'pending' && waitedMs < input.giveUpMs;) {
     const stepMs = Math.min(input.retryMs, input.giveUpMs - waitedMs);
     await sleep(stepMs);
     waitedMs += stepMs;
-    paymentId = await findPaymentForCharge({ provider: input.provider, chargeId: event.chargeId });
+    routed = await inbox.routeProviderEvent(event);
   }
-  if (paymentId === null) return mark('unmatched', null);
-
-  try {
-    await getExternalWorkflowHandle(paymentId).signal(providerEventSignal, event);
-  } catch {
-    // The payment's workflow has ended (its refund window closed): nothing left to update.
-    return mark('ignored', paymentId);
-  }
-  return mark('delivered', paymentId);
+  if (routed.outcome !== 'pending') return routed;
+  await inbox.markWebhookEvent({ ...event, outcome: 'unmatched', paymentId: null });
+  return { outcome: 'unmatched', paymentId: null };
 }

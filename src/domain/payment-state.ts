@@ -27,6 +27,8 @@ export interface PaymentAmounts {
   amountCapturable: bigint;
   amountCaptured: bigint;
   amountRefunded: bigint;
+  /** Taken back by disputes: no longer refundable. */
+  amountDisputed: bigint;
   refundCount: number;
 }
 
@@ -58,9 +60,14 @@ export function checkCapture(payment: PaymentAmounts, amount: bigint | undefined
 /** The amount a refund gives back: all that remains unless a smaller amount is given. */
 export function checkRefund(payment: PaymentAmounts, amount: bigint | undefined, maxRefunds: number): Check<bigint> {
   if (payment.status !== 'succeeded') return unexpected('refunded', payment.status);
-  const remaining = payment.amountCaptured - payment.amountRefunded;
-  if (remaining === 0n)
-    return { ok: false, code: 'payment_unexpected_state', message: 'This payment is already fully refunded.' };
+  const remaining = payment.amountCaptured - payment.amountRefunded - payment.amountDisputed;
+  if (remaining <= 0n) {
+    const message =
+      payment.amountDisputed > 0n
+        ? 'Nothing remains to refund: the rest of this payment is disputed.'
+        : 'This payment is already fully refunded.';
+    return { ok: false, code: 'payment_unexpected_state', message };
+  }
   if (payment.refundCount >= maxRefunds) {
     return { ok: false, code: 'payment_unexpected_state', message: `A payment takes at most ${maxRefunds} refunds.` };
   }

@@ -4,7 +4,7 @@ import type { Prisma, PrismaClient } from '../db/prisma.ts';
 import { startPollLoop, stderrLogger, type PollLogger, type PollLoop } from '../events/poll-loop.ts';
 import { newId } from '../ids.ts';
 import type { ProviderName } from '../providers/provider.ts';
-import type { webhookWorkflow } from '../../workflows/webhook.ts';
+import type { webhookWorkflowV2 } from '../../workflows/webhook.ts';
 
 // The webhook inbox. A provider event is acknowledged once it is in PostgreSQL: one INSERT,
 // deduplicated by the (provider, event id) unique key, so a repeat answers `duplicate: true`
@@ -25,7 +25,7 @@ async function startWorkflow(
   eventId: string,
 ): Promise<void> {
   try {
-    await temporal.workflow.start<typeof webhookWorkflow>('webhookWorkflow', {
+    await temporal.workflow.start<typeof webhookWorkflowV2>('webhookWorkflowV2', {
       workflowId: webhookWorkflowId(provider, eventId),
       taskQueue: config.taskQueue,
       args: [{ provider, eventId, retryMs: config.unmatchedRetryMs, giveUpMs: config.unmatchedGiveUpMs }],

@@ -169,6 +169,44 @@ describe('exactly-once processing', () => {
   });
 });
 
+describe('disputes and refunds', () => {
+  it('refuses to refund what a dispute already took back: the payer never gets the money twice', async () => {
+    const merchantApi = paymentsClient(stack, await stack.merchant());
+    // An earlier sale leaves enough pending for the dispute to be funded from the merchant.
+    await merchantApi.create({ amount: 10_000, currency: 'USD', source: card() });
+    const payment = (await merchantApi.create({ amount: 1_000, currency: 'USD', source: card() })).json();
+    expect(payment).toMatchObject({ status: 'succeeded', fee: 59, net_amount: 941 });
+    const body = stripeEvent('charge.dispute.created', {
+      id: `dp_${payment.id}`,
+      object: 'dispute',
+      amount: 1_000,
+      charge: await chargeOf(payment.id),
+    });
+    expect((await sendStripe(body)).statusCode).toBe(200);
+    await expect
+      .poll(async () => (await merchantApi.get(payment.id)).events.map((event: { type: string }) => event.type))
+      .toContain('payment.dispute_created');
+
+    const refund = await merchantApi.act(payment.id, 'refunds', { amount: 941 });
+    expect(refund.statusCode).toBe(409);
+    expect(refund.json().error).toMatchObject({ code: 'payment_unexpected_state' });
+    const partial = await merchantApi.act(payment.id, 'refunds', { amount: 1 });
+    expect(partial.statusCode).toBe(409);
+
+    // The merchant got 941, the dispute took 1,000 back: it kept paying the 59 fee, nothing more.
+    const moves = (await merchantApi.ledger(payment.id)).map((transaction) => ({
+      kind: transaction.kind,
+      merchant: transaction.entries
+        .filter((entry) => entry.account_id.startsWith('acct_pending_'))
+        .reduce((sum, entry) => sum + entry.amount, 0),
+    }));
+    expect(moves).toEqual([
+      { kind: 'payment_capture', merchant: 941 },
+      { kind: 'dispute', merchant: -1_000 },
+    ]);
+  });
+});
+
 describe('out-of-order provider events', () => {
   it('applies refund totals once, whatever their order, and ignores echoes of our own refunds', async () => {
     const payment = (await api.create({ amount: 10_000, currency: 'USD', source: card() })).json();

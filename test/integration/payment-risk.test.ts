@@ -30,7 +30,12 @@ describe('payment risk rules', () => {
     expect(statuses).toEqual(['succeeded', 'succeeded', 'failed']);
     const blocked = await pay();
     expect(blocked.json()).toMatchObject({ status: 'failed', failure_code: 'payment_blocked' });
-    expect(blocked.json().failure_message).toContain('velocity');
+    expect(blocked.json().failure_message).toBe('The payment was blocked by risk rules.');
+    // The rule is told in the payment's event, not in the sentence a customer may see.
+    expect(blocked.json().events.at(-1)).toMatchObject({
+      type: 'payment.failed',
+      data: { code: 'payment_blocked', rule: 'velocity' },
+    });
   });
 
   it('blocks listed customers and amounts over the per-currency ceiling, before any charge', async () => {
@@ -43,7 +48,12 @@ describe('payment risk rules', () => {
       customer: 'cus_blocked',
     });
     expect(listed.json()).toMatchObject({ status: 'failed', failure_code: 'payment_blocked' });
-    expect(listed.json().failure_message).toContain('block_list');
+    expect(listed.json().failure_message).toBe('The payment was blocked by risk rules.');
+    // The rule is told in the payment's event, not in the sentence a customer may see.
+    expect(listed.json().events.at(-1)).toMatchObject({
+      type: 'payment.failed',
+      data: { code: 'payment_blocked', rule: 'block_list' },
+    });
     // A wallet: card velocity (counted by card across this shared test database) stays out of it.
     const wallet = await api.openAccount();
     const large = await api.create({
@@ -52,7 +62,12 @@ describe('payment risk rules', () => {
       source: { type: 'wallet', account_id: wallet },
     });
     expect(large.json()).toMatchObject({ status: 'failed', failure_code: 'payment_blocked' });
-    expect(large.json().failure_message).toContain('amount_block');
+    expect(large.json().failure_message).toBe('The payment was blocked by risk rules.');
+    // The rule is told in the payment's event, not in the sentence a customer may see.
+    expect(large.json().events.at(-1)).toMatchObject({
+      type: 'payment.failed',
+      data: { code: 'payment_blocked', rule: 'amount_block' },
+    });
     const after = await api.simStats();
     expect(after.stripe.requests + after.paypal.requests).toBe(before.stripe.requests + before.paypal.requests);
   });

@@ -67,6 +67,7 @@ export async function startStack(
     taskQueue,
     prisma,
     providers,
+    temporal,
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const workerRun = worker.run();

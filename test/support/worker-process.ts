@@ -8,6 +8,7 @@ import { createPrisma } from '../../src/db/prisma.ts';
 import { isMain } from '../../src/main.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
 import { createWorker } from '../../src/worker.ts';
+import { connectClient } from '../../src/temporal/client.ts';
 
 // A payment worker in a child process, so a test can SIGKILL it like a crashed machine: no
 // graceful shutdown, sockets cut, activities left in flight. Run directly (the child side), it
@@ -184,12 +185,14 @@ async function runWorker(): Promise<void> {
   }
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const providers = createProviderGateway(config);
+  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace);
   const { worker } = await createWorker({
     address: config.temporalAddress,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     prisma,
     providers,
+    temporal,
     workflowBundle: { codePath: bundlePath },
   });
   const running = worker.run();

@@ -8,7 +8,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { AppDependencies } from '../app.ts';
-import type { paymentWorkflow } from '../../../workflows/payment.ts';
+import type { paymentWorkflowV2 } from '../../../workflows/payment.ts';
 import type { PaymentInput, PaymentSettings, PaymentView } from '../../../workflows/payment-view.ts';
 import {
   approveUpdate,
@@ -47,6 +47,7 @@ export function paymentSettings(config: Config): PaymentSettings {
     settlementDelayMs: config.settlementDelayMs,
     refundWindowMs: config.refundWindowMs,
     maxRefunds: config.maxRefunds,
+    continueAsNewAfterEvents: config.paymentContinueAsNewAfterEvents,
     fee: { percentBasisPoints: config.feePercentBasisPoints, fixedMinor: config.feeFixedMinor },
     risk: {
       reviewAboveMinor: config.riskReviewAboveMinor,
@@ -150,7 +151,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
         try {
           view = await temporal.workflow.executeUpdateWithStart(awaitStableUpdate, {
             args: [{ waitMs: deps.config.paymentWaitMs }],
-            startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
+            startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentWorkflowV2>('paymentWorkflowV2', {
               workflowId: paymentId,
               taskQueue: deps.config.taskQueue,
               args: [input],

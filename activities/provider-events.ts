@@ -1,0 +1,58 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { PrismaClient } from '../src/db/prisma.ts';
+import type { ProviderName } from '../src/providers/provider.ts';
+import type { ProviderEvent } from '../src/webhooks/inbound-events.ts';
+import { markInboxEvent, paymentForCharge, readInboxEvent, type WebhookOutcome } from '../src/webhooks/inbox-events.ts';
+import { providerEventSignal } from '../workflows/messages.ts';
+
+// Routing one inboxed provider event to its payment, in one local activity: read it, find the
+// payment by the provider's charge id, signal the payment workflow when the event moves money,
+// and settle the inbox row. A retry signals again at most; the payment applies each event id once.
+
+/** Events the payment workflow acts on; the echo of our own charge changes nothing there. */
+function movesMoney(event: ProviderEvent): boolean {
+  return event.kind === 'refund_total' || event.kind === 'refund' || event.kind === 'dispute_created';
+}
+
+export interface RoutedEvent {
+  /** `pending`: no payment holds the charge yet; the workflow looks again later. */
+  outcome: Exclude<WebhookOutcome, 'unmatched'>;
+  paymentId: string | null;
+}
+
+export function createProviderEventActivities(prisma: PrismaClient, temporal: Client) {
+  const signal = async (paymentId: string, event: ProviderEvent): Promise<'delivered' | 'ignored'> => {
+    if (!movesMoney(event)) return 'delivered';
+    try {
+      await temporal.workflow.getHandle(paymentId).signal(providerEventSignal, event);
+      return 'delivered';
+    } catch (error) {
+      // The payment's workflow has ended (its refund window closed): nothing left to update.
+      if (error instanceof WorkflowNotFoundError) return 'ignored';
+      throw error;
+    }
+  };
+
+  return {
+    async routeProviderEvent(input: { provider: ProviderName; eventId: string }): Promise<RoutedEvent> {
+      const event = await readInboxEvent(prisma, input.provider, input.eventId);
+      let routed: RoutedEvent = { outcome: 'ignored', paymentId: null };
+      if (event.chargeId !== null) {
+        const paymentId = await paymentForCharge(prisma, input.provider, event.chargeId);
+        if (paymentId === null) return { outcome: 'pending', paymentId: null };
+        routed = { outcome: await signal(paymentId, event), paymentId };
+      }
+      await markInboxEvent(prisma, { ...input, ...routed });
+      return routed;
+    },
+
+    async markWebhookEvent(input: {
+      provider: ProviderName;
+      eventId: string;
+      outcome: WebhookOutcome;
+      paymentId: string | null;
+    }): Promise<void> {
+      await markInboxEvent(prisma, input);
+    },
+  };
+}

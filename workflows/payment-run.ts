@@ -1,0 +1,292 @@
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import type { ErrorCode } from '../src/domain/errors.ts';
+import { failureMessageFor } from '../src/domain/failure-messages.ts';
+import { isStable } from '../src/domain/payment-state.ts';
+import type { PaymentAmounts } from '../src/domain/payment-state.ts';
+import {
+  afterRefund,
+  captured,
+  netOf,
+  refundShare,
+  uncapturedMoney,
+  type PaymentMoney,
+} from '../src/domain/payment-money.ts';
+import type { LedgerStep } from '../src/payments/payment-books.ts';
+import { businessFailure } from './failures.ts';
+import { FifoLock } from './fifo-lock.ts';
+import { workflowNowIso } from './workflow-clock.ts';
+import { books, cardProvider, compensations, records } from './payment-activities.ts';
+import type { PaymentInput, PaymentView, RefundView } from './payment-view.ts';
+
+// One payment's state inside its workflow and the steps that change it. Every transition is
+// recorded by one local activity (read model, ledger posting and outbox event in one database
+// transaction) before anyone is told about it: answers wait until what the API reads back
+// from PostgreSQL is as new as what the workflow decided.
+
+type ReleaseReason = 'requested' | 'authorization_expired' | 'review_rejected';
+
+/** How many applied provider event ids a run keeps to recognize a redelivery. */
+export const maxRememberedProviderEvents = 1_000;
+
+export class PaymentRun {
+  readonly view: PaymentView;
+  money: PaymentMoney;
+  /** Net proceeds still in merchant_pending, moved to available at settlement. */
+  pendingNet = 0n;
+  capturedAtProvider = false;
+  reviewDecision: 'approve' | 'reject' | 'cancel' | undefined;
+  readonly seenProviderEvents: Set<string>;
+  readonly disputeIds: Set<string>;
+  /** Compensations that must finish before the workflow does, but need not hold up the payment. */
+  readonly background: Promise<unknown>[] = [];
+  readonly lock = new FifoLock();
+  private recordedVersion: number;
+
+  constructor(readonly input: PaymentInput) {
+    const resume = input.resume;
+    this.view = resume ? resume.view : initialView(input);
+    this.money = resume ? resume.money : uncapturedMoney;
+    this.seenProviderEvents = new Set(resume?.seenProviderEvents ?? []);
+    this.disputeIds = new Set(resume?.disputeIds ?? []);
+    this.recordedVersion = resume ? this.view.version : 0;
+  }
+
+  /** The read model holds the view's latest version. */
+  recorded(): boolean {
+    return this.recordedVersion === this.view.version;
+  }
+
+  amounts(): PaymentAmounts {
+    return {
+      status: this.view.status,
+      amountCapturable: this.view.amountCapturable,
+      amountCaptured: this.view.amountCaptured,
+      amountRefunded: this.view.amountRefunded,
+      amountDisputed: this.view.amountDisputed,
+      refundCount: this.view.refunds.length,
+    };
+  }
+
+  /** Records version 1 and returns the velocity facts for the risk check, in one step. */
+  async open() {
+    const facts = await records.openPayment({
+      view: this.view,
+      event: { version: 1, type: 'payment.created', data: {} },
+      windowMs: this.input.settings.risk.velocityWindowMs,
+    });
+    this.recordedVersion = 1;
+    return facts;
+  }
+
+  /**
+   * Applies `changes` as the next version and records it, with the ledger step and refund
+   * row that belong to it, in one transaction. On a refused step the view is left as it was.
+   */
+  async transition(
+    type: string,
+    changes: Partial<PaymentView>,
+    data: Record<string, unknown> = {},
+    effects: { ledger?: LedgerStep; refund?: RefundView } = {},
+  ): Promise<string | null> {
+    const before = { ...this.view };
+    Object.assign(this.view, changes);
+    this.view.version += 1;
+    const record = { view: this.view, event: { version: this.view.version, type, data }, ...effects };
+    let transactionId: string | null;
+    try {
+      // A ledger step follows money that has really moved: it must land, so it retries for days.
+      transactionId = effects.ledger
+        ? (await books.recordTransition(record)).transactionId
+        : (await records.recordTransition(record)).transactionId;
+    } catch (error) {
+      Object.assign(this.view, before);
+      throw error;
+    }
+    this.recordedVersion = Math.max(this.recordedVersion, record.event.version);
+    if (this.view.status !== before.status && isStable(this.view.status)) {
+      upsertSearchAttributes({ PaymentStatus: [this.view.status] });
+    }
+    return transactionId;
+  }
+
+  fail(code: ErrorCode, data: Record<string, unknown> = {}): Promise<unknown> {
+    const changes = { status: 'failed', failureCode: code, failureMessage: failureMessageFor(code) } as const;
+    return this.transition('payment.failed', { ...changes, amountCapturable: 0n }, { code, ...data });
+  }
+
+  cancel(reason: string, ledger?: LedgerStep): Promise<unknown> {
+    const changes = { status: 'canceled', cancellationReason: reason, amountCapturable: 0n } as const;
+    return this.transition('payment.canceled', changes, { reason }, ledger ? { ledger } : {});
+  }
+
+  /** Voids the card authorization or releases the wallet hold, then cancels. */
+  async releaseAuthorization(reason: ReleaseReason): Promise<void> {
+    const { view } = this;
+    if (view.sourceType === 'card' && view.provider && view.providerChargeId) {
+      await compensations.voidCard({ paymentId: view.id, provider: view.provider, chargeId: view.providerChargeId });
+      await this.cancel(reason);
+      return;
+    }
+    const status = reason === 'authorization_expired' ? 'expired' : 'released';
+    await this.cancel(reason, view.walletAccountId ? { kind: 'release_hold', status } : undefined);
+  }
+
+  /** Authorizes at the provider (capturing at once when automatic) or holds the wallet; false when it failed. */
+  async authorize(): Promise<boolean> {
+    try {
+      if (this.input.source.type === 'card') await this.authorizeCard(this.input.source);
+      else
+        await records.holdWallet({
+          paymentId: this.view.id,
+          accountId: this.input.source.accountId,
+          amount: this.view.amount,
+        });
+      return true;
+    } catch (error) {
+      const failure = businessFailure(error);
+      if (!failure) throw error;
+      await this.fail(failure.type);
+      return false;
+    }
+  }
+
+  private async authorizeCard(source: Extract<PaymentInput['source'], { type: 'card' }>): Promise<void> {
+    const { view } = this;
+    const request = {
+      paymentId: view.id,
+      amount: view.amount,
+      currency: view.currency,
+      token: source.token,
+      capture: view.captureMethod === 'automatic',
+    };
+    const charge = await cardProvider.authorizeCard({ ...request, provider: source.provider });
+    this.capturedAtProvider = charge.status === 'captured';
+    const orphans = charge.orphanProviders;
+    if (orphans?.length) {
+      // In the background: the payment goes on with the provider that answered, while a
+      // provider that timed out is asked what it did and anything it holds is released.
+      this.background.push(
+        compensations
+          .releaseOrphanAuthorizations({ ...request, providers: orphans })
+          .catch(() => this.transition('orphan_release_failed', {}, { providers: orphans })),
+      );
+    }
+    Object.assign(view, {
+      provider: charge.provider,
+      providerChargeId: charge.chargeId,
+      cardBrand: charge.card.brand,
+      cardLast4: charge.card.last4,
+    });
+  }
+
+  /** Captures at the provider unless it already did (automatic capture), then books it. */
+  async capture(amount: bigint): Promise<void> {
+    const { view } = this;
+    if (view.sourceType === 'card' && !this.capturedAtProvider && view.provider && view.providerChargeId) {
+      await cardProvider.captureCard({
+        paymentId: view.id,
+        provider: view.provider,
+        chargeId: view.providerChargeId,
+        amount,
+      });
+      this.capturedAtProvider = true;
+    }
+    const money = captured(amount, view.currency, this.input.settings.fee);
+    await this.transition(
+      'payment.succeeded',
+      { status: 'succeeded', amountCaptured: amount, amountCapturable: 0n, fee: money.fee, netAmount: netOf(money) },
+      { amount, fee: money.fee },
+      { ledger: { kind: 'capture', amount, fee: money.fee } },
+    );
+    this.money = money;
+    this.pendingNet = netOf(money);
+  }
+
+  /** A refund we make, or (with `external`) one the provider reports that we did not make. */
+  async refund(
+    refundId: string,
+    amount: bigint,
+    reason: string | null,
+    external?: { providerRefundId: string | null },
+  ): Promise<RefundView> {
+    const { view } = this;
+    const share = refundShare(this.money, view.currency, amount);
+    let providerRefundId = external ? external.providerRefundId : null;
+    if (!external && view.sourceType === 'card' && view.provider && view.providerChargeId) {
+      const result = await cardProvider.refundCard({
+        paymentId: view.id,
+        refundId,
+        provider: view.provider,
+        chargeId: view.providerChargeId,
+        amount,
+      });
+      providerRefundId = result.refundId;
+    }
+    const record: RefundView = {
+      id: refundId,
+      paymentId: view.id,
+      amount,
+      reason,
+      status: 'succeeded',
+      providerRefundId,
+      transactionId: null,
+      createdAt: workflowNowIso(),
+    };
+    const fromPending = !view.settled;
+    record.transactionId = await this.transition(
+      'refund.succeeded',
+      { refunds: [...view.refunds, record], amountRefunded: view.amountRefunded + amount },
+      { refund_id: refundId, amount, ...(external ? { initiated_by: 'provider' } : {}) },
+      { ledger: { kind: 'refund', refundId, amount, feeBack: share.feeBack, fromPending }, refund: record },
+    );
+    this.money = afterRefund(this.money, share);
+    if (fromPending) this.pendingNet -= amount - share.feeBack;
+    return record;
+  }
+
+  /** The merchant's pending proceeds become available. */
+  async settle(): Promise<void> {
+    const amount = this.pendingNet;
+    await this.transition(
+      'payment.settled',
+      { settled: true },
+      {},
+      amount > 0n ? { ledger: { kind: 'settlement', amount } } : {},
+    );
+    this.pendingNet = 0n;
+  }
+}
+
+function initialView(input: PaymentInput): PaymentView {
+  return {
+    id: input.paymentId,
+    merchantId: input.merchantId,
+    status: 'processing',
+    amount: input.amount,
+    currency: input.currency,
+    captureMethod: input.captureMethod,
+    amountCapturable: 0n,
+    amountCaptured: 0n,
+    amountRefunded: 0n,
+    amountDisputed: 0n,
+    fee: null,
+    netAmount: null,
+    sourceType: input.source.type,
+    provider: input.source.type === 'card' ? (input.source.provider ?? null) : null,
+    providerChargeId: null,
+    cardBrand: null,
+    cardLast4: null,
+    cardFingerprint: input.cardFingerprint,
+    walletAccountId: input.source.type === 'wallet' ? input.source.accountId : null,
+    customer: input.customer,
+    description: input.description,
+    metadata: input.metadata,
+    failureCode: null,
+    failureMessage: null,
+    cancellationReason: null,
+    settled: false,
+    refunds: [],
+    version: 1,
+    createdAt: input.createdAt,
+  };
+}
