@@ -13,7 +13,7 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack('history-cost');
+  stack = await startStack('history-cost', { paymentContinueAsNewAfterEvents: 30, settlementDelayMs: 100 });
 });
 
 afterAll(async () => {
@@ -68,5 +68,34 @@ describe('payment history cost', () => {
     expect(count(capture, EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(2);
     expect(count(capture, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBe(0);
     expect(count(capture, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toBe(1);
+  });
+
+  it('continues a long history as new, carrying amounts and refunds, and still refuses too much', async () => {
+    const api = paymentsClient(stack, await stack.merchant());
+    const created = await api.create({ amount: 1_000, currency: 'USD', source: { type: 'card', token: 'tok_visa' } });
+    const id = created.json().id;
+    await expect
+      .poll(async () => (await api.get(id)).events.map((event: { type: string }) => event.type))
+      .toContain('payment.settled');
+    for (let refund = 0; refund < 5; refund++) {
+      expect((await api.act(id, 'refunds', { amount: 150 })).statusCode).toBe(201);
+    }
+    const runs: string[] = [];
+    for await (const run of stack.temporal.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(run.status.name);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs).toContain('CONTINUED_AS_NEW');
+    const latest = await stack.temporal.workflow
+      .getHandle(id)
+      .query<{ amountRefunded: bigint; refunds: unknown[] }>('status');
+    expect(latest.amountRefunded).toBe(750n);
+    expect(latest.refunds).toHaveLength(5);
+    // 250 remain: the resumed run knows it.
+    const tooMuch = await api.act(id, 'refunds', { amount: 251 });
+    expect(tooMuch.statusCode).toBe(400);
+    expect(tooMuch.json().error.code).toBe('amount_too_large');
+    expect((await api.act(id, 'refunds', { amount: 250 })).statusCode).toBe(201);
+    const payment = await api.get(id);
+    expect(payment).toMatchObject({ amount_refunded: 1_000, refunded: true });
+    await stack.temporal.workflow.getHandle(id).result();
   });
 });

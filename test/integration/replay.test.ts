@@ -8,6 +8,7 @@ import Fastify from 'fastify';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { stripeSignatureHeader } from '../../src/providers/webhook-signatures.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
+import { providerEventSignal } from '../../workflows/messages.ts';
 
 // Recorded histories of the main workflow paths, replayed against today's workflow code: a
 // change that is not deterministic (without `patched`) fails here instead of in production.
@@ -30,7 +31,8 @@ async function recordPaths(stack: Stack): Promise<void> {
     (await post('/v1/accounts', { type: 'customer', currency: 'USD' })).json<{ id: string }>().id;
   const from = await open();
   const to = await open();
-  const paths: [string, string][] = [];
+  // [fixture name, workflow id, run id (default: the latest run)]
+  const paths: [string, string, string?][] = [];
   expect((await post(`/v1/accounts/${from}/deposits`, { amount: 1_000, reference: 'r' }, 'deposit')).statusCode).toBe(
     201,
   );
@@ -54,39 +56,39 @@ async function recordPaths(stack: Stack): Promise<void> {
     return response.json<{ id: string }>().id;
   };
   const card = { type: 'card', token: 'tok_visa' };
-  const refunded = await pay('payment-automatic-refunded', { amount: 10_000, currency: 'USD', source: card });
+  const refunded = await pay('payment-v2-automatic-refunded', { amount: 10_000, currency: 'USD', source: card });
   expect((await post(`/v1/payments/${refunded}/refunds`, { amount: 4_000 })).statusCode).toBe(201);
-  paths.push(['payment-automatic-refunded', refunded]);
-  const manual = await pay('payment-manual-captured', {
+  paths.push(['payment-v2-automatic-refunded', refunded]);
+  const manual = await pay('payment-v2-manual-captured', {
     amount: 5_000,
     currency: 'USD',
     source: card,
     capture_method: 'manual',
   });
   expect((await post(`/v1/payments/${manual}/capture`, { amount: 3_000 })).statusCode).toBe(200);
-  paths.push(['payment-manual-captured', manual]);
-  const canceled = await pay('payment-manual-canceled', {
+  paths.push(['payment-v2-manual-captured', manual]);
+  const canceled = await pay('payment-v2-manual-canceled', {
     amount: 5_000,
     currency: 'USD',
     source: card,
     capture_method: 'manual',
   });
   expect((await post(`/v1/payments/${canceled}/cancel`, {})).statusCode).toBe(200);
-  paths.push(['payment-manual-canceled', canceled]);
+  paths.push(['payment-v2-manual-canceled', canceled]);
   paths.push([
-    'payment-declined',
-    await pay('payment-declined', {
+    'payment-v2-declined',
+    await pay('payment-v2-declined', {
       amount: 5_000,
       currency: 'USD',
       source: { type: 'card', token: 'tok_chargeDeclined' },
     }),
   ]);
-  const reviewed = await pay('payment-review-approved', { amount: 900_000, currency: 'USD', source: card });
+  const reviewed = await pay('payment-v2-review-approved', { amount: 900_000, currency: 'USD', source: card });
   expect((await post(`/v1/payments/${reviewed}/approve`, {})).statusCode).toBe(200);
-  paths.push(['payment-review-approved', reviewed]);
+  paths.push(['payment-v2-review-approved', reviewed]);
   paths.push([
-    'payment-wallet-insufficient',
-    await pay('payment-wallet-insufficient', {
+    'payment-v2-wallet-insufficient',
+    await pay('payment-v2-wallet-insufficient', {
       amount: 5_000,
       currency: 'USD',
       source: { type: 'wallet', account_id: to },
@@ -96,8 +98,8 @@ async function recordPaths(stack: Stack): Promise<void> {
   // Inbound webhooks: one for a known charge (delivered), one for an unknown one (unmatched).
   const charge = (await stack.prisma.payment.findUniqueOrThrow({ where: { id: refunded } })).providerChargeId ?? '';
   for (const [name, chargeId] of [
-    ['webhook-delivered', charge],
-    ['webhook-unmatched', 'ch_unknown'],
+    ['webhook-v2-delivered', charge],
+    ['webhook-v2-unmatched', 'ch_unknown'],
   ] as const) {
     const body = JSON.stringify({
       id: `evt_${name}_${Date.now()}`,
@@ -179,11 +181,79 @@ async function recordPaths(stack: Stack): Promise<void> {
   await maintenance.result();
   paths.push(['maintenance', maintenance.workflowId]);
 
+  paths.push(...(await recordMoreV2Paths(stack, pay, post, from)));
+
   await mkdir(fixtures, { recursive: true });
-  for (const [name, workflowId] of paths) {
-    const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+  for (const [name, workflowId, runId] of paths) {
+    const history = await stack.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
     await writeFile(path.join(fixtures, `${name}.json`), JSON.stringify(history, null, 1));
   }
+}
+
+/**
+ * Paths only the second payment workflow version has: a wallet capture, a dispute reported by
+ * the provider, and a run that continues as new (both runs: the hand-over and the resumed one).
+ */
+async function recordMoreV2Paths(
+  stack: Stack,
+  pay: (name: string, payload: object) => Promise<string>,
+  post: (url: string, payload: object, key?: string) => Promise<{ statusCode: number }>,
+  funded: string,
+): Promise<[string, string, string?][]> {
+  const paths: [string, string, string?][] = [];
+  paths.push([
+    'payment-v2-wallet-captured',
+    await pay('payment-v2-wallet-captured', {
+      amount: 300,
+      currency: 'USD',
+      source: { type: 'wallet', account_id: funded },
+    }),
+  ]);
+  const card = { type: 'card', token: 'tok_visa' };
+  const disputed = await pay('payment-v2-disputed', { amount: 2_000, currency: 'USD', source: card });
+  const chargeId = (await stack.prisma.payment.findUniqueOrThrow({ where: { id: disputed } })).providerChargeId ?? '';
+  await stack.temporal.workflow.getHandle(disputed).signal(providerEventSignal, {
+    kind: 'dispute_created',
+    eventId: 'evt_dispute',
+    chargeId,
+    disputeId: 'dp_1',
+    amount: 500n,
+  });
+  await waitFor(
+    async () =>
+      (await stack.prisma.paymentEvent.count({ where: { paymentId: disputed, type: 'payment.dispute_created' } })) ===
+      1,
+  );
+  paths.push(['payment-v2-disputed', disputed]);
+
+  // The recording stack continues payments as new past 30 events: refunds after settlement get there.
+  const continued = await pay('payment-v2-continued', { amount: 5_000, currency: 'USD', source: card });
+  await waitFor(async () => (await stack.prisma.payment.findUniqueOrThrow({ where: { id: continued } })).settled);
+  for (let refund = 1; refund <= 4; refund++) {
+    expect((await post(`/v1/payments/${continued}/refunds`, { amount: 100 }, `continued-${refund}`)).statusCode).toBe(
+      201,
+    );
+  }
+  const runs: string[] = [];
+  await waitFor(async () => {
+    runs.length = 0;
+    for await (const run of stack.temporal.workflow.list({ query: `WorkflowId = '${continued}'` }))
+      runs.push(run.runId);
+    return runs.length >= 2;
+  });
+  const first = (await stack.temporal.workflow.getHandle(continued).describe()).raw.workflowExecutionInfo?.firstRunId;
+  if (!first) throw new Error('the continued payment has no first run id');
+  paths.push(['payment-v2-continued-first-run', continued, first], ['payment-v2-continued-resumed', continued]);
+  return paths;
+}
+
+/** Recording runs in beforeAll, where expect.poll is not available: a bounded poll instead. */
+async function waitFor(ready: () => Promise<boolean>, tries = 200, intervalMs = 50): Promise<void> {
+  for (let attempt = 0; attempt < tries; attempt++) {
+    if (await ready()) return;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error('condition not reached while recording');
 }
 
 describe('workflow replay', () => {
@@ -196,6 +266,7 @@ describe('workflow replay', () => {
       unmatchedRetryMs: 300,
       unmatchedGiveUpMs: 600,
       relayIntervalMs: 50,
+      paymentContinueAsNewAfterEvents: 30,
     });
     await recordPaths(stack);
   });
@@ -203,7 +274,7 @@ describe('workflow replay', () => {
 
   it('replays every recorded history with the current workflow code', async () => {
     const files = (await readdir(fixtures)).filter((file) => file.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(14);
+    expect(files.length).toBeGreaterThanOrEqual(26);
     const histories = await Promise.all(
       files.map(async (file) => ({
         workflowId: file,
