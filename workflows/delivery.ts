@@ -1,9 +1,7 @@
 import { continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
+import type { Activities } from './activity-types.ts';
 import type { DeliveryFailureReason } from '../activities/deliveries.ts';
 import { deliveryAttemptActivity, deliveryRecordActivity } from './delivery-options.ts';
-
-type Activities = ReturnType<typeof createActivities>;
 
 export interface DeliverySchedule {
   /** First wait after a failed attempt; doubles up to maxRetryMs. */
@@ -46,8 +44,10 @@ export function nextDelay(previousMs: number, schedule: Pick<DeliverySchedule, '
  */
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryResult> {
   const { deliveryId, schedule } = input;
-  const { attemptDelivery } = proxyActivities<Activities>(deliveryAttemptActivity(schedule.timeoutMs));
-  const { failDelivery } = proxyActivities<Activities>(deliveryRecordActivity);
+  const { attemptDelivery } = proxyActivities<Pick<Activities, 'attemptDelivery'>>(
+    deliveryAttemptActivity(schedule.timeoutMs),
+  );
+  const { failDelivery } = proxyActivities<Pick<Activities, 'failDelivery'>>(deliveryRecordActivity);
 
   let firstAttemptAtMs = input.resume?.firstAttemptAtMs;
   let delayMs = input.resume?.delayMs ?? Math.max(schedule.initialRetryMs, 1);

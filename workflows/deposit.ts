@@ -1,9 +1,9 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
+import type { Activities } from './activity-types.ts';
 import type { DepositInput, DepositView } from '../activities/deposits.ts';
 import { ledgerActivity } from './activity-options.ts';
 
-const { recordDeposit } = proxyActivities<ReturnType<typeof createActivities>>(ledgerActivity);
+const { recordDeposit } = proxyActivities<Pick<Activities, 'recordDeposit'>>(ledgerActivity);
 
 /**
  * One deposit, keyed by merchant + Idempotency-Key: Temporal's exactly-once start by workflow

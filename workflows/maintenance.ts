@@ -1,9 +1,9 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
+import type { Activities } from './activity-types.ts';
 import { ledgerActivity } from './activity-options.ts';
 
 const { purgeIdempotencyKeys, checkLedgerIntegrity } =
-  proxyActivities<ReturnType<typeof createActivities>>(ledgerActivity);
+  proxyActivities<Pick<Activities, 'purgeIdempotencyKeys' | 'checkLedgerIntegrity'>>(ledgerActivity);
 
 /** Run by a Temporal Schedule (src/temporal/schedules.ts): housekeeping and the books' check. */
 export async function maintenanceWorkflow(input: {

@@ -1,13 +1,13 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
+import type { Activities } from './activity-types.ts';
 import type { TransferInput, TransferView } from '../activities/transfers.ts';
 import { assessTransfer, type TransferRiskLimits } from '../src/domain/risk.ts';
 import { businessFailure } from './failures.ts';
 import { ledgerActivity, compensationActivity } from './activity-options.ts';
 
 const { holdTransferFunds, completeTransfer, failTransfer } =
-  proxyActivities<ReturnType<typeof createActivities>>(ledgerActivity);
-const { releaseTransferFunds } = proxyActivities<ReturnType<typeof createActivities>>(compensationActivity);
+  proxyActivities<Pick<Activities, 'holdTransferFunds' | 'completeTransfer' | 'failTransfer'>>(ledgerActivity);
+const { releaseTransferFunds } = proxyActivities<Pick<Activities, 'releaseTransferFunds'>>(compensationActivity);
 
 /**
  * A P2P transfer as a saga keyed by merchant + Idempotency-Key: hold the amount on the source

@@ -7,7 +7,7 @@ import {
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { createActivities } from '../../activities/index.ts';
+import type { Activities } from '../activity-types.ts';
 import { feeFor, refundedFeeShare } from '../../src/domain/fees.ts';
 import { assessPayment } from '../../src/domain/risk.ts';
 import {
@@ -39,13 +39,16 @@ import type { ProviderEvent } from '../../src/webhooks/inbound-events.ts';
 import type { PaymentInput, PaymentView, RefundView } from '../payment-view.ts';
 import { businessFailure, valueOf } from '../failures.ts';
 
-type Activities = ReturnType<typeof createActivities>;
-const db = proxyActivities<Activities>(ledgerActivity);
-const provider = proxyActivities<Activities>(providerActivity);
+const db = proxyActivities<Pick<Activities, 'recordPayment' | 'paymentRiskFacts' | 'holdWallet'>>(ledgerActivity);
+const provider = proxyActivities<Pick<Activities, 'authorizeCard' | 'captureCard' | 'refundCard'>>(providerActivity);
 // After money has irreversibly moved at the provider, the ledger must follow: forward
 // recovery retries the posting for a long time instead of undoing the charge.
-const forward = proxyActivities<Activities>(forwardRecoveryActivity);
-const compensate = proxyActivities<Activities>(compensationActivity);
+const forward =
+  proxyActivities<Pick<Activities, 'postPaymentCapture' | 'postRefund' | 'postDispute' | 'settlePayment'>>(
+    forwardRecoveryActivity,
+  );
+const compensate =
+  proxyActivities<Pick<Activities, 'voidCard' | 'releaseWallet' | 'releaseOrphanAuthorizations'>>(compensationActivity);
 
 // The first payment workflow version, kept unchanged in its commands so that payments started
 // before the upgrade replay and finish on it; new payments run paymentWorkflowV2

@@ -1,11 +1,11 @@
 import { getExternalWorkflowHandle, proxyActivities, sleep } from '@temporalio/workflow';
-import type { createActivities } from '../../activities/index.ts';
+import type { Activities } from '../activity-types.ts';
 import type { ProviderName } from '../../src/providers/provider.ts';
 import { ledgerActivity } from '../activity-options.ts';
 import { providerEventSignal } from '../messages.ts';
 
 const { recordWebhookEvent, findPaymentForCharge, markWebhookEvent } =
-  proxyActivities<ReturnType<typeof createActivities>>(ledgerActivity);
+  proxyActivities<Pick<Activities, 'recordWebhookEvent' | 'findPaymentForCharge' | 'markWebhookEvent'>>(ledgerActivity);
 
 export interface WebhookInput {
   provider: ProviderName;
