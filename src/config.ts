@@ -1,4 +1,5 @@
 import type { ProviderName } from './providers/provider.ts';
+import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
 
 // Every setting comes from the environment, with a documented default and its unit last.
 
@@ -119,6 +120,7 @@ export interface Config extends PaymentConfig, WebhookConfig {
   temporalAddress: string | undefined;
   temporalNamespace: string;
   taskQueue: string;
+  workerTuning: WorkerTuning;
   adminApiKey: string | undefined;
   providerSimPort: number;
   bodyLimitBytes: number;
@@ -144,6 +146,18 @@ export function loadConfig(): Config {
     temporalAddress: optionalText('TEMPORAL_ADDRESS'),
     temporalNamespace: text('TEMPORAL_NAMESPACE', 'default'),
     taskQueue: text('TEMPORAL_TASK_QUEUE', 'payments'),
+    workerTuning: {
+      maxCachedWorkflows: integer('WORKER_MAX_CACHED_WORKFLOWS', defaultWorkerTuning.maxCachedWorkflows),
+      maxConcurrentWorkflowTasks: integer(
+        'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS',
+        defaultWorkerTuning.maxConcurrentWorkflowTasks,
+      ),
+      maxConcurrentLocalActivities: integer(
+        'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES',
+        defaultWorkerTuning.maxConcurrentLocalActivities,
+      ),
+      maxConcurrentActivities: integer('WORKER_MAX_CONCURRENT_ACTIVITIES', defaultWorkerTuning.maxConcurrentActivities),
+    },
     adminApiKey: optionalText('ADMIN_API_KEY'),
     providerSimPort: integer('PROVIDER_SIM_PORT', 4010),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 64 * 1024),

@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     providers,
     temporal,
     workflowBundle: await bundleWorkflows(),
+    tuning: config.workerTuning,
   });
   const workerRun = worker.run();
   stops.push(async () => {

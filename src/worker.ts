@@ -13,6 +13,7 @@ import { createActivities } from '../activities/index.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import type { ProviderGateway } from './providers/provider.ts';
 import { dataConverter } from './temporal/data-converter.ts';
+import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
 import { isMain, onShutdown } from './main.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -44,7 +45,7 @@ export interface WorkerOptions {
   /** Activities signal workflows through it (provider events to their payment). */
   temporal: Client;
   workflowBundle: WorkflowBundleOption;
-  maxConcurrentActivities?: number;
+  tuning?: WorkerTuning;
 }
 
 let runtimeInstalled = false;
@@ -60,6 +61,7 @@ function installRuntime(): void {
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime();
+  const tuning = options.tuning ?? defaultWorkerTuning;
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
     connection,
@@ -68,7 +70,10 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     workflowBundle: options.workflowBundle,
     activities: createActivities({ prisma: options.prisma, providers: options.providers, temporal: options.temporal }),
     dataConverter,
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
+    maxCachedWorkflows: tuning.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTasks,
+    maxConcurrentLocalActivityExecutions: tuning.maxConcurrentLocalActivities,
+    maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivities,
     shutdownGraceTime: '10 seconds',
   });
   return { worker, connection };
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
     providers,
     temporal,
     workflowBundle: await bundleWorkflows(),
+    tuning: config.workerTuning,
   });
   const { startWebhookSweeper } = await import('./webhooks/inbox.ts');
   const { ensureMaintenanceSchedule } = await import('./temporal/schedules.ts');
