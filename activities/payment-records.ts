@@ -1,10 +1,11 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { placeHold, withLockRetry } from '../src/ledger/ledger.ts';
 import type { PaymentParty } from '../src/ledger/payment-recipes.ts';
-import { applyLedgerStep, ensureAccounts, recipeFor, type LedgerStep } from '../src/payments/payment-books.ts';
+import type { LedgerStep } from '../src/domain/ledger-step.ts';
+import { applyLedgerStep, ensureAccounts, recipeFor } from '../src/payments/payment-books.ts';
 import { announce, writeEvent, writeRefund, writeSnapshot } from '../src/payments/read-model.ts';
 import { riskFacts, type RiskFacts } from '../src/payments/risk-facts.ts';
-import type { PaymentEventRecord, PaymentView, RefundView } from '../workflows/payment-view.ts';
+import type { PaymentEventRecord, PaymentView, RefundView } from '../src/domain/payment-view.ts';
 
 // The database steps of the payment workflow, run as local activities. Each transition is one
 // PostgreSQL transaction: the read-model snapshot, its numbered event, the ledger posting and

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ProviderEvent } from '../src/webhooks/inbound-events.ts';
-import type { PaymentView, RefundView } from './payment-view.ts';
+import type { PaymentView, RefundView } from '../src/domain/payment-view.ts';
 
 // Updates, signals and queries of the payment workflow, shared with the API. Updates have
 // validators: an invalid transition is refused before it touches history, and the API

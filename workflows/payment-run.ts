@@ -11,12 +11,12 @@ import {
   uncapturedMoney,
   type PaymentMoney,
 } from '../src/domain/payment-money.ts';
-import type { LedgerStep } from '../src/payments/payment-books.ts';
+import type { LedgerStep } from '../src/domain/ledger-step.ts';
 import { businessFailure } from './failures.ts';
 import { FifoLock } from './fifo-lock.ts';
 import { workflowNowIso } from './workflow-clock.ts';
 import { books, cardProvider, compensations, records } from './payment-activities.ts';
-import type { PaymentInput, PaymentView, RefundView } from './payment-view.ts';
+import type { PaymentInput, PaymentView, RefundView } from '../src/domain/payment-view.ts';
 
 // One payment's state inside its workflow and the steps that change it. Every transition is
 // recorded by one local activity (read model, ledger posting and outbox event in one database

@@ -3,7 +3,7 @@ import { refundable } from '../src/domain/payment-money.ts';
 import { assessPayment } from '../src/domain/risk.ts';
 import { registerPaymentHandlers } from './payment-handlers.ts';
 import { PaymentRun } from './payment-run.ts';
-import type { PaymentInput, PaymentView } from './payment-view.ts';
+import type { PaymentInput, PaymentView } from '../src/domain/payment-view.ts';
 import { workflowNowMs } from './workflow-clock.ts';
 
 // Version 2 of the payment workflow (docs/adr/0001-payment-workflow-v2.md): every step is a

@@ -1,10 +1,11 @@
 import type { PrismaClient } from '../../src/db/prisma.ts';
 import { releaseHold } from '../../src/ledger/ledger.ts';
 import { captureRecipe, disputeRecipe, refundRecipe, settlementRecipe } from '../../src/ledger/payment-recipes.ts';
-import { applyLedgerStep, ensureAccounts, type LedgerStep } from '../../src/payments/payment-books.ts';
+import type { LedgerStep } from '../../src/domain/ledger-step.ts';
+import { applyLedgerStep, ensureAccounts } from '../../src/payments/payment-books.ts';
 import { announce, writeEvent, writeRefund, writeSnapshot } from '../../src/payments/read-model.ts';
 import { riskFacts } from '../../src/payments/risk-facts.ts';
-import type { PaymentEventRecord, PaymentView } from '../../workflows/payment-view.ts';
+import type { PaymentEventRecord, PaymentView } from '../../src/domain/payment-view.ts';
 
 // The database activities only the first payment workflow version (workflows/legacy/payment-v1.ts)
 // calls, one step each, kept under their names and with their behaviour until its last run

@@ -9,17 +9,10 @@ import {
   type Recipe,
   type RecipeAccount,
 } from '../ledger/payment-recipes.ts';
+import type { LedgerStep } from '../domain/ledger-step.ts';
 
-// A payment transition's effect on the ledger, as data the workflow can pass to an activity,
-// and its execution through the recipes. Runs inside the transition's database transaction.
-
-export type LedgerStep =
-  | { kind: 'capture'; amount: bigint; fee: bigint }
-  | { kind: 'refund'; refundId: string; amount: bigint; feeBack: bigint; fromPending: boolean }
-  | { kind: 'dispute'; disputeId: string; amount: bigint; fromPending: boolean }
-  | { kind: 'settlement'; amount: bigint }
-  /** A wallet payment's hold ends without capture (cancel, expiry, review rejected). */
-  | { kind: 'release_hold'; status: 'released' | 'expired' };
+// A payment transition's effect on the ledger (src/domain/ledger-step.ts), executed through the
+// recipes inside the transition's database transaction.
 
 export function recipeFor(party: PaymentParty, step: LedgerStep): Recipe | undefined {
   switch (step.kind) {

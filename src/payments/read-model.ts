@@ -1,7 +1,7 @@
 import type { Db, Prisma } from '../db/prisma.ts';
 import { apiShape, appendEvent } from '../events/outbox.ts';
 import { newId } from '../ids.ts';
-import type { PaymentEventRecord, PaymentView, RefundView } from '../../workflows/payment-view.ts';
+import type { PaymentEventRecord, PaymentView, RefundView } from '../domain/payment-view.ts';
 
 // The payment read model: the `payments` snapshot, its numbered `payment_events`, the refunds,
 // and the outbox event that announces the transition, all written with the caller's

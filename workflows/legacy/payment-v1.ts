@@ -36,7 +36,7 @@ import {
   statusQuery,
 } from '../messages.ts';
 import type { ProviderEvent } from '../../src/webhooks/inbound-events.ts';
-import type { PaymentInput, PaymentView, RefundView } from '../payment-view.ts';
+import type { PaymentInput, PaymentView, RefundView } from '../../src/domain/payment-view.ts';
 import { businessFailure, valueOf } from '../failures.ts';
 
 const db = proxyActivities<Pick<Activities, 'recordPayment' | 'paymentRiskFacts' | 'holdWallet'>>(ledgerActivity);

@@ -9,7 +9,7 @@ import {
 } from '@temporalio/client';
 import type { AppDependencies } from '../app.ts';
 import type { paymentWorkflowV2 } from '../../../workflows/payment.ts';
-import type { PaymentInput, PaymentSettings, PaymentView } from '../../../workflows/payment-view.ts';
+import type { PaymentInput, PaymentSettings, PaymentView } from '../../domain/payment-view.ts';
 import {
   approveUpdate,
   awaitStableUpdate,

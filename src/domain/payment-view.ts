@@ -1,5 +1,5 @@
-import type { PaymentStatus } from '../src/domain/payment-state.ts';
-import type { ProviderName } from '../src/providers/provider.ts';
+import type { PaymentStatus } from './payment-state.ts';
+import type { ProviderName } from '../providers/provider.ts';
 
 // What the payment workflow knows about itself: returned by its query and updates, and
 // written to the read model at every transition.
@@ -69,8 +69,8 @@ export interface PaymentSettings {
    * refund late in the window replays a short history. Absent in inputs of the first version.
    */
   continueAsNewAfterEvents?: number;
-  fee: import('../src/domain/fees.ts').FeeSchedule;
-  risk: import('../src/domain/risk.ts').PaymentRiskRules;
+  fee: import('./fees.ts').FeeSchedule;
+  risk: import('./risk.ts').PaymentRiskRules;
 }
 
 export interface PaymentInput {
@@ -93,7 +93,7 @@ export interface PaymentInput {
 /** What a payment run hands to the run that continues it (after settlement only). */
 export interface PaymentResume {
   view: PaymentView;
-  money: import('../src/domain/payment-money.ts').PaymentMoney;
+  money: import('./payment-money.ts').PaymentMoney;
   /** The provider events applied so far, newest last, bounded. */
   seenProviderEvents: string[];
   disputeIds: string[];
