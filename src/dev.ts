@@ -4,7 +4,7 @@ import { loadConfig } from './config.ts';
 import { resolveDatabase, dataDir } from './db/database.ts';
 import { applyMigrations } from './db/migrate.ts';
 import { createPrisma } from './db/prisma.ts';
-import { ensureTemporal } from './temporal/dev-server.ts';
+import { ensureTemporal, parseSqliteSynchronous } from './temporal/dev-server.ts';
 import { connectClient } from './temporal/client.ts';
 import { createWorker } from './worker.ts';
 import { ensureWorkflowBundle } from './temporal/workflow-bundle.ts';
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   const [temporalServer, database, workflowBundle] = await Promise.all([
     ensureTemporal(config.temporalAddress, {
       dbFile: path.join(dataDir, 'temporal', 'temporal.sqlite'),
+      sqliteSynchronous: parseSqliteSynchronous(process.env.TEMPORAL_SQLITE_SYNCHRONOUS),
       port: Number(process.env.TEMPORAL_PORT ?? 7233),
       uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
       logFile: path.join(dataDir, 'temporal-server.log'),
