@@ -30,6 +30,9 @@ RUN npm ci --ignore-scripts \
 COPY . .
 # Generates the Prisma client into src/generated (sets PRISMA_SCHEMA_ENGINE_BINARY itself).
 RUN node scripts/bootstrap.mjs
+# Prebuilds the workflow bundle into .build/, so a (re)started worker polls in seconds instead
+# of bundling first. The worker checks its fingerprint against the sources at every start.
+RUN npx tsx scripts/build-workflow-bundle.ts
 
 USER node
 ENV HOST=0.0.0.0 \

@@ -5,7 +5,7 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'src/generated/', '.data/', '.tools/', 'coverage/', 'dist/'] },
+  { ignores: ['node_modules/', 'src/generated/', '.data/', '.tools/', 'coverage/', 'dist/', '.build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -53,7 +53,8 @@ import { stripeSignatureHeader } from '../src/providers/webhook-signatures.ts';
 import { connectClient } from '../src/temporal/client.ts';
 import { ensureTemporal, freePort, type TemporalServer } from '../src/temporal/dev-server.ts';
 import { verifyInboundSignature } from '../src/webhooks/inbound-signature.ts';
-import { bundleWorkflows, createWorker } from '../src/worker.ts';
+import { createWorker } from '../src/worker.ts';
+import { bundleWorkflows } from '../src/temporal/workflow-bundle.ts';
 import {
   findPostmaster,
   machineCpu,

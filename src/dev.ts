@@ -4,9 +4,10 @@ import { loadConfig } from './config.ts';
 import { resolveDatabase, dataDir } from './db/database.ts';
 import { applyMigrations } from './db/migrate.ts';
 import { createPrisma } from './db/prisma.ts';
-import { ensureTemporal } from './temporal/dev-server.ts';
+import { ensureTemporal, parseSqliteSynchronous } from './temporal/dev-server.ts';
 import { connectClient } from './temporal/client.ts';
-import { bundleWorkflows, createWorker } from './worker.ts';
+import { createWorker } from './worker.ts';
+import { ensureWorkflowBundle } from './temporal/workflow-bundle.ts';
 import { startServer } from './server.ts';
 import { startProviderSim } from './provider-sim/server.ts';
 import { simOptionsFromEnv } from './provider-sim/options.ts';
@@ -33,9 +34,12 @@ async function main(): Promise<void> {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`stop failed: ${String(error)}`));
   });
 
-  const [temporalServer, database] = await Promise.all([
+  // The workflow bundle is prebuilt after the first start; when the sources changed, building
+  // it again overlaps with the servers starting.
+  const [temporalServer, database, workflowBundle] = await Promise.all([
     ensureTemporal(config.temporalAddress, {
       dbFile: path.join(dataDir, 'temporal', 'temporal.sqlite'),
+      sqliteSynchronous: parseSqliteSynchronous(process.env.TEMPORAL_SQLITE_SYNCHRONOUS),
       port: Number(process.env.TEMPORAL_PORT ?? 7233),
       uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
       logFile: path.join(dataDir, 'temporal-server.log'),
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
       { folder: 'postgres', port: Number(process.env.EMBEDDED_POSTGRES_PORT ?? 54320), database: 'payments' },
       log,
     ),
+    ensureWorkflowBundle(log),
   ]);
   stops.push(temporalServer.stop);
   if (database.embedded) stops.push(database.embedded.stop);
@@ -82,7 +87,7 @@ async function main(): Promise<void> {
     prisma,
     providers,
     temporal,
-    workflowBundle: await bundleWorkflows(),
+    workflowBundle,
     tuning: config.workerTuning,
   });
   const workerRun = worker.run();

@@ -1,13 +1,4 @@
-import { fileURLToPath } from 'node:url';
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  bundleWorkflowCode,
-  type WorkflowBundle,
-  type WorkflowBundleOption,
-} from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index.ts';
 import type { PrismaClient } from './db/prisma.ts';
@@ -15,26 +6,6 @@ import type { ProviderGateway } from './providers/provider.ts';
 import { dataConverter } from './temporal/data-converter.ts';
 import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
 import { isMain, onShutdown } from './main.ts';
-
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-
-/** Bundles workflows/ once; tests share one bundle across suites. */
-export async function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({
-    workflowsPath,
-    payloadConverterPath: dataConverter.payloadConverterPath,
-    logger: quietBundlerLogger,
-  });
-}
-
-const quietBundlerLogger = {
-  log: () => {},
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
-  error: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
-};
 
 export interface WorkerOptions {
   address: string;
@@ -88,6 +59,7 @@ async function main(): Promise<void> {
   }
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const { createProviderGateway } = await import('./providers/index.ts');
+  const { ensureWorkflowBundle } = await import('./temporal/workflow-bundle.ts');
   const providers = createProviderGateway(config);
   // The outbox relay lives with the worker: it needs PostgreSQL and Temporal, like activities.
   const { connectClient } = await import('./temporal/client.ts');
@@ -100,7 +72,8 @@ async function main(): Promise<void> {
     prisma,
     providers,
     temporal,
-    workflowBundle: await bundleWorkflows(),
+    // Prebuilt (npm run build:workflows, the image build, or an earlier start): polls in seconds.
+    workflowBundle: await ensureWorkflowBundle(),
     tuning: config.workerTuning,
   });
   const { startWebhookSweeper } = await import('./webhooks/inbox.ts');

@@ -1,11 +1,11 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureTemporal, freePort } from '../../src/temporal/dev-server.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { createDatabase, dataDir, dropDatabase, withDatabase } from '../../src/db/database.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
-import { bundleWorkflows } from '../../src/worker.ts';
+import { ensureWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -44,16 +44,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     process.env.DATABASE_URL
       ? Promise.resolve(undefined)
       : startEmbeddedPostgres(path.join(dataDir, 'test-postgres', runId), await freePort(), log),
-    bundleWorkflows(),
+    ensureWorkflowBundle(log),
   ]);
   const adminUrl = postgres?.adminUrl ?? withDatabase(process.env.DATABASE_URL as string, 'postgres');
   await createDatabase(adminUrl, runId);
   const databaseUrl = postgres?.urlFor(runId) ?? withDatabase(process.env.DATABASE_URL as string, runId);
   await applyMigrations(databaseUrl);
 
+  // A copy of the run's own: a start elsewhere in this checkout after an edit replaces the
+  // prebuilt bundle, and workers restarted mid-run must keep running the code the run began with.
   const bundlePath = path.join(dataDir, 'test-bundles', `${runId}.js`);
   await mkdir(path.dirname(bundlePath), { recursive: true });
-  await writeFile(bundlePath, bundle.code);
+  if ('codePath' in bundle) await copyFile(bundle.codePath, bundlePath);
+  else await writeFile(bundlePath, bundle.code);
 
   project.provide('temporalAddress', temporal.address);
   project.provide('databaseUrl', databaseUrl);
