@@ -32,6 +32,7 @@ import { mkdir, open, readdir, readFile, rm, writeFile, type FileHandle } from '
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { Pool as HttpPool } from 'undici';
@@ -279,13 +280,18 @@ interface Child {
   stop(): Promise<void>;
 }
 
-/** `node --import tsx <script>`: what `tsx <script>` runs, without tsx's own relay process. */
+const exitWithParent = pathToFileURL(path.join(projectRoot, 'scripts', 'bench-exit-with-parent.mjs')).href;
+
+/**
+ * `node --import tsx <script>`: what `tsx <script>` runs, without tsx's own relay process; with
+ * an IPC channel whose end makes the child stop (scripts/bench-exit-with-parent.mjs).
+ */
 async function startChild(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string): Promise<Child> {
   const output: FileHandle = await open(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--import', exitWithParent, script], {
     cwd: projectRoot,
     env,
-    stdio: ['ignore', output.fd, output.fd],
+    stdio: ['ignore', output.fd, output.fd, 'ipc'],
   });
   let reason: string | undefined;
   const exited = new Promise<void>((resolve) => {
@@ -1200,9 +1206,17 @@ async function main(): Promise<void> {
           idempotencyKey: `bench-${tag}-fund-${i}`,
           body: { amount: walletFundingMinor, reference: `bench funding ${i}` },
         });
-        if (deposit.status !== 201 || deposit.body?.status !== 'succeeded') {
-          throw new Error(`deposit: ${deposit.status} ${JSON.stringify(deposit.body)}`);
-        }
+        if (deposit.status === 201 && deposit.body?.status === 'succeeded') return accountId;
+        if (deposit.status !== 202) throw new Error(`deposit: ${deposit.status} ${JSON.stringify(deposit.body)}`);
+        // 202: the deposit workflow outlasted DEPOSIT_WAIT_MS on a busy machine; wait for the balance.
+        await waitUntil(
+          `deposit into ${accountId}`,
+          async () => {
+            const account = await http.call('GET', `/v1/accounts/${accountId}`, { key: merchant.key });
+            return Number(account.body?.available ?? 0) >= walletFundingMinor;
+          },
+          children,
+        );
         return accountId;
       },
     );
