@@ -488,8 +488,10 @@ class Recorder {
   readonly calls = new Map<string, CallStats>();
   /** Payments (refunds, ceiling workflows) that reached their target state inside the window. */
   done = 0;
+  /** Every payment (refund, workflow) done in the row, warm-up and tail included. */
   readonly samples: Sample[] = [];
   stopReason: string | undefined;
+  readonly startedAtEpochMs = Date.now();
 
   constructor(
     readonly windowStart: number,
@@ -523,8 +525,8 @@ type Iteration = (worker: number, recorder: Recorder) => Promise<void>;
 
 interface Driven {
   recorder: Recorder;
+  /** Taken when the window opens. */
   cpuStart: CpuSample;
-  cpuEnd: CpuSample;
 }
 
 /** `concurrency` loops run `iteration` back to back through warm-up and window; each finishes its iteration. */
@@ -538,7 +540,6 @@ async function drive(
   const start = performance.now();
   const recorder = new Recorder(start + warmupSeconds * 1000, start + (warmupSeconds + seconds) * 1000, callNames);
   const cpuStart = sleep(recorder.windowStart - performance.now()).then(() => meter.sample());
-  const cpuEnd = sleep(recorder.windowEnd - performance.now()).then(() => meter.sample());
   const loop = async (worker: number): Promise<void> => {
     while (performance.now() < recorder.windowEnd && recorder.stopReason === undefined) {
       if (aborted) {
@@ -554,7 +555,7 @@ async function drive(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, worker) => loop(worker)));
-  return { recorder, cpuStart: await cpuStart, cpuEnd: await cpuEnd };
+  return { recorder, cpuStart: await cpuStart };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -773,7 +774,7 @@ const webhookColumns: Column[] = [
   { title: 'conc', width: 4 },
   { title: 'webhook workflows', width: 17 },
   { title: 'per payment', width: 11 },
-  { title: 'events each', width: 15 },
+  { title: 'events each', width: 19, left: true },
   { title: 'not completed', width: 13 },
 ];
 
@@ -890,8 +891,10 @@ the work is the same), \`LOG_LEVEL=warn\` unless set. Amounts (\`BENCH_AMOUNT_MI
   signals arriving meanwhile included); \`total\` = the whole history at that moment. Workflow types are read from the
   histories, not assumed.
 - Webhook workflows: every workflow whose id is \`webhookWorkflowId(provider, …)\` (\`src/webhooks/inbox.ts\`),
-  listed from visibility at the end with its type and history length, attributed to the row whose window and drain
-  it started in.
+  listed from visibility at the end with its type and history length, attributed to the row (from its warm-up to
+  the end of its drain) it started in, divided by the payments (refunds) done in that time. The history lengths show
+  how many were parked: an echo that arrives before its payment has recorded the provider's charge waits on a timer
+  and looks again, which adds events.
 
 **Checks at the end**, after a last drain: \`reconcile()\` (\`src/ledger/reconcile.ts\`) finds no discrepancy, and
 no row of \`payments\` is still \`processing\`. The bench exits non-zero otherwise. It makes no timing assertions.
@@ -985,6 +988,8 @@ interface Row {
   callNames: readonly string[];
   recorder: Recorder;
   span: CpuSpan;
+  /** From the start of the warm-up. */
+  rowStartEpochMs: number;
   windowStartEpochMs: number;
   drainEndEpochMs: number;
   drainMs: number;
@@ -1307,6 +1312,7 @@ async function main(): Promise<void> {
         callNames,
         recorder: driven.recorder,
         span: CpuMeter.span(driven.cpuStart, after),
+        rowStartEpochMs: driven.recorder.startedAtEpochMs,
         windowStartEpochMs: driven.cpuStart.atEpochMs,
         drainEndEpochMs: after.atEpochMs,
         drainMs: drained.ms,
@@ -1629,7 +1635,7 @@ async function main(): Promise<void> {
             first ? row.kind : '',
             first ? String(row.concurrency) : '',
             first ? rate(perSecond) : '',
-            first ? `${(perSecond / ceilingRate).toFixed(3)}x` : '',
+            first && ceilingRate > 0 ? `${(perSecond / ceilingRate).toFixed(3)}x` : '',
             name,
             count(stats.latencies.length),
             ms1(percentile(sorted, 0.5)),
@@ -1710,23 +1716,33 @@ async function main(): Promise<void> {
     out.push('');
     out.push(
       `Webhook workflows started by the simulator's echoes (ids ${webhookPrefixes.map((prefix) => `${prefix}…`).join(', ')}; ` +
-        `type ${webhookTypes.join(', ') || 'none seen'}, read from visibility), by the row whose window or drain they ` +
-        'started in; per payment = ÷ done; events each = history length, median (min–max)',
+        `type ${webhookTypes.join(', ') || 'none seen'}, read from visibility), by the row (warm-up to end of drain) ` +
+        'they started in; per payment = ÷ payments (refunds) done in that time; events each = history length × ' +
+        'how many workflows had it',
     );
     out.push(header(webhookColumns));
     for (const row of rows) {
       if (row.kind === 'ceiling') continue;
       const started = webhookRuns.filter((execution) => {
         const at = execution.startTime.getTime();
-        return at >= row.windowStartEpochMs && at < row.drainEndEpochMs;
+        return at >= row.rowStartEpochMs && at < row.drainEndEpochMs;
       });
+      const lengths = new Map<number, number>();
+      for (const execution of started)
+        lengths.set(execution.historyLength, (lengths.get(execution.historyLength) ?? 0) + 1);
+      const histogram = [...lengths]
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, 3)
+        .map(([length, n]) => `${length}×${n}`)
+        .join(' ');
+      const made = row.recorder.samples.length;
       out.push(
         formatRow(webhookColumns, [
           row.kind,
           String(row.concurrency),
           count(started.length),
-          row.recorder.done === 0 ? '-' : (started.length / row.recorder.done).toFixed(2),
-          spread(started.map((execution) => execution.historyLength)),
+          made === 0 ? '-' : (started.length / made).toFixed(2),
+          `${histogram || '-'}${lengths.size > 3 ? ' …' : ''}`,
           count(started.filter((execution) => execution.status.name !== 'COMPLETED').length),
         ]),
       );
