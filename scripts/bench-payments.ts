@@ -105,6 +105,7 @@ const kinds = kindsFromEnv('BENCH_KINDS');
 const label = process.env.BENCH_LABEL?.trim() || 'latest run';
 const writeDocs = process.env.BENCH_WRITE_DOCS !== '0';
 const keepData = process.env.BENCH_KEEP_DATA === '1';
+const profileDir = process.env.BENCH_PROFILE_DIR?.trim() || undefined;
 
 /** The option table of docs/benchmarks.md, kept next to the reads above. */
 const optionDocs: { name: string; fallback: string; meaning: string }[] = [
@@ -288,11 +289,17 @@ const exitWithParent = pathToFileURL(path.join(projectRoot, 'scripts', 'bench-ex
  */
 async function startChild(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string): Promise<Child> {
   const output: FileHandle = await open(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--import', exitWithParent, script], {
-    cwd: projectRoot,
-    env,
-    stdio: ['ignore', output.fd, output.fd, 'ipc'],
-  });
+  // BENCH_PROFILE_DIR: each child writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : [];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', '--import', exitWithParent, script],
+    {
+      cwd: projectRoot,
+      env,
+      stdio: ['ignore', output.fd, output.fd, 'ipc'],
+    },
+  );
   let reason: string | undefined;
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {

@@ -17,7 +17,7 @@ export interface OutboundEvent {
   sourceKey: string;
 }
 
-function jsonSafe(value: unknown): unknown {
+export function jsonSafe(value: unknown): unknown {
   if (typeof value === 'bigint') return toJsonAmount(value);
   if (Array.isArray(value)) return value.map(jsonSafe);
   if (value instanceof Date) return value.toISOString();
@@ -37,18 +37,18 @@ export function apiShape(record: Record<string, unknown>): Record<string, unknow
   );
 }
 
+/** The outbox row of an event: a fresh id, and data as JSON (bigint amounts as integers). */
+export function outboxRow(event: OutboundEvent) {
+  return {
+    id: newId('evt'),
+    merchantId: event.merchantId,
+    type: event.type,
+    resourceId: event.resourceId,
+    data: jsonSafe(event.data) as Prisma.InputJsonValue,
+    sourceKey: event.sourceKey,
+  };
+}
+
 export async function appendEvent(db: Db, event: OutboundEvent): Promise<void> {
-  await db.event.createMany({
-    data: [
-      {
-        id: newId('evt'),
-        merchantId: event.merchantId,
-        type: event.type,
-        resourceId: event.resourceId,
-        data: jsonSafe(event.data) as Prisma.InputJsonValue,
-        sourceKey: event.sourceKey,
-      },
-    ],
-    skipDuplicates: true,
-  });
+  await db.event.createMany({ data: [outboxRow(event)], skipDuplicates: true });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Prisma, type Db } from '../db/prisma.ts';
 import { PaymentsError } from '../domain/errors.ts';
 import { newId } from '../ids.ts';
@@ -40,6 +41,15 @@ export interface PostResult {
 const maxEntriesPerTransaction = 16;
 const maxLockRetries = 5;
 
+/**
+ * A ledger transaction id derived from its idempotency key: a step that must know its
+ * transaction's id before posting (to write it beside the posting in the same statement) gets
+ * the same id on every retry.
+ */
+export function transactionIdFor(idempotencyKey: string): string {
+  return `txn_${createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 22)}`;
+}
+
 export async function post(db: Db, input: PostInput): Promise<PostResult> {
   assertPostable(input);
   const transactionId = newId('txn');
@@ -59,7 +69,7 @@ export async function post(db: Db, input: PostInput): Promise<PostResult> {
   return { transactionId: row.transaction_id, replayed: row.replayed };
 }
 
-function assertPostable(input: PostInput): void {
+export function assertPostable(input: PostInput): void {
   if (input.entries.length < 2 || input.entries.length > maxEntriesPerTransaction) {
     throw new PaymentsError('parameter_invalid', `a ledger transaction has 2 to ${maxEntriesPerTransaction} entries`);
   }

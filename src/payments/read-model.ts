@@ -1,5 +1,5 @@
 import type { Db, Prisma } from '../db/prisma.ts';
-import { apiShape, appendEvent } from '../events/outbox.ts';
+import { apiShape, appendEvent, type OutboundEvent } from '../events/outbox.ts';
 import { newId } from '../ids.ts';
 import type { PaymentEventRecord, PaymentView, RefundView } from '../domain/payment-view.ts';
 
@@ -96,12 +96,12 @@ function announcedType(transition: string): string | undefined {
 }
 
 /** The outbox event of a transition, keyed by payment and version so it is written once. */
-export async function announce(db: Db, view: PaymentView, event: PaymentEventRecord): Promise<void> {
+export function announcement(view: PaymentView, event: PaymentEventRecord): OutboundEvent | undefined {
   const type = announcedType(event.type);
-  if (!type) return;
+  if (!type) return undefined;
   // amount_disputed is not part of the public payment shape yet: the route does not show it.
   const { refunds, amountDisputed: _disputed, ...payment } = view;
-  await appendEvent(db, {
+  return {
     merchantId: view.merchantId,
     type,
     resourceId: event.type.startsWith('refund.') ? String(event.data.refund_id) : view.id,
@@ -111,5 +111,10 @@ export async function announce(db: Db, view: PaymentView, event: PaymentEventRec
       ...(Object.keys(event.data).length > 0 ? { change: apiShape(event.data) } : {}),
     },
     sourceKey: `payment:${view.id}:${event.version}`,
-  });
+  };
+}
+
+export async function announce(db: Db, view: PaymentView, event: PaymentEventRecord): Promise<void> {
+  const outbound = announcement(view, event);
+  if (outbound) await appendEvent(db, outbound);
 }

@@ -1,0 +1,154 @@
+import { Prisma, type Db } from '../db/prisma.ts';
+import type { LedgerStep } from '../domain/ledger-step.ts';
+import type { PaymentEventRecord, PaymentView, RefundView } from '../domain/payment-view.ts';
+import { jsonSafe, outboxRow } from '../events/outbox.ts';
+import { newId } from '../ids.ts';
+import { assertPostable, transactionIdFor, withLockRetry } from '../ledger/ledger.ts';
+import type { PaymentParty, Recipe } from '../ledger/payment-recipes.ts';
+import { announcement } from './read-model.ts';
+
+// A payment transition as ONE SQL statement: the snapshot, its numbered event, the outbox
+// event, the refund row and the ledger posting are data-modifying parts of one WITH query, so
+// they commit together in one round trip, with no interactive transaction to open and close.
+// The posting's transaction id is derived from its idempotency key, so the refund row and the
+// announced payload can name it in the same statement, and a retry names the same one. The
+// account rows the ledger locks are held for this one statement only.
+
+export interface TransitionInput {
+  view: PaymentView;
+  event: PaymentEventRecord;
+  /** The refund this transition creates. */
+  refund?: RefundView | undefined;
+  ledger?: LedgerStep | undefined;
+  /** The ledger step's recipe, with its accounts already ensured. */
+  recipe?: Recipe | undefined;
+  party: PaymentParty;
+}
+
+/** JSON text for a jsonb parameter; bigint amounts become JSON integers, as in every API answer. */
+const json = (value: unknown) => JSON.stringify(jsonSafe(value));
+
+function snapshotPart(view: PaymentView): Prisma.Sql {
+  const state = Prisma.sql`
+    ${view.status}, ${view.amountCapturable}, ${view.amountCaptured}, ${view.amountRefunded}, ${view.fee},
+    ${view.netAmount}, ${view.provider}, ${view.providerChargeId}, ${view.cardBrand}, ${view.cardLast4},
+    ${view.failureCode}, ${view.failureMessage}, ${view.cancellationReason}, ${view.settled}, ${view.version}`;
+  const columns = Prisma.sql`status, amount_capturable, amount_captured, amount_refunded, fee, net_amount, provider,
+    provider_charge_id, card_brand, card_last4, failure_code, failure_message, cancellation_reason, settled, version`;
+  if (view.version === 1) {
+    return Prisma.sql`INSERT INTO payments (id, merchant_id, amount, currency, capture_method, source_type,
+        card_fingerprint, wallet_account_id, customer, description, metadata, created_at, updated_at, ${columns})
+      VALUES (${view.id}, ${view.merchantId}, ${view.amount}, ${view.currency}, ${view.captureMethod},
+        ${view.sourceType}, ${view.cardFingerprint}, ${view.walletAccountId}, ${view.customer}, ${view.description},
+        ${view.metadata === null ? null : json(view.metadata)}::jsonb, ${new Date(view.createdAt)}, now(), ${state})
+      ON CONFLICT (id) DO NOTHING`;
+  }
+  // A late retry of an older transition must not overwrite a newer snapshot.
+  return Prisma.sql`UPDATE payments SET (${columns}, updated_at) = (${state}, now())
+    WHERE id = ${view.id} AND version < ${view.version}`;
+}
+
+function eventPart(paymentId: string, event: PaymentEventRecord): Prisma.Sql {
+  return Prisma.sql`INSERT INTO payment_events (id, payment_id, version, type, data)
+    VALUES (${newId('pev')}, ${paymentId}, ${event.version}, ${event.type}, ${json(event.data)}::jsonb)
+    ON CONFLICT DO NOTHING`;
+}
+
+function outboxPart(view: PaymentView, event: PaymentEventRecord): Prisma.Sql | undefined {
+  const outbound = announcement(view, event);
+  if (!outbound) return undefined;
+  const row = outboxRow(outbound);
+  return Prisma.sql`INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
+    VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${json(row.data)}::jsonb, ${row.sourceKey})
+    ON CONFLICT DO NOTHING`;
+}
+
+function refundPart(paymentId: string, refund: RefundView): Prisma.Sql {
+  return Prisma.sql`INSERT INTO refunds (id, payment_id, amount, reason, status, provider_refund_id, transaction_id,
+      created_at, updated_at)
+    VALUES (${refund.id}, ${paymentId}, ${refund.amount}, ${refund.reason}, ${refund.status},
+      ${refund.providerRefundId}, ${refund.transactionId}, ${new Date(refund.createdAt)}, now())
+    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()`;
+}
+
+/** The ledger call; it returns the transaction id (null for a released hold). */
+function ledgerPart(input: TransitionInput, transactionId: string | null): Prisma.Sql {
+  const { ledger, recipe, party } = input;
+  if (!ledger) return Prisma.sql`SELECT NULL::text AS transaction_id`;
+  if (ledger.kind === 'release_hold') {
+    return Prisma.sql`SELECT NULL::text AS transaction_id FROM ledger_release_hold(${party.paymentId}, ${ledger.status})`;
+  }
+  if (!recipe || !transactionId) throw new Error(`ledger step ${ledger.kind} has no recipe`);
+  const posting = recipe.posting;
+  assertPostable(posting);
+  const entryIds = posting.entries.map(() => newId('ent'));
+  const accountIds = posting.entries.map((entry) => entry.accountId);
+  const amounts = posting.entries.map((entry) => entry.amount);
+  const metadata = posting.metadata === undefined ? null : json(posting.metadata);
+  // A wallet capture turns its hold into the posting; the uncaptured rest becomes available.
+  if (ledger.kind === 'capture' && party.walletAccountId) {
+    return Prisma.sql`SELECT transaction_id FROM ledger_capture_hold(${party.paymentId}, ${ledger.amount}::bigint,
+      ${transactionId}, ${posting.kind}, ${posting.idempotencyKey}, ${metadata}::jsonb, ${entryIds}::text[],
+      ${accountIds}::text[], ${amounts}::bigint[])`;
+  }
+  return Prisma.sql`SELECT transaction_id FROM ledger_post(${transactionId}, ${posting.kind},
+    ${posting.reference ?? null}, ${posting.idempotencyKey}, ${metadata}::jsonb, ${entryIds}::text[],
+    ${accountIds}::text[], ${amounts}::bigint[])`;
+}
+
+/** Records the transition; the ledger transaction's id, or null when it posts nothing. */
+export async function recordTransitionStatement(db: Db, input: TransitionInput): Promise<string | null> {
+  const transactionId = input.recipe ? transactionIdFor(input.recipe.posting.idempotencyKey) : null;
+  let view = input.view;
+  const parts: Prisma.Sql[] = [];
+  if (input.refund) {
+    const refund = { ...input.refund, transactionId };
+    view = { ...view, refunds: view.refunds.map((known) => (known.id === refund.id ? refund : known)) };
+    parts.push(Prisma.sql`refund AS (${refundPart(view.id, refund)})`);
+  }
+  parts.push(
+    Prisma.sql`snapshot AS (${snapshotPart(view)})`,
+    Prisma.sql`event AS (${eventPart(view.id, input.event)})`,
+  );
+  const outbox = outboxPart(view, input.event);
+  if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
+  parts.push(Prisma.sql`posted AS (${ledgerPart(input, transactionId)})`);
+  const rows = await withLockRetry(
+    () =>
+      db.$queryRaw<
+        { transaction_id: string | null }[]
+      >`WITH ${Prisma.join(parts, ', ')} SELECT transaction_id FROM posted`,
+  );
+  const posted = rows[0]?.transaction_id ?? null;
+  // The key names one transaction: a replay finds the first one, which bears the same id.
+  if (posted !== transactionId) throw new Error(`ledger returned ${posted} for a posting keyed ${transactionId}`);
+  return posted;
+}
+
+/**
+ * Records a new payment (version 1) and counts, in the same statement, the earlier payments
+ * by its customer and its card within the velocity window (the counts do not see the new row).
+ */
+export async function openPaymentStatement(
+  db: Db,
+  input: { view: PaymentView; event: PaymentEventRecord; windowMs: number },
+): Promise<{ customerPaymentsInWindow: number; cardPaymentsInWindow: number }> {
+  const { view, event } = input;
+  if (view.version !== 1) throw new Error(`a payment opens at version 1, not ${view.version}`);
+  const since = new Date(Date.parse(view.createdAt) - input.windowMs);
+  const parts = [Prisma.sql`snapshot AS (${snapshotPart(view)})`, Prisma.sql`event AS (${eventPart(view.id, event)})`];
+  const outbox = outboxPart(view, event);
+  if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
+  const recent = (column: Prisma.Sql, value: string | null) =>
+    Prisma.sql`(SELECT count(*)::int FROM payments
+      WHERE ${column} = ${value} AND id <> ${view.id} AND created_at >= ${since})`;
+  const rows = await withLockRetry(
+    () => db.$queryRaw<{ customer_payments: number; card_payments: number }[]>`
+      WITH ${Prisma.join(parts, ', ')}
+      SELECT ${recent(Prisma.sql`customer`, view.customer)} AS customer_payments,
+        ${recent(Prisma.sql`card_fingerprint`, view.cardFingerprint)} AS card_payments`,
+  );
+  const row = rows[0];
+  if (!row) throw new Error('opening a payment returned no row');
+  return { customerPaymentsInWindow: row.customer_payments, cardPaymentsInWindow: row.card_payments };
+}
