@@ -15,8 +15,16 @@ export function errorBody(code: ErrorCode, message: string, param?: string): Err
   return body;
 }
 
+/**
+ * Seconds a client should wait before retrying a 503. A 503 means a dependency (Temporal, the
+ * database, a provider) did not answer in time; retrying at once would only add to its load.
+ */
+export const retryAfterSeconds = 2;
+
 export function sendError(reply: FastifyReply, error: PaymentsError): FastifyReply {
-  return reply.status(errorCatalog[error.code].status).send(errorBody(error.code, error.message, error.param));
+  const status = errorCatalog[error.code].status;
+  if (status === 503) reply.header('Retry-After', String(retryAfterSeconds));
+  return reply.status(status).send(errorBody(error.code, error.message, error.param));
 }
 
 /** Finds the typed error inside a Temporal failure chain (workflow → activity → application). */

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PrismaClient } from '../db/prisma.ts';
 import { PaymentsError, errorCatalog } from '../domain/errors.ts';
 import { errorBody, toPaymentsError } from './errors.ts';
+import { settledBy } from './answer-deadlines.ts';
 
 // Stripe-style Idempotency-Key, scoped per merchant: the same key with the same request
 // replays the stored status and body (header Idempotent-Replayed: true); with other
@@ -39,6 +40,18 @@ function fingerprint(request: FastifyRequest): string {
 type Claim = { kind: 'owned' } | { kind: 'replay'; response: StoredResponse };
 
 const maxClaimAttempts = 3;
+
+/**
+ * How long an answer that releases its key (202, 5xx) waits for the release. Under database
+ * contention it may finish after the answer: a retry meanwhile is told 409 in progress, and a
+ * release failing then leaves a lock that a retry takes over after IDEMPOTENCY_LOCK_TIMEOUT_MS.
+ */
+const releaseWaitMs = 500;
+
+/** Frees the key, so that a retry runs again; the answer waits for it at most releaseWaitMs. */
+async function release(prisma: PrismaClient, merchantId: string, key: string): Promise<void> {
+  await settledBy(prisma.idempotencyKey.deleteMany({ where: { merchantId, key } }), Date.now() + releaseWaitMs);
+}
 
 const inProgress = () =>
   new PaymentsError(
@@ -122,7 +135,7 @@ export async function idempotent(
   } catch (error) {
     const typed = toPaymentsError(error);
     if (!typed || errorCatalog[typed.code].status >= 500) {
-      await prisma.idempotencyKey.deleteMany({ where: { merchantId, key } });
+      await release(prisma, merchantId, key);
       throw error;
     }
     response = { status: errorCatalog[typed.code].status, body: errorBody(typed.code, typed.message, typed.param) };
@@ -130,7 +143,7 @@ export async function idempotent(
   if (response.status === 202) {
     // Still running: nothing final to replay yet. Releasing the key lets a retry look again;
     // the workflow id keeps that retry from starting a second operation.
-    await prisma.idempotencyKey.deleteMany({ where: { merchantId, key } });
+    await release(prisma, merchantId, key);
     return reply.status(response.status).send(response.body);
   }
   await prisma.idempotencyKey.update({

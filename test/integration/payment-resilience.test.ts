@@ -526,6 +526,9 @@ describe('a worker killed mid-capture', () => {
       adminApiKey: stack.adminApiKey,
       providerSimUrl: stack.simUrl,
       providerTimeoutMs: 1_000,
+      // The captures sent before the kill wait for the replacement worker to finish them,
+      // instead of answering 202 after the usual wait.
+      paymentWaitMs: 60_000,
       authorizationExpiryMs: 600_000,
       // Not within the test: the ledger then holds the capture alone.
       settlementDelayMs: 3_600_000,

@@ -4,7 +4,8 @@ import type { AppDependencies } from '../app.ts';
 import type { depositWorkflow } from '../../../workflows/deposit.ts';
 import type { DepositView } from '../../../activities/deposits.ts';
 import { idempotencySettings, idempotent } from '../idempotency.ts';
-import { resourceIdFor, resultWithin, startOrFind } from '../workflow-runs.ts';
+import { resourceIdFor, resultBefore, startOrFind } from '../workflow-runs.ts';
+import { deadlineAfter } from '../answer-deadlines.ts';
 import { balance, createAccount, entries } from '../../ledger/ledger.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { isCurrencyCode, toJsonAmount } from '../../domain/money.ts';
@@ -109,6 +110,7 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
     },
     async (request, reply) => {
       const { merchantId } = request;
+      const deadline = deadlineAfter(reply, deps.config.depositWaitMs);
       const account = await findAccount(merchantId, request.params.id);
       return idempotent(deps.prisma, idempotencySettings(deps.config), request, reply, merchantId, async () => {
         const workflowId = `deposit:${merchantId}:${request.headers['idempotency-key']}`;
@@ -125,8 +127,9 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
           'depositWorkflow',
           workflowId,
           [input],
+          deadline,
         );
-        const deposit = await resultWithin(handle.result(), deps.config.depositWaitMs);
+        const deposit = await resultBefore(deps.temporal, deadline, handle);
         if (deposit) return { status: 201, body: presentDeposit(deposit) };
         return {
           status: 202,

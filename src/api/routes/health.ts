@@ -37,7 +37,10 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDependencies):
   app.get('/ready', { schema: { hide: true, response: { 200: Ready, 503: Ready } } }, async (_request, reply) => {
     const [postgres, temporal] = await Promise.all([
       probe(() => deps.prisma.$queryRaw`SELECT 1`),
-      probe(() => deps.temporal.workflowService.getSystemInfo({})),
+      // The gRPC deadline ends the call itself; the timeout in probe() only stops our waiting for it.
+      probe(() =>
+        deps.temporal.withDeadline(Date.now() + readyTimeoutMs, () => deps.temporal.workflowService.getSystemInfo({})),
+      ),
     ]);
     const ready = postgres === 'ok' && temporal === 'ok';
     return reply

@@ -1,30 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateStage, type Client, type WorkflowUpdateHandle } from '@temporalio/client';
 import type { AppDependencies } from '../app.ts';
-import type { paymentWorkflowV2 } from '../../../workflows/payment.ts';
 import type { PaymentInput, PaymentSettings, PaymentView } from '../../domain/payment-view.ts';
-import {
-  approveUpdate,
-  awaitStableUpdate,
-  cancelUpdate,
-  captureUpdate,
-  refundUpdate,
-  rejectUpdate,
-} from '../../../workflows/messages.ts';
+import { approveUpdate, cancelUpdate, captureUpdate, refundUpdate, rejectUpdate } from '../../../workflows/messages.ts';
 import type { Config } from '../../config.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { isCurrencyCode, toJsonAmount } from '../../domain/money.ts';
 import { isStable } from '../../domain/payment-state.ts';
 import { idempotencySettings, idempotent, idempotentIfKeyed, type StoredResponse } from '../idempotency.ts';
 import { fromTemporalFailure } from '../errors.ts';
-import { resourceIdFor } from '../workflow-runs.ts';
+import { resourceIdFor, updateBefore } from '../workflow-runs.ts';
+import { deadlineAfter, readModelGraceMs, settledBy } from '../answer-deadlines.ts';
+import { startPayment } from './payment-start.ts';
 import { findMerchantAccount } from './accounts.ts';
 import { IdParams, IdempotencyHeaders, OptionalIdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import {
@@ -38,7 +27,15 @@ import {
   Refund,
   RefundBody,
 } from '../schemas/payments.ts';
-import { presentPayment, presentRefund, loadPayment, listPayments } from './payment-reads.ts';
+import {
+  presentPayment,
+  presentRefund,
+  loadPayment,
+  listPayments,
+  processingPayment,
+  type PaymentRecord,
+  type RefundRecord,
+} from './payment-reads.ts';
 
 export function paymentSettings(config: Config): PaymentSettings {
   return {
@@ -79,9 +76,41 @@ async function update<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A keyed action's update id comes from its key, so its retry joins the update the first attempt sent. */
+function updateIdFor(action: string, key: string | undefined): string | undefined {
+  return key === undefined ? undefined : `${action}:${key}`;
+}
+
+/** A refund the workflow has accepted but not finished: as the read model has it, else as requested. */
+async function refundAsItIs(
+  deps: AppDependencies,
+  payment: PaymentRecord,
+  refundId: string,
+  requested: { amount?: number; reason?: string } | undefined,
+  deadline: number,
+): Promise<RefundRecord> {
+  const row = await settledBy(
+    deps.prisma.refund.findFirst({ where: { id: refundId, paymentId: payment.id } }),
+    deadline + readModelGraceMs,
+  );
+  if (row) return row;
+  return {
+    id: refundId,
+    paymentId: payment.id,
+    // No amount refunds what is left, as the workflow's own check does.
+    amount:
+      requested?.amount === undefined ? payment.amountCaptured - payment.amountRefunded : BigInt(requested.amount),
+    status: 'pending',
+    reason: requested?.reason ?? null,
+    createdAt: new Date(),
+  };
+}
+
 export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const temporal: Client = deps.temporal;
+  // Updates are sent and awaited in two steps: accepted (durable), then their result.
+  const accepted = WorkflowUpdateStage.ACCEPTED;
 
   /** The merchant's payment from the read model; 404 for unknown and for other merchants'. */
   const ownPayment = async (merchantId: string, id: string) => {
@@ -107,6 +136,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
       },
     },
     async (request, reply) => {
+      const deadline = deadlineAfter(reply, deps.config.paymentWaitMs);
       const { merchantId, body } = request;
       if (!isCurrencyCode(body.currency)) {
         throw new PaymentsError('parameter_invalid', `Unknown ISO 4217 currency: ${body.currency}.`, 'currency');
@@ -147,34 +177,13 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
           createdAt: new Date().toISOString(),
           settings: paymentSettings(deps.config),
         };
-        let view: PaymentView | undefined;
-        try {
-          view = await temporal.workflow.executeUpdateWithStart(awaitStableUpdate, {
-            args: [{ waitMs: deps.config.paymentWaitMs }],
-            startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentWorkflowV2>('paymentWorkflowV2', {
-              workflowId: paymentId,
-              taskQueue: deps.config.taskQueue,
-              args: [input],
-              workflowIdConflictPolicy: 'USE_EXISTING',
-              workflowIdReusePolicy: 'REJECT_DUPLICATE',
-              searchAttributes: {
-                PaymentStatus: ['processing'],
-                MerchantId: [merchantId],
-                CustomerId: input.customer ? [input.customer] : [],
-                AmountMinor: [Number(input.amount)],
-                Currency: [input.currency],
-              },
-            }),
-          });
-        } catch (error) {
-          // The payment's workflow already ended: an earlier attempt of this request made it.
-          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-        }
-        const payment = await loadPayment(deps.prisma, merchantId, paymentId);
-        const status = payment?.status ?? view?.status ?? 'processing';
-        const shown = payment ? presentPayment(payment) : view ? presentPayment(viewAsRow(view)) : undefined;
-        if (!shown) throw new PaymentsError('service_unavailable', 'The payment is starting; retry shortly.');
-        return { status: isStable(status as never) ? 201 : 202, body: shown };
+        const started = await startPayment(temporal, deps.config.taskQueue, input, deadline);
+        // Running with no answer in time: the promised 202, with no read of a read model that,
+        // under the load that made it late, would only make it later.
+        if (started.kind === 'running') return { status: 202, body: presentPayment(processingPayment(input)) };
+        const payment = await settledBy(loadPayment(deps.prisma, merchantId, paymentId), deadline + readModelGraceMs);
+        const shown = payment ?? (started.kind === 'answered' ? viewAsRow(started.view) : processingPayment(input));
+        return { status: isStable(shown.status as never) ? 201 : 202, body: presentPayment(shown) };
       });
     },
   );
@@ -202,9 +211,16 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     },
   );
 
+  // Each action waits up to PAYMENT_WAIT_MS: 200 when the workflow finished it, 202 with the
+  // payment as it is when the workflow accepted it but is still at work, 503 when no worker
+  // accepted it in time.
   const action = (
     path: string,
-    run: (id: string, body: { amount?: number } | null) => Promise<unknown>,
+    send: (
+      id: string,
+      body: { amount?: number } | null,
+      updateId: string | undefined,
+    ) => Promise<WorkflowUpdateHandle<PaymentView>>,
     body = EmptyBody as typeof EmptyBody | typeof CaptureBody,
   ) =>
     app.post(
@@ -215,29 +231,45 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
           params: IdParams,
           headers: OptionalIdempotencyHeaders,
           body,
-          response: withErrors({ 200: Payment }),
+          response: withErrors({ 200: Payment, 202: Payment }),
         },
       },
       async (request, reply) => {
-        await ownPayment(request.merchantId, request.params.id);
+        const deadline = deadlineAfter(reply, deps.config.paymentWaitMs);
+        const { id } = request.params;
+        const before = await ownPayment(request.merchantId, id);
+        const updateId = updateIdFor(path, request.headers['idempotency-key']);
         return maybeIdempotent(request, reply, async () => {
-          await update(() => run(request.params.id, (request.body ?? null) as { amount?: number } | null));
-          return { status: 200, body: presentPayment(await ownPayment(request.merchantId, request.params.id)) };
+          const requested = (request.body ?? null) as { amount?: number } | null;
+          const done = await update(() => updateBefore(temporal, deadline, () => send(id, requested, updateId)));
+          // The read model has the update's effect (updates answer once it is recorded); if it is
+          // slow to tell, the workflow's own view does, and a 202 shows the payment as it was.
+          const after = await settledBy(loadPayment(deps.prisma, request.merchantId, id), deadline + readModelGraceMs);
+          const shown = after ?? (done ? viewAsRow(done) : before);
+          return { status: done ? 200 : 202, body: presentPayment(shown) };
         });
       },
     );
 
   action(
     'capture',
-    (id, body) =>
-      temporal.workflow.getHandle(id).executeUpdate(captureUpdate, {
+    (id, body, updateId) =>
+      temporal.workflow.getHandle(id).startUpdate(captureUpdate, {
         args: [{ amount: body?.amount === undefined ? undefined : BigInt(body.amount) }],
+        waitForStage: accepted,
+        updateId,
       }),
     CaptureBody,
   );
-  action('cancel', (id) => temporal.workflow.getHandle(id).executeUpdate(cancelUpdate));
-  action('approve', (id) => temporal.workflow.getHandle(id).executeUpdate(approveUpdate));
-  action('reject', (id) => temporal.workflow.getHandle(id).executeUpdate(rejectUpdate));
+  for (const [path, definition] of [
+    ['cancel', cancelUpdate],
+    ['approve', approveUpdate],
+    ['reject', rejectUpdate],
+  ] as const) {
+    action(path, (id, _body, updateId) =>
+      temporal.workflow.getHandle(id).startUpdate(definition, { waitForStage: accepted, updateId }),
+    );
+  }
 
   app.post(
     '/v1/payments/:id/refunds',
@@ -247,30 +279,37 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
         params: IdParams,
         headers: OptionalIdempotencyHeaders,
         body: RefundBody,
-        response: withErrors({ 201: Refund }),
+        response: withErrors({ 201: Refund, 202: Refund }),
       },
     },
     async (request, reply) => {
+      const deadline = deadlineAfter(reply, deps.config.paymentWaitMs);
       const { merchantId } = request;
-      await ownPayment(merchantId, request.params.id);
+      const payment = await ownPayment(merchantId, request.params.id);
       const key = request.headers['idempotency-key'];
       // Keyed refunds get an id derived from the key, so a retried update finds the first refund.
       const refundId = key
         ? resourceIdFor('re', `refund:${merchantId}:${key}`)
         : `re_${randomUUID().replace(/-/g, '')}`;
+      const args = {
+        refundId,
+        amount: request.body?.amount === undefined ? undefined : BigInt(request.body.amount),
+        reason: request.body?.reason,
+      };
       return maybeIdempotent(request, reply, async () => {
         const refund = await update(() =>
-          temporal.workflow.getHandle(request.params.id).executeUpdate(refundUpdate, {
-            args: [
-              {
-                refundId,
-                amount: request.body?.amount === undefined ? undefined : BigInt(request.body.amount),
-                reason: request.body?.reason,
-              },
-            ],
-          }),
+          updateBefore(temporal, deadline, () =>
+            temporal.workflow
+              .getHandle(payment.id)
+              // One update per refund id: a keyed retry joins the update its first attempt sent.
+              .startUpdate(refundUpdate, { args: [args], waitForStage: accepted, updateId: refundId }),
+          ),
         );
-        return { status: 201, body: presentRefund(refund) };
+        if (refund) return { status: 201, body: presentRefund(refund) };
+        return {
+          status: 202,
+          body: presentRefund(await refundAsItIs(deps, payment, refundId, request.body, deadline)),
+        };
       });
     },
   );

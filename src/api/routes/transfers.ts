@@ -4,7 +4,8 @@ import type { AppDependencies } from '../app.ts';
 import type { transferWorkflow } from '../../../workflows/transfer.ts';
 import type { TransferView } from '../../../activities/transfers.ts';
 import { idempotencySettings, idempotent } from '../idempotency.ts';
-import { resourceIdFor, resultWithin, startOrFind } from '../workflow-runs.ts';
+import { resourceIdFor, resultBefore, startOrFind } from '../workflow-runs.ts';
+import { deadlineAfter } from '../answer-deadlines.ts';
 import { findMerchantAccount } from './accounts.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { toJsonAmount } from '../../domain/money.ts';
@@ -43,6 +44,7 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
     },
     async (request, reply) => {
       const { merchantId, body } = request;
+      const deadline = deadlineAfter(reply, deps.config.depositWaitMs);
       if (body.from_account_id === body.to_account_id) {
         throw new PaymentsError('parameter_invalid', 'A transfer needs two different accounts.', 'to_account_id');
       }
@@ -73,8 +75,9 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
           'transferWorkflow',
           workflowId,
           [{ ...transfer, limits: { maxTransferAmountMinor: deps.config.maxTransferAmountMinor } }],
+          deadline,
         );
-        const done = await resultWithin(handle.result(), deps.config.depositWaitMs);
+        const done = await resultBefore(deps.temporal, deadline, handle);
         const pending: TransferView = {
           ...transfer,
           status: 'pending',
