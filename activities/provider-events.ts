@@ -2,12 +2,13 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { PrismaClient } from '../src/db/prisma.ts';
 import type { ProviderName } from '../src/providers/provider.ts';
 import type { ProviderEvent } from '../src/webhooks/inbound-events.ts';
-import { markInboxEvent, paymentForCharge, readInboxEvent, type WebhookOutcome } from '../src/webhooks/inbox-events.ts';
+import { deliverToPayment, inboxEvent, markInboxEvent, type WebhookOutcome } from '../src/webhooks/inbox-events.ts';
 import { providerEventSignal } from '../workflows/messages.ts';
 
-// Routing one inboxed provider event to its payment, in one local activity: read it, find the
-// payment by the provider's charge id, signal the payment workflow when the event moves money,
-// and settle the inbox row. A retry signals again at most; the payment applies each event id once.
+// Routing one inboxed provider event to its payment, in one local activity and two statements:
+// read it; find the payment by the provider's charge id and settle the inbox row as delivered;
+// then signal the payment workflow when the event moves money. A crash before the signal
+// retries the activity, which signals then; the payment applies each event id once.
 
 /** Events the payment workflow acts on; the echo of our own charge changes nothing there. */
 function movesMoney(event: ProviderEvent): boolean {
@@ -35,15 +36,16 @@ export function createProviderEventActivities(prisma: PrismaClient, temporal: Cl
 
   return {
     async routeProviderEvent(input: { provider: ProviderName; eventId: string }): Promise<RoutedEvent> {
-      const event = await readInboxEvent(prisma, input.provider, input.eventId);
-      let routed: RoutedEvent = { outcome: 'ignored', paymentId: null };
-      if (event.chargeId !== null) {
-        const paymentId = await paymentForCharge(prisma, input.provider, event.chargeId);
-        if (paymentId === null) return { outcome: 'pending', paymentId: null };
-        routed = { outcome: await signal(paymentId, event), paymentId };
+      const event = await inboxEvent(prisma, input.provider, input.eventId);
+      if (event.chargeId === null) {
+        await markInboxEvent(prisma, { ...input, outcome: 'ignored', paymentId: null });
+        return { outcome: 'ignored', paymentId: null };
       }
-      await markInboxEvent(prisma, { ...input, ...routed });
-      return routed;
+      const paymentId = await deliverToPayment(prisma, input.provider, { ...event, chargeId: event.chargeId });
+      if (paymentId === null) return { outcome: 'pending', paymentId: null };
+      const outcome = await signal(paymentId, event);
+      if (outcome === 'ignored') await markInboxEvent(prisma, { ...input, outcome, paymentId });
+      return { outcome, paymentId };
     },
 
     async markWebhookEvent(input: {

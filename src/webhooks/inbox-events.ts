@@ -51,3 +51,40 @@ export async function markInboxEvent(
     data: { outcome: input.outcome, paymentId: input.paymentId, processedAt: new Date() },
   });
 }
+
+/** The inboxed provider event, normalized, read in one statement (nothing written). */
+export async function inboxEvent(
+  prisma: PrismaClient,
+  provider: ProviderName,
+  eventId: string,
+): Promise<ProviderEvent> {
+  const rows = await prisma.$queryRaw<{ payload: unknown }[]>`
+    SELECT payload FROM webhook_events WHERE provider = ${provider} AND external_id = ${eventId}`;
+  const row = rows[0];
+  if (!row) throw new Error(`webhook event ${provider}/${eventId} is not in the inbox`);
+  const event = normalizeProviderEvent(provider, row.payload);
+  if (!event) throw new Error('webhook payload without an event id reached the workflow');
+  return event;
+}
+
+/**
+ * In one statement: finds the payment holding the event's charge and, when there is one,
+ * settles the inbox row as delivered to it; the charge id and kind are kept either way for
+ * operators. Null when no payment holds the charge yet (the row stays pending).
+ */
+export async function deliverToPayment(
+  prisma: PrismaClient,
+  provider: ProviderName,
+  event: ProviderEvent & { chargeId: string },
+): Promise<string | null> {
+  const rows = await prisma.$queryRaw<{ payment_id: string | null }[]>`
+    WITH payment AS (SELECT id FROM payments WHERE provider = ${provider} AND provider_charge_id = ${event.chargeId})
+    UPDATE webhook_events SET charge_id = ${event.chargeId}, type = ${event.kind},
+      payment_id = (SELECT id FROM payment),
+      outcome = CASE WHEN EXISTS (SELECT 1 FROM payment) THEN 'delivered' ELSE outcome END,
+      processed_at = CASE WHEN EXISTS (SELECT 1 FROM payment) THEN now() ELSE processed_at END
+    WHERE provider = ${provider} AND external_id = ${event.eventId}
+    RETURNING payment_id`;
+  if (rows.length !== 1) throw new Error(`webhook event ${provider}/${event.eventId} is not in the inbox`);
+  return rows[0]?.payment_id ?? null;
+}
