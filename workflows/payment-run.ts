@@ -16,7 +16,7 @@ import { businessFailure } from './failures.ts';
 import { FifoLock } from './fifo-lock.ts';
 import { workflowNowIso } from './workflow-clock.ts';
 import { books, cardProvider, compensations, records } from './payment-activities.ts';
-import type { PaymentInput, PaymentView, RefundView } from '../src/domain/payment-view.ts';
+import { openingView, type PaymentInput, type PaymentView, type RefundView } from '../src/domain/payment-view.ts';
 
 // One payment's state inside its workflow and the steps that change it. Every transition is
 // recorded by one local activity (read model, ledger posting and outbox event in one database
@@ -44,7 +44,7 @@ export class PaymentRun {
 
   constructor(readonly input: PaymentInput) {
     const resume = input.resume;
-    this.view = resume ? resume.view : initialView(input);
+    this.view = resume ? resume.view : openingView(input);
     this.money = resume ? resume.money : uncapturedMoney;
     this.seenProviderEvents = new Set(resume?.seenProviderEvents ?? []);
     this.disputeIds = new Set(resume?.disputeIds ?? []);
@@ -255,38 +255,4 @@ export class PaymentRun {
     );
     this.pendingNet = 0n;
   }
-}
-
-function initialView(input: PaymentInput): PaymentView {
-  return {
-    id: input.paymentId,
-    merchantId: input.merchantId,
-    status: 'processing',
-    amount: input.amount,
-    currency: input.currency,
-    captureMethod: input.captureMethod,
-    amountCapturable: 0n,
-    amountCaptured: 0n,
-    amountRefunded: 0n,
-    amountDisputed: 0n,
-    fee: null,
-    netAmount: null,
-    sourceType: input.source.type,
-    provider: input.source.type === 'card' ? (input.source.provider ?? null) : null,
-    providerChargeId: null,
-    cardBrand: null,
-    cardLast4: null,
-    cardFingerprint: input.cardFingerprint,
-    walletAccountId: input.source.type === 'wallet' ? input.source.accountId : null,
-    customer: input.customer,
-    description: input.description,
-    metadata: input.metadata,
-    failureCode: null,
-    failureMessage: null,
-    cancellationReason: null,
-    settled: false,
-    refunds: [],
-    version: 1,
-    createdAt: input.createdAt,
-  };
 }

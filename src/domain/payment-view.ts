@@ -98,3 +98,38 @@ export interface PaymentResume {
   seenProviderEvents: string[];
   disputeIds: string[];
 }
+
+/** A new payment as its workflow starts it, and as the API shows it until the workflow answers. */
+export function openingView(input: PaymentInput): PaymentView {
+  return {
+    id: input.paymentId,
+    merchantId: input.merchantId,
+    status: 'processing',
+    amount: input.amount,
+    currency: input.currency,
+    captureMethod: input.captureMethod,
+    amountCapturable: 0n,
+    amountCaptured: 0n,
+    amountRefunded: 0n,
+    amountDisputed: 0n,
+    fee: null,
+    netAmount: null,
+    sourceType: input.source.type,
+    provider: input.source.type === 'card' ? (input.source.provider ?? null) : null,
+    providerChargeId: null,
+    cardBrand: null,
+    cardLast4: null,
+    cardFingerprint: input.cardFingerprint,
+    walletAccountId: input.source.type === 'wallet' ? input.source.accountId : null,
+    customer: input.customer,
+    description: input.description,
+    metadata: input.metadata,
+    failureCode: null,
+    failureMessage: null,
+    cancellationReason: null,
+    settled: false,
+    refunds: [],
+    version: 1,
+    createdAt: input.createdAt,
+  };
+}

@@ -2,7 +2,7 @@ import type { Prisma, PrismaClient } from '../../db/prisma.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { toJsonAmount } from '../../domain/money.ts';
 import type { Payment, Refund } from '../schemas/payments.ts';
-import type { PaymentInput } from '../../domain/payment-view.ts';
+import { openingView, type PaymentInput, type PaymentView } from '../../domain/payment-view.ts';
 
 // Reads of the payment read model (payments, refunds, payment_events), never of workflows.
 
@@ -94,32 +94,16 @@ export async function listPayments(
  * run it yet): what the request asked for, in status processing.
  */
 export function processingPayment(input: PaymentInput): PaymentRecord {
+  return viewAsRow(openingView(input));
+}
+
+/** The workflow's own view, shaped like a read-model row. */
+export function viewAsRow(view: PaymentView): PaymentRecord {
   return {
-    id: input.paymentId,
-    status: 'processing',
-    amount: input.amount,
-    currency: input.currency,
-    captureMethod: input.captureMethod,
-    amountCapturable: 0n,
-    amountCaptured: 0n,
-    amountRefunded: 0n,
-    fee: null,
-    netAmount: null,
-    sourceType: input.source.type,
-    provider: input.source.type === 'card' ? (input.source.provider ?? null) : null,
-    cardBrand: null,
-    cardLast4: null,
-    walletAccountId: input.source.type === 'wallet' ? input.source.accountId : null,
-    customer: input.customer,
-    description: input.description,
-    metadata: input.metadata,
-    failureCode: null,
-    failureMessage: null,
-    cancellationReason: null,
-    settled: false,
-    createdAt: new Date(input.createdAt),
-    refunds: [],
+    ...view,
+    createdAt: new Date(view.createdAt),
     events: [],
+    refunds: view.refunds.map((refund) => ({ ...refund, createdAt: new Date(refund.createdAt) })),
   };
 }
 

@@ -33,6 +33,7 @@ import {
   loadPayment,
   listPayments,
   processingPayment,
+  viewAsRow,
   type PaymentRecord,
   type RefundRecord,
 } from './payment-reads.ts';
@@ -342,15 +343,4 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
       };
     },
   );
-}
-
-/** The workflow's own view, shaped like a read-model row, for the moment before its first write. */
-function viewAsRow(view: PaymentView) {
-  return {
-    ...view,
-    metadata: view.metadata,
-    createdAt: new Date(view.createdAt),
-    events: [],
-    refunds: view.refunds.map((refund) => ({ ...refund, createdAt: new Date(refund.createdAt) })),
-  };
 }
