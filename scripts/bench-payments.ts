@@ -529,7 +529,10 @@ interface Driven {
   cpuStart: CpuSample;
 }
 
-/** `concurrency` loops run `iteration` back to back through warm-up and window; each finishes its iteration. */
+/**
+ * `concurrency` loops, started one after another over the warm-up, run `iteration` back to back
+ * until the window closes; each finishes the iteration it is in.
+ */
 async function drive(
   concurrency: number,
   callNames: readonly string[],
@@ -541,6 +544,9 @@ async function drive(
   const recorder = new Recorder(start + warmupSeconds * 1000, start + (warmupSeconds + seconds) * 1000, callNames);
   const cpuStart = sleep(recorder.windowStart - performance.now()).then(() => meter.sample());
   const loop = async (worker: number): Promise<void> => {
+    // Loops start spread over the warm-up, so that their calls do not stay in lockstep: with
+    // latencies near the window's length, lockstep loops would all answer just outside it.
+    await sleep((worker / concurrency) * warmupSeconds * 1000);
     while (performance.now() < recorder.windowEnd && recorder.stopReason === undefined) {
       if (aborted) {
         recorder.stopReason = 'interrupted';
@@ -854,7 +860,9 @@ the work is the same), \`LOG_LEVEL=warn\` unless set. Amounts (\`BENCH_AMOUNT_MI
 \`DATABASE_POOL_SIZE\` = 10 per process, 50 concurrent activities, the settlement timer of 2 days.
 
 **Rows.** Each runs \`BENCH_WARMUP_SECONDS\` of warm-up, then \`BENCH_SECONDS\` measured, at each level of
-\`BENCH_CONCURRENCY\` (closed loop: every loop sends its next call when the previous one answered):
+\`BENCH_CONCURRENCY\` (closed loop: every loop sends its next call when the previous one answered; the loops start
+one after another over the warm-up, so they do not stay in lockstep, and each finishes its last iteration after the
+window):
 
 - \`ceiling\`: \`scripts/bench-workflows/ceiling.ts\`, a workflow of one local activity, started and awaited with
   \`client.workflow.execute\` at \`BENCH_CEILING_CONCURRENCY\`, by a worker inside the bench process on its own task
