@@ -491,7 +491,6 @@ class Recorder {
   /** Every payment (refund, workflow) done in the row, warm-up and tail included. */
   readonly samples: Sample[] = [];
   stopReason: string | undefined;
-  readonly startedAtEpochMs = Date.now();
 
   constructor(
     readonly windowStart: number,
@@ -525,7 +524,7 @@ type Iteration = (worker: number, recorder: Recorder) => Promise<void>;
 
 interface Driven {
   recorder: Recorder;
-  /** Taken when the window opens. */
+  /** Taken before the first loop starts. */
   cpuStart: CpuSample;
 }
 
@@ -540,9 +539,9 @@ async function drive(
   meter: CpuMeter,
   children: Child[],
 ): Promise<Driven> {
+  const cpuStart = await meter.sample();
   const start = performance.now();
   const recorder = new Recorder(start + warmupSeconds * 1000, start + (warmupSeconds + seconds) * 1000, callNames);
-  const cpuStart = sleep(recorder.windowStart - performance.now()).then(() => meter.sample());
   const loop = async (worker: number): Promise<void> => {
     // Loops start spread over the warm-up, so that their calls do not stay in lockstep: with
     // latencies near the window's length, lockstep loops would all answer just outside it.
@@ -561,7 +560,7 @@ async function drive(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, worker) => loop(worker)));
-  return { recorder, cpuStart: await cpuStart };
+  return { recorder, cpuStart };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -886,8 +885,10 @@ window):
   other than the expected one (202 \`processing\`, declines, errors); the report lists them.
 - \`drain s\`: after each row the bench waits, up to \`BENCH_DRAIN_TIMEOUT_SECONDS\`, until no payment is
   \`processing\`, the simulator has no webhook pending, the inbox has no pending event and no webhook workflow runs.
-- CPU: milliseconds per done payment from the start of the window to the end of its drain, by process tree from
-  \`/proc\` (Temporal server, API, worker, simulator, PostgreSQL postmaster and its children, the bench process
+- CPU: milliseconds per payment: all CPU from the start of the row's warm-up to the end of its drain, divided by every
+  payment (refund, ceiling workflow) the row completed, warm-up and the iterations finished after the window included,
+  so that the work of payments still in flight when the window closes is neither lost nor charged to too few; by
+  process tree from \`/proc\` (Temporal server, API, worker, simulator, PostgreSQL postmaster and its children, the bench process
   itself); \`machine\` and \`other\` are cores in use over the same time (other = machine minus the processes
   listed: other users of this shared VM, the kernel). The line \`at rest\` under the table gives the cores each
   process uses with no load (3 s measured before the rows); the per-payment figures include that share of each
@@ -917,10 +918,13 @@ TEMPORAL_ADDRESS=127.0.0.1:7233 npm run bench:payments                # that Tem
 BENCH_LABEL='after: payment workflow v2' npm run bench:payments       # a second results block
 \`\`\`
 
-A default run takes about 5 minutes. At the end (and on Ctrl-C) the bench stops the API, the worker, the simulator
-and Temporal, drops the database, stops the embedded PostgreSQL and deletes the run's folder in
-\`.data/bench-temporal/\` (kept when \`BENCH_KEEP_DATA=1\` or when a check failed). The report goes to stdout and
-progress to stderr. Options, all environment variables:
+A default run takes 4 to 6 minutes here, the longer when the machine is busy: every row waits for its last calls and
+its drain, each bounded. At the end (and on Ctrl-C) the bench stops the API, the worker, the simulator and Temporal,
+drops the database, stops the embedded PostgreSQL and deletes the run's folder in \`.data/bench-temporal/\` (kept
+when \`BENCH_KEEP_DATA=1\` or when a check failed). Killed outright, it cannot clean up, but the API, worker and
+simulator stop by themselves when its IPC channel closes (\`scripts/bench-exit-with-parent.mjs\`), and the next
+Temporal start ends the dev server left behind. The report goes to stdout and progress to stderr. Options, all
+environment variables:
 
 ${options.join('\n')}
 
@@ -998,7 +1002,6 @@ interface Row {
   span: CpuSpan;
   /** From the start of the warm-up. */
   rowStartEpochMs: number;
-  windowStartEpochMs: number;
   drainEndEpochMs: number;
   drainMs: number;
   drained: boolean;
@@ -1320,8 +1323,7 @@ async function main(): Promise<void> {
         callNames,
         recorder: driven.recorder,
         span: CpuMeter.span(driven.cpuStart, after),
-        rowStartEpochMs: driven.recorder.startedAtEpochMs,
-        windowStartEpochMs: driven.cpuStart.atEpochMs,
+        rowStartEpochMs: driven.cpuStart.atEpochMs,
         drainEndEpochMs: after.atEpochMs,
         drainMs: drained.ms,
         drained: drained.ok,
@@ -1658,13 +1660,16 @@ async function main(): Promise<void> {
 
     out.push('');
     out.push(
-      'CPU ms per done payment (refund, workflow), from window start to drain end, by process tree from /proc; ' +
+      'CPU ms per payment (refund, workflow): all CPU from the start of the warm-up to the end of the drain ÷ every ' +
+        'one the row completed (warm-up and the calls finished after the window included), by process tree from /proc; ' +
         'bench = this process (load; in the ceiling row also its worker); machine and other in cores over the same ' +
         'time (2 = both vCPUs busy), other = machine minus the processes listed',
     );
     out.push(header(cpuColumns));
     for (const row of rows) {
-      const done = row.recorder.done;
+      // Every payment the row made, warm-up and the iterations finished after the window included:
+      // the CPU span covers all of their work, from the first call to the end of the drain.
+      const done = row.recorder.samples.length;
       const per = (group: Group): number => (done === 0 ? Number.NaN : row.span.ms[group] / done);
       const all = groups.reduce((total, group) => total + (Number.isFinite(per(group)) ? per(group) : 0), 0);
       out.push(
