@@ -252,8 +252,19 @@ class Http {
   }
 }
 
+const problemsSeen = new Set<string>();
+
 /** undefined when the answer is the expected one; otherwise a short label for the report. */
 function problemOf(answer: Answer, status: number, paymentStatus: string | undefined): string | undefined {
+  const problem = classify(answer, status, paymentStatus);
+  if (problem !== undefined && !problemsSeen.has(problem)) {
+    problemsSeen.add(problem);
+    log(`first ${problem} answer: ${JSON.stringify(answer.body ?? answer.error ?? null).slice(0, 300)}`);
+  }
+  return problem;
+}
+
+function classify(answer: Answer, status: number, paymentStatus: string | undefined): string | undefined {
   if (answer.status === 0) return answer.error ?? 'no answer';
   const body = answer.body ?? {};
   if (answer.status !== status) {
@@ -486,6 +497,8 @@ interface Sample {
 
 class Recorder {
   readonly calls = new Map<string, CallStats>();
+  /** Unexpected answers during the warm-up or after the window: not in the table, but reported. */
+  readonly outsideProblems = new Map<string, number>();
   /** Payments (refunds, ceiling workflows) that reached their target state inside the window. */
   done = 0;
   /** Every payment (refund, workflow) done in the row, warm-up and tail included. */
@@ -505,7 +518,13 @@ class Recorder {
   }
 
   call(name: string, startedAt: number, endedAt: number, problem: string | undefined): void {
-    if (!this.inWindow(endedAt)) return;
+    if (!this.inWindow(endedAt)) {
+      if (problem !== undefined) {
+        const key = `${name}: ${problem}`;
+        this.outsideProblems.set(key, (this.outsideProblems.get(key) ?? 0) + 1);
+      }
+      return;
+    }
     const stats = this.calls.get(name);
     if (!stats) throw new Error(`unknown call ${name}`);
     stats.latencies.push(endedAt - startedAt);
@@ -1775,6 +1794,9 @@ async function main(): Promise<void> {
       for (const [name, stats] of row.recorder.calls) {
         for (const [problem, n] of stats.problems)
           notes.push(`! ${row.kind} × ${row.concurrency} ${name}: ${n}× ${problem}`);
+      }
+      for (const [problem, n] of row.recorder.outsideProblems) {
+        notes.push(`! ${row.kind} × ${row.concurrency} outside the window: ${n}× ${problem}`);
       }
       if (row.recorder.stopReason)
         notes.push(`! ${row.kind} × ${row.concurrency}: stopped early: ${row.recorder.stopReason}`);
