@@ -253,8 +253,19 @@ class Http {
   }
 }
 
+const problemsSeen = new Set<string>();
+
 /** undefined when the answer is the expected one; otherwise a short label for the report. */
 function problemOf(answer: Answer, status: number, paymentStatus: string | undefined): string | undefined {
+  const problem = classify(answer, status, paymentStatus);
+  if (problem !== undefined && !problemsSeen.has(problem)) {
+    problemsSeen.add(problem);
+    log(`first ${problem} answer: ${JSON.stringify(answer.body ?? answer.error ?? null).slice(0, 300)}`);
+  }
+  return problem;
+}
+
+function classify(answer: Answer, status: number, paymentStatus: string | undefined): string | undefined {
   if (answer.status === 0) return answer.error ?? 'no answer';
   const body = answer.body ?? {};
   if (answer.status !== status) {
@@ -493,12 +504,13 @@ interface Sample {
 
 class Recorder {
   readonly calls = new Map<string, CallStats>();
+  /** Unexpected answers during the warm-up or after the window: not in the table, but reported. */
+  readonly outsideProblems = new Map<string, number>();
   /** Payments (refunds, ceiling workflows) that reached their target state inside the window. */
   done = 0;
   /** Every payment (refund, workflow) done in the row, warm-up and tail included. */
   readonly samples: Sample[] = [];
   stopReason: string | undefined;
-  readonly startedAtEpochMs = Date.now();
 
   constructor(
     readonly windowStart: number,
@@ -513,7 +525,13 @@ class Recorder {
   }
 
   call(name: string, startedAt: number, endedAt: number, problem: string | undefined): void {
-    if (!this.inWindow(endedAt)) return;
+    if (!this.inWindow(endedAt)) {
+      if (problem !== undefined) {
+        const key = `${name}: ${problem}`;
+        this.outsideProblems.set(key, (this.outsideProblems.get(key) ?? 0) + 1);
+      }
+      return;
+    }
     const stats = this.calls.get(name);
     if (!stats) throw new Error(`unknown call ${name}`);
     stats.latencies.push(endedAt - startedAt);
@@ -532,11 +550,14 @@ type Iteration = (worker: number, recorder: Recorder) => Promise<void>;
 
 interface Driven {
   recorder: Recorder;
-  /** Taken when the window opens. */
+  /** Taken before the first loop starts. */
   cpuStart: CpuSample;
 }
 
-/** `concurrency` loops run `iteration` back to back through warm-up and window; each finishes its iteration. */
+/**
+ * `concurrency` loops, started one after another over the warm-up, run `iteration` back to back
+ * until the window closes; each finishes the iteration it is in.
+ */
 async function drive(
   concurrency: number,
   callNames: readonly string[],
@@ -544,10 +565,13 @@ async function drive(
   meter: CpuMeter,
   children: Child[],
 ): Promise<Driven> {
+  const cpuStart = await meter.sample();
   const start = performance.now();
   const recorder = new Recorder(start + warmupSeconds * 1000, start + (warmupSeconds + seconds) * 1000, callNames);
-  const cpuStart = sleep(recorder.windowStart - performance.now()).then(() => meter.sample());
   const loop = async (worker: number): Promise<void> => {
+    // Loops start spread over the warm-up, so that their calls do not stay in lockstep: with
+    // latencies near the window's length, lockstep loops would all answer just outside it.
+    await sleep((worker / concurrency) * warmupSeconds * 1000);
     while (performance.now() < recorder.windowEnd && recorder.stopReason === undefined) {
       if (aborted) {
         recorder.stopReason = 'interrupted';
@@ -562,7 +586,7 @@ async function drive(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, worker) => loop(worker)));
-  return { recorder, cpuStart: await cpuStart };
+  return { recorder, cpuStart };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -861,7 +885,9 @@ the work is the same), \`LOG_LEVEL=warn\` unless set. Amounts (\`BENCH_AMOUNT_MI
 \`DATABASE_POOL_SIZE\` = 10 per process, 50 concurrent activities, the settlement timer of 2 days.
 
 **Rows.** Each runs \`BENCH_WARMUP_SECONDS\` of warm-up, then \`BENCH_SECONDS\` measured, at each level of
-\`BENCH_CONCURRENCY\` (closed loop: every loop sends its next call when the previous one answered):
+\`BENCH_CONCURRENCY\` (closed loop: every loop sends its next call when the previous one answered; the loops start
+one after another over the warm-up, so they do not stay in lockstep, and each finishes its last iteration after the
+window):
 
 - \`ceiling\`: \`scripts/bench-workflows/ceiling.ts\`, a workflow of one local activity, started and awaited with
   \`client.workflow.execute\` at \`BENCH_CEILING_CONCURRENCY\`, by a worker inside the bench process on its own task
@@ -885,8 +911,10 @@ the work is the same), \`LOG_LEVEL=warn\` unless set. Amounts (\`BENCH_AMOUNT_MI
   other than the expected one (202 \`processing\`, declines, errors); the report lists them.
 - \`drain s\`: after each row the bench waits, up to \`BENCH_DRAIN_TIMEOUT_SECONDS\`, until no payment is
   \`processing\`, the simulator has no webhook pending, the inbox has no pending event and no webhook workflow runs.
-- CPU: milliseconds per done payment from the start of the window to the end of its drain, by process tree from
-  \`/proc\` (Temporal server, API, worker, simulator, PostgreSQL postmaster and its children, the bench process
+- CPU: milliseconds per payment: all CPU from the start of the row's warm-up to the end of its drain, divided by every
+  payment (refund, ceiling workflow) the row completed, warm-up and the iterations finished after the window included,
+  so that the work of payments still in flight when the window closes is neither lost nor charged to too few; by
+  process tree from \`/proc\` (Temporal server, API, worker, simulator, PostgreSQL postmaster and its children, the bench process
   itself); \`machine\` and \`other\` are cores in use over the same time (other = machine minus the processes
   listed: other users of this shared VM, the kernel). The line \`at rest\` under the table gives the cores each
   process uses with no load (3 s measured before the rows); the per-payment figures include that share of each
@@ -916,10 +944,13 @@ TEMPORAL_ADDRESS=127.0.0.1:7233 npm run bench:payments                # that Tem
 BENCH_LABEL='after: payment workflow v2' npm run bench:payments       # a second results block
 \`\`\`
 
-A default run takes about 5 minutes. At the end (and on Ctrl-C) the bench stops the API, the worker, the simulator
-and Temporal, drops the database, stops the embedded PostgreSQL and deletes the run's folder in
-\`.data/bench-temporal/\` (kept when \`BENCH_KEEP_DATA=1\` or when a check failed). The report goes to stdout and
-progress to stderr. Options, all environment variables:
+A default run takes 4 to 6 minutes here, the longer when the machine is busy: every row waits for its last calls and
+its drain, each bounded. At the end (and on Ctrl-C) the bench stops the API, the worker, the simulator and Temporal,
+drops the database, stops the embedded PostgreSQL and deletes the run's folder in \`.data/bench-temporal/\` (kept
+when \`BENCH_KEEP_DATA=1\` or when a check failed). Killed outright, it cannot clean up, but the API, worker and
+simulator stop by themselves when its IPC channel closes (\`scripts/bench-exit-with-parent.mjs\`), and the next
+Temporal start ends the dev server left behind. The report goes to stdout and progress to stderr. Options, all
+environment variables:
 
 ${options.join('\n')}
 
@@ -997,7 +1028,6 @@ interface Row {
   span: CpuSpan;
   /** From the start of the warm-up. */
   rowStartEpochMs: number;
-  windowStartEpochMs: number;
   drainEndEpochMs: number;
   drainMs: number;
   drained: boolean;
@@ -1319,8 +1349,7 @@ async function main(): Promise<void> {
         callNames,
         recorder: driven.recorder,
         span: CpuMeter.span(driven.cpuStart, after),
-        rowStartEpochMs: driven.recorder.startedAtEpochMs,
-        windowStartEpochMs: driven.cpuStart.atEpochMs,
+        rowStartEpochMs: driven.cpuStart.atEpochMs,
         drainEndEpochMs: after.atEpochMs,
         drainMs: drained.ms,
         drained: drained.ok,
@@ -1657,13 +1686,16 @@ async function main(): Promise<void> {
 
     out.push('');
     out.push(
-      'CPU ms per done payment (refund, workflow), from window start to drain end, by process tree from /proc; ' +
+      'CPU ms per payment (refund, workflow): all CPU from the start of the warm-up to the end of the drain ÷ every ' +
+        'one the row completed (warm-up and the calls finished after the window included), by process tree from /proc; ' +
         'bench = this process (load; in the ceiling row also its worker); machine and other in cores over the same ' +
         'time (2 = both vCPUs busy), other = machine minus the processes listed',
     );
     out.push(header(cpuColumns));
     for (const row of rows) {
-      const done = row.recorder.done;
+      // Every payment the row made, warm-up and the iterations finished after the window included:
+      // the CPU span covers all of their work, from the first call to the end of the drain.
+      const done = row.recorder.samples.length;
       const per = (group: Group): number => (done === 0 ? Number.NaN : row.span.ms[group] / done);
       const all = groups.reduce((total, group) => total + (Number.isFinite(per(group)) ? per(group) : 0), 0);
       out.push(
@@ -1769,6 +1801,9 @@ async function main(): Promise<void> {
       for (const [name, stats] of row.recorder.calls) {
         for (const [problem, n] of stats.problems)
           notes.push(`! ${row.kind} × ${row.concurrency} ${name}: ${n}× ${problem}`);
+      }
+      for (const [problem, n] of row.recorder.outsideProblems) {
+        notes.push(`! ${row.kind} × ${row.concurrency} outside the window: ${n}× ${problem}`);
       }
       if (row.recorder.stopReason)
         notes.push(`! ${row.kind} × ${row.concurrency}: stopped early: ${row.recorder.stopReason}`);
