@@ -42,7 +42,13 @@ export function createProviderEventActivities(prisma: PrismaClient, temporal: Cl
         return { outcome: 'ignored', paymentId: null };
       }
       const paymentId = await deliverToPayment(prisma, input.provider, { ...event, chargeId: event.chargeId });
-      if (paymentId === null) return { outcome: 'pending', paymentId: null };
+      if (paymentId === null) {
+        // A declined charge holds no money and our failed payment keeps no charge id: nothing
+        // to wait for (parking it would wake the workflow for an hour for nothing).
+        if (event.kind !== 'charge_failed') return { outcome: 'pending', paymentId: null };
+        await markInboxEvent(prisma, { ...input, outcome: 'ignored', paymentId: null });
+        return { outcome: 'ignored', paymentId: null };
+      }
       const outcome = await signal(paymentId, event);
       if (outcome === 'ignored') await markInboxEvent(prisma, { ...input, outcome, paymentId });
       return { outcome, paymentId };

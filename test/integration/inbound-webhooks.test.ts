@@ -264,6 +264,22 @@ describe('out-of-order provider events', () => {
 });
 
 describe('unknown charges', () => {
+  it('ignores the echo of a declined charge at once: it holds no money, so nothing is parked', async () => {
+    const declined = (
+      await api.create({ amount: 2_000, currency: 'USD', source: { type: 'card', token: 'tok_chargeDeclined' } })
+    ).json();
+    expect(declined).toMatchObject({ status: 'failed', failure_code: 'card_declined' });
+    const body = stripeEvent('charge.failed', {
+      ...chargeObject('ch_declined_unknown', { amount: 2_000, captured: 0, refunded: 0 }),
+      status: 'failed',
+    });
+    expect((await sendStripe(body)).statusCode).toBe(200);
+    const id = JSON.parse(body).id as string;
+    await expect.poll(() => outcome(id)).toBe('ignored');
+    const workflow = await stack.temporal.workflow.getHandle(`webhook:stripe:${id}`).result();
+    expect(workflow).toEqual({ outcome: 'ignored', paymentId: null });
+  });
+
   it('parks an event until its payment appears, then delivers it', async () => {
     const key = 'parked-payment';
     const paymentId = resourceIdFor('pay', `payment:${merchant.id}:${key}`);
