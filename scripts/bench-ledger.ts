@@ -38,6 +38,7 @@ import {
   readProcStat,
   cleanupOnSignal,
 } from './bench-support.ts';
+import { formatRow, type Column } from './bench-table.ts';
 
 const seconds = numberFromEnv('BENCH_SECONDS', 3);
 const warmupSeconds = numberFromEnv('BENCH_WARMUP_SECONDS', 0.5);
@@ -458,18 +459,9 @@ const cpuColumns = [
   { title: 'other busy', width: 10 },
 ];
 
-function formatRow(cells: string[], layout: { width: number; left?: boolean }[] = columns): string {
-  return cells
-    .map((cell, i) => {
-      const column = layout[i];
-      if (!column) return cell;
-      return column.left ? cell.padEnd(column.width) : cell.padStart(column.width);
-    })
-    .join('  ')
-    .trimEnd();
-}
+const formatLedgerRow = (cells: string[], layout: Column[] = columns): string => formatRow(layout, cells);
 
-const formatCpuRow = (cells: string[]): string => formatRow(cells, cpuColumns);
+const formatCpuRow = (cells: string[]): string => formatRow(cpuColumns, cells);
 const micros = (value: number): string => (Number.isFinite(value) ? Math.round(value).toString() : '-');
 const percent = (value: number): string => `${Math.round(value * 100)}%`;
 const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : '-');
@@ -568,7 +560,7 @@ async function main(): Promise<void> {
 
     const postmasterPid = await findPostmaster(admin);
     const workloads: Workload[] = [spreadWorkload(spreadAccounts), hotWorkload(senders, hot)];
-    const header = formatRow(columns.map((column) => column.title));
+    const header = formatLedgerRow(columns.map((column) => column.title));
     const lines: string[] = [header, '-'.repeat(header.length)];
     process.stdout.write(`${lines.join('\n')}\n`);
     const failures: string[] = [];
@@ -592,7 +584,7 @@ async function main(): Promise<void> {
           }
         }
         const { ledger, baseline } = results;
-        const row = formatRow([
+        const row = formatLedgerRow([
           workload.name,
           String(concurrency),
           rate(ledger.throughput),

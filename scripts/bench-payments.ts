@@ -61,6 +61,7 @@ import {
   percentile,
   type ProcStat,
 } from './bench-support.ts';
+import { formatRow, header, type Column } from './bench-table.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
 const docsFile = path.join(projectRoot, 'docs', 'benchmarks.md');
@@ -731,31 +732,6 @@ async function sampleHistories(temporal: Client, kind: Kind | 'ceiling', samples
 // ---------------------------------------------------------------------------------------------
 // Output
 // ---------------------------------------------------------------------------------------------
-
-interface Column {
-  title: string;
-  width: number;
-  left?: boolean;
-}
-
-function formatRow(layout: Column[], cells: string[]): string {
-  return cells
-    .map((cell, i) => {
-      const column = layout[i];
-      if (!column) return cell;
-      return column.left ? cell.padEnd(column.width) : cell.padStart(column.width);
-    })
-    .join('  ')
-    .trimEnd();
-}
-
-function header(layout: Column[]): string {
-  const line = formatRow(
-    layout,
-    layout.map((column) => column.title),
-  );
-  return `${line}\n${'-'.repeat(line.length)}`;
-}
 
 const throughputColumns: Column[] = [
   { title: 'kind', width: 7, left: true },

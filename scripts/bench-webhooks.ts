@@ -65,6 +65,7 @@ import {
   type ProcStat,
   cleanupOnSignal,
 } from './bench-support.ts';
+import { formatRow, header, type Column } from './bench-table.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
 const scriptPath = fileURLToPath(import.meta.url);
@@ -631,31 +632,6 @@ class WorkflowWatch {
 // ---------------------------------------------------------------------------------------------
 // Output
 // ---------------------------------------------------------------------------------------------
-
-interface Column {
-  title: string;
-  width: number;
-  left?: boolean;
-}
-
-function formatRow(layout: Column[], cells: string[]): string {
-  return cells
-    .map((cell, i) => {
-      const column = layout[i];
-      if (!column) return cell;
-      return column.left ? cell.padEnd(column.width) : cell.padStart(column.width);
-    })
-    .join('  ')
-    .trimEnd();
-}
-
-function header(layout: Column[]): string {
-  const line = formatRow(
-    layout,
-    layout.map((column) => column.title),
-  );
-  return `${line}\n${'-'.repeat(line.length)}`;
-}
 
 const resultColumns: Column[] = [
   { title: 'mix', width: 6, left: true },
