@@ -49,7 +49,12 @@ export function createPaymentV1Activities(prisma: PrismaClient) {
       cardFingerprint: string | null;
       windowMs: number;
     }) {
-      return riskFacts(prisma, { ...input, at: new Date() });
+      // The first version's request names no merchant; its payment row (recorded first) does.
+      const { merchantId } = await prisma.payment.findUniqueOrThrow({
+        where: { id: input.paymentId },
+        select: { merchantId: true },
+      });
+      return riskFacts(prisma, { ...input, merchantId, at: new Date() });
     },
 
     async releaseWallet(input: { paymentId: string; status: 'released' | 'expired' }): Promise<void> {

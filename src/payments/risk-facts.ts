@@ -1,10 +1,13 @@
 import type { Db, Prisma } from '../db/prisma.ts';
 
-// Velocity facts for the risk rules (src/domain/risk.ts): earlier payments by this customer
-// and by this card within the window, from the read model.
+// Velocity facts for the risk rules (src/domain/risk.ts) for the first payment workflow version:
+// the merchant's earlier payments by this customer and by this card within the window, from the
+// read model. The current version counts in the statement that opens the payment.
 
 export interface RiskFactsQuery {
   paymentId: string;
+  /** Velocity is counted per merchant: one tenant's traffic never blocks another's customers. */
+  merchantId: string;
   customer: string | null;
   cardFingerprint: string | null;
   windowMs: number;
@@ -20,7 +23,9 @@ export interface RiskFacts {
 export async function riskFacts(db: Db, query: RiskFactsQuery): Promise<RiskFacts> {
   const since = new Date(query.at.getTime() - query.windowMs);
   const count = (where: Prisma.PaymentWhereInput) =>
-    db.payment.count({ where: { ...where, id: { not: query.paymentId }, createdAt: { gte: since } } });
+    db.payment.count({
+      where: { ...where, merchantId: query.merchantId, id: { not: query.paymentId }, createdAt: { gte: since } },
+    });
   const [customerPaymentsInWindow, cardPaymentsInWindow] = await Promise.all([
     query.customer ? count({ customer: query.customer }) : 0,
     query.cardFingerprint ? count({ cardFingerprint: query.cardFingerprint }) : 0,

@@ -126,8 +126,9 @@ export async function recordTransitionStatement(db: Db, input: TransitionInput):
 }
 
 /**
- * Records a new payment (version 1) and counts, in the same statement, the earlier payments
- * by its customer and its card within the velocity window (the counts do not see the new row).
+ * Records a new payment (version 1) and counts, in the same statement, the merchant's earlier
+ * payments by its customer and its card within the velocity window (the counts do not see the
+ * new row). Velocity is per merchant: another tenant's traffic never blocks this one's customers.
  */
 export async function openPaymentStatement(
   db: Db,
@@ -141,7 +142,8 @@ export async function openPaymentStatement(
   if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
   const recent = (column: Prisma.Sql, value: string | null) =>
     Prisma.sql`(SELECT count(*)::int FROM payments
-      WHERE ${column} = ${value} AND id <> ${view.id} AND created_at >= ${since})`;
+      WHERE merchant_id = ${view.merchantId} AND ${column} = ${value} AND id <> ${view.id}
+        AND created_at >= ${since})`;
   const rows = await withLockRetry(
     () => db.$queryRaw<{ customer_payments: number; card_payments: number }[]>`
       WITH ${Prisma.join(parts, ', ')}

@@ -19,8 +19,7 @@ describe('payment risk rules', () => {
   it('blocks the payment past the per-customer velocity limit, counted in PostgreSQL', async () => {
     const api = paymentsClient(stack, await stack.merchant());
     const customer = `cus_${randomUUID()}`;
-    // From a wallet, so only the customer's count matters (cards are counted across the whole
-    // shared test database).
+    // From a wallet, so only the customer's count matters.
     const wallet = await api.openAccount();
     await api.deposit(wallet, 10_000);
     const pay = () =>
@@ -36,6 +35,24 @@ describe('payment risk rules', () => {
       type: 'payment.failed',
       data: { code: 'payment_blocked', rule: 'velocity' },
     });
+  });
+
+  it("counts velocity per merchant: one merchant's payments never block another's customer", async () => {
+    const customer = `cus_${randomUUID()}`;
+    const payFrom = async (api: ReturnType<typeof paymentsClient>) => {
+      const wallet = await api.openAccount();
+      await api.deposit(wallet, 10_000);
+      return (
+        await api.create({ amount: 500, currency: 'USD', source: { type: 'wallet', account_id: wallet }, customer })
+      ).json();
+    };
+    const first = paymentsClient(stack, await stack.merchant());
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await payFrom(first)).status);
+    expect(statuses).toEqual(['succeeded', 'succeeded', 'failed']);
+    // The same customer id at another merchant starts from zero.
+    const second = paymentsClient(stack, await stack.merchant());
+    expect(await payFrom(second)).toMatchObject({ status: 'succeeded', failure_code: null });
   });
 
   it('blocks listed customers and amounts over the per-currency ceiling, before any charge', async () => {
@@ -54,7 +71,7 @@ describe('payment risk rules', () => {
       type: 'payment.failed',
       data: { code: 'payment_blocked', rule: 'block_list' },
     });
-    // A wallet: card velocity (counted by card across this shared test database) stays out of it.
+    // A wallet: card velocity stays out of it.
     const wallet = await api.openAccount();
     const large = await api.create({
       amount: 1_000_000,

@@ -71,6 +71,33 @@ describe('card payments', () => {
     );
   });
 
+  it("shows balance_after only for the merchant's own accounts, never the platform's totals", async () => {
+    const merchant = await stack.merchant();
+    const api = paymentsClient(stack, merchant);
+    const payment = (await api.create({ amount: 10_000, currency: 'USD', source: card() })).json();
+    const response = await stack.app.inject({
+      method: 'GET',
+      url: `/v1/payments/${payment.id}/ledger`,
+      headers: bearer(merchant.apiKey),
+    });
+    expect(response.statusCode).toBe(200);
+    const entries = response.json().data[0].entries as {
+      account_id: string;
+      amount: number;
+      balance_after: number | null;
+    }[];
+    expect(entries).toHaveLength(3);
+    for (const entry of entries) {
+      if (entry.account_id.startsWith('acct_sys_')) expect(entry.balance_after).toBeNull();
+      else
+        expect(entry).toMatchObject({
+          account_id: `acct_pending_${merchant.id}_usd`,
+          amount: 9_680,
+          balance_after: 9_680,
+        });
+    }
+  });
+
   it('authorizes, then captures part of a manual payment; a second capture is refused', async () => {
     const created = await api.create({ amount: 10_000, currency: 'USD', source: card(), capture_method: 'manual' });
     expect(created.statusCode).toBe(201);

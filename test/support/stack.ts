@@ -54,7 +54,7 @@ export async function startStack(
     depositWaitMs: 10_000,
     providerSimUrl: simUrl,
     providerTimeoutMs: 1_000,
-    // Card velocity counts across the run's shared database; suites that test it lower this.
+    // Every tok_visa payment of a merchant shares one card fingerprint; suites that test velocity lower this.
     riskMaxPaymentsPerWindow: 100_000,
     ...overrides,
   };

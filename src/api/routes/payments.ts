@@ -324,7 +324,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
       const transactions = await deps.prisma.ledgerTransaction.findMany({
         where: { reference: { in: references } },
         orderBy: { createdAt: 'asc' },
-        include: { entries: { orderBy: { id: 'asc' } } },
+        include: { entries: { orderBy: { id: 'asc' }, include: { account: { select: { merchantId: true } } } } },
       });
       return {
         object: 'list' as const,
@@ -337,7 +337,8 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
             account_id: entry.accountId,
             amount: toJsonAmount(entry.amount),
             currency: entry.currency,
-            balance_after: toJsonAmount(entry.balanceAfter),
+            // A platform account's balance is every merchant's total: shown to none of them.
+            balance_after: entry.account.merchantId === request.merchantId ? toJsonAmount(entry.balanceAfter) : null,
           })),
         })),
       };

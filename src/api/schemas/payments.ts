@@ -127,7 +127,8 @@ export const LedgerTransactionList = Type.Object({
           account_id: Type.String(),
           amount: Type.Integer(),
           currency: Type.String(),
-          balance_after: Type.Integer(),
+          /** Null for platform accounts (clearing, fees): their balance is no merchant's business. */
+          balance_after: Type.Union([Type.Integer(), Type.Null()]),
         }),
       ),
     }),
