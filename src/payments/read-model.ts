@@ -1,5 +1,6 @@
 import type { Db, Prisma } from '../db/prisma.ts';
 import { apiShape, appendEvent, type OutboundEvent } from '../events/outbox.ts';
+import { isAnnouncedPaymentTransition } from '../events/catalog.ts';
 import { newId } from '../ids.ts';
 import type { PaymentEventRecord, PaymentView, RefundView } from '../domain/payment-view.ts';
 
@@ -90,15 +91,10 @@ export async function writeRefund(db: Db, paymentId: string, refund: RefundView)
   });
 }
 
-/** Which payment transitions merchants hear about (all but internal bookkeeping). */
-function announcedType(transition: string): string | undefined {
-  return transition.startsWith('payment.') || transition.startsWith('refund.') ? transition : undefined;
-}
-
 /** The outbox event of a transition, keyed by payment and version so it is written once. */
 export function announcement(view: PaymentView, event: PaymentEventRecord): OutboundEvent | undefined {
-  const type = announcedType(event.type);
-  if (!type) return undefined;
+  if (!isAnnouncedPaymentTransition(event.type)) return undefined;
+  const type = event.type;
   // amount_disputed is not part of the public payment shape yet: the route does not show it.
   const { refunds, amountDisputed: _disputed, ...payment } = view;
   return {

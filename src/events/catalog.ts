@@ -1,0 +1,33 @@
+// The catalog of event types merchants can receive (outbound webhooks, GET /v1/events): an
+// explicit allow-list, so a transition the workflows record for operators (an orphan release
+// that failed, say) is never announced by accident.
+
+export const paymentEventTypes = [
+  'payment.created',
+  'payment.requires_review',
+  'payment.review_approved',
+  'payment.requires_capture',
+  'payment.succeeded',
+  'payment.failed',
+  'payment.canceled',
+  'payment.settled',
+  'payment.dispute_created',
+  'refund.succeeded',
+] as const;
+
+export const eventTypes = [
+  ...paymentEventTypes,
+  'deposit.succeeded',
+  'transfer.succeeded',
+  'transfer.failed',
+  'webhook_endpoint.disabled',
+] as const;
+
+export type EventType = (typeof eventTypes)[number];
+
+const announcedPaymentTypes: ReadonlySet<string> = new Set(paymentEventTypes);
+
+/** Whether a payment transition is announced to its merchant. */
+export function isAnnouncedPaymentTransition(type: string): boolean {
+  return announcedPaymentTypes.has(type);
+}

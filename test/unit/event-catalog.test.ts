@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { announcement } from '../../src/payments/read-model.ts';
+import { openingView } from '../../src/domain/payment-view.ts';
+import { defaultFeeSchedule } from '../../src/domain/fees.ts';
+
+// Merchants hear only of the transitions in the catalog (src/events/catalog.ts): internal ones,
+// such as an orphan authorization that could not be released, stay with operators.
+
+const view = openingView({
+  paymentId: 'pay_1',
+  merchantId: 'mer_1',
+  amount: 1_000n,
+  currency: 'USD',
+  captureMethod: 'automatic',
+  source: { type: 'card', token: 'tok_visa' },
+  customer: null,
+  description: null,
+  metadata: null,
+  cardFingerprint: null,
+  createdAt: '2026-12-01T00:00:00.000Z',
+  settings: {
+    authorizationExpiryMs: 1,
+    reviewTimeoutMs: 1,
+    settlementDelayMs: 1,
+    refundWindowMs: 1,
+    maxRefunds: 1,
+    fee: defaultFeeSchedule,
+    risk: {
+      reviewAboveMinor: {},
+      blockAboveMinor: {},
+      maxPaymentsPerWindow: 1,
+      velocityWindowMs: 1,
+      blockedCustomers: [],
+      blockedCards: [],
+    },
+  },
+});
+
+describe('event catalog', () => {
+  it('announces catalogued payment transitions, keyed by payment and version', () => {
+    expect(announcement(view, { version: 2, type: 'payment.succeeded', data: {} })).toMatchObject({
+      type: 'payment.succeeded',
+      resourceId: 'pay_1',
+      sourceKey: 'payment:pay_1:2',
+    });
+  });
+
+  it('never announces internal transitions, whatever their name', () => {
+    for (const type of ['payment.orphan_release_failed', 'orphan_release_failed', 'payment.anything_new']) {
+      expect(announcement(view, { version: 3, type, data: { providers: ['stripe'] } })).toBeUndefined();
+    }
+  });
+});
