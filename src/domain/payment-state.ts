@@ -11,7 +11,16 @@ import type { ErrorCode } from './errors.ts';
 //
 // Refunds never change `status`: they add to amount_refunded.
 
-export type PaymentStatus = 'processing' | 'requires_review' | 'requires_capture' | 'succeeded' | 'failed' | 'canceled';
+export const paymentStatuses = [
+  'processing',
+  'requires_review',
+  'requires_capture',
+  'succeeded',
+  'failed',
+  'canceled',
+] as const;
+
+export type PaymentStatus = (typeof paymentStatuses)[number];
 
 /** States a caller can act on; POST /v1/payments waits for one of these. */
 export function isStable(status: PaymentStatus): boolean {

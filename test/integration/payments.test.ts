@@ -313,6 +313,14 @@ describe('listing and search', () => {
     expect(page2).toMatchObject({ has_more: false, data: [{ id: ids[0] }] });
     expect((await list('customer=cus_a')).data.map((p: { id: string }) => p.id)).toEqual([ids[2], ids[0]]);
     expect((await list('status=failed')).data).toEqual([]);
+    // An unknown status is refused, not answered with an empty list.
+    const bogus = await stack.app.inject({
+      method: 'GET',
+      url: '/v1/payments?status=bogus',
+      headers: bearer(other.apiKey),
+    });
+    expect(bogus.statusCode).toBe(400);
+    expect(bogus.json().error).toMatchObject({ type: 'invalid_request_error', code: 'parameter_invalid' });
   });
 
   it('keeps PaymentStatus and MerchantId search attributes current', async () => {

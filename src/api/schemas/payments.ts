@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { AmountMinor, CurrencyCode } from './common.ts';
+import { paymentStatuses } from '../../domain/payment-state.ts';
 
 const Provider = Type.Union([Type.Literal('stripe'), Type.Literal('paypal')]);
 
@@ -98,7 +99,8 @@ export type Payment = Static<typeof Payment>;
 
 export const PaymentListQuery = Type.Object(
   {
-    status: Type.Optional(Type.String({ maxLength: 32 })),
+    // An unknown status is a client error, not an empty list.
+    status: Type.Optional(Type.Union(paymentStatuses.map((status) => Type.Literal(status)))),
     customer: Type.Optional(Type.String({ maxLength: 255 })),
     'created[gte]': Type.Optional(Type.String({ format: 'date-time' })),
     'created[lte]': Type.Optional(Type.String({ format: 'date-time' })),
