@@ -69,16 +69,18 @@ export async function post(db: Db, input: PostInput): Promise<PostResult> {
   return { transactionId: row.transaction_id, replayed: row.replayed };
 }
 
+/**
+ * The invariants every posting keeps. Postings are built by our own code (recipes, deposits,
+ * transfers) from validated amounts, so a violation is a bug: it fails loudly as an Error,
+ * never as a client error.
+ */
 export function assertPostable(input: PostInput): void {
   if (input.entries.length < 2 || input.entries.length > maxEntriesPerTransaction) {
-    throw new PaymentsError('parameter_invalid', `a ledger transaction has 2 to ${maxEntriesPerTransaction} entries`);
+    throw new Error(`a ledger transaction has 2 to ${maxEntriesPerTransaction} entries, got ${input.entries.length}`);
   }
-  if (input.entries.some((entry) => entry.amount === 0n)) {
-    throw new PaymentsError('parameter_invalid', 'ledger entries cannot be zero');
-  }
-  if (input.entries.reduce((sum, entry) => sum + entry.amount, 0n) !== 0n) {
-    throw new PaymentsError('parameter_invalid', 'ledger entries must sum to zero');
-  }
+  if (input.entries.some((entry) => entry.amount === 0n)) throw new Error('ledger entries cannot be zero');
+  const sum = input.entries.reduce((total, entry) => total + entry.amount, 0n);
+  if (sum !== 0n) throw new Error(`ledger entries must sum to zero, got ${sum}`);
   if (input.idempotencyKey.length === 0) throw new Error('a ledger transaction needs an idempotency key');
 }
 
@@ -131,7 +133,7 @@ function ledgerError(error: unknown): PaymentsError | undefined {
   if (text.includes('amount_too_large')) {
     return new PaymentsError('amount_too_large', 'The amount is larger than the hold.', 'amount');
   }
-  if (text.includes('invalid_posting')) return new PaymentsError('parameter_invalid', 'Invalid ledger posting.');
+  // invalid_posting (malformed entry arrays) is a bug of ours: it stays an Error.
   if (text.includes('currency_mismatch')) {
     return new PaymentsError('currency_mismatch', 'Entries must be in the currency of their account.');
   }
