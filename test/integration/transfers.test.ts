@@ -214,6 +214,13 @@ describe('balances over time and the entry list', () => {
     const invalid = await get(`/v1/accounts/${id}/balance?at=yesterday`);
     expect(invalid.statusCode).toBe(400);
     expect(invalid.json().error).toMatchObject({ code: 'parameter_invalid', param: 'at' });
+    // A leap second passes the date-time format but is no instant Date can hold: 400, not 500.
+    const leap = await get(`/v1/accounts/${id}/balance?at=2026-06-30T23:59:60Z`);
+    expect(leap.statusCode).toBe(400);
+    expect(leap.json().error).toMatchObject({ code: 'parameter_invalid', param: 'at' });
+    const listed = await get(`/v1/payments?created[gte]=2026-06-30T23:59:60Z`);
+    expect(listed.statusCode).toBe(400);
+    expect(listed.json().error).toMatchObject({ code: 'parameter_invalid', param: 'created[gte]' });
 
     const page1 = (await get(`/v1/accounts/${id}/entries?limit=2`)).json();
     expect(page1.has_more).toBe(true);

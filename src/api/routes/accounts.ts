@@ -20,6 +20,7 @@ import {
   EntriesQuery,
   EntryList,
 } from '../schemas/accounts.ts';
+import { queryInstant } from '../query-time.ts';
 
 /** The merchant's account, or 404 whether it does not exist or belongs to someone else. */
 export async function findMerchantAccount(deps: AppDependencies, merchantId: string, id: string): Promise<AccountRow> {
@@ -169,7 +170,7 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
           at: new Date().toISOString(),
         };
       }
-      const at = new Date(request.query.at);
+      const at = queryInstant(request.query.at, 'at');
       return {
         object: 'balance' as const,
         account_id: account.id,

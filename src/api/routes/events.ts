@@ -8,6 +8,7 @@ import { presentEvent } from '../../events/present.ts';
 import { deliveryInclude, presentDelivery, startDeliveryWorkflow } from '../../webhooks/deliveries.ts';
 import { IdParams, withErrors } from '../schemas/common.ts';
 import { Event, EventList, EventListQuery, RedeliveryList } from '../schemas/events.ts';
+import { optionalQueryInstant } from '../query-time.ts';
 
 // The merchant's outbound events (the outbox), newest first, and redelivery of the ones whose
 // last delivery to an endpoint failed.
@@ -31,8 +32,8 @@ export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencie
       if (query.type) where.type = query.type.endsWith('.*') ? { startsWith: query.type.slice(0, -1) } : query.type;
       if (query['created[gte]'] || query['created[lte]']) {
         where.createdAt = {
-          gte: query['created[gte]'] ? new Date(query['created[gte]']) : undefined,
-          lte: query['created[lte]'] ? new Date(query['created[lte]']) : undefined,
+          gte: optionalQueryInstant(query['created[gte]'], 'created[gte]'),
+          lte: optionalQueryInstant(query['created[lte]'], 'created[lte]'),
         };
       }
       if (query.starting_after) {

@@ -37,6 +37,7 @@ import {
   type PaymentRecord,
   type RefundRecord,
 } from './payment-reads.ts';
+import { optionalQueryInstant } from '../query-time.ts';
 
 export function paymentSettings(config: Config): PaymentSettings {
   return {
@@ -203,8 +204,8 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
       const page = await listPayments(deps.prisma, request.merchantId, {
         status: query.status,
         customer: query.customer,
-        createdGte: query['created[gte]'] ? new Date(query['created[gte]']) : undefined,
-        createdLte: query['created[lte]'] ? new Date(query['created[lte]']) : undefined,
+        createdGte: optionalQueryInstant(query['created[gte]'], 'created[gte]'),
+        createdLte: optionalQueryInstant(query['created[lte]'], 'created[lte]'),
         limit: query.limit,
         startingAfter: query.starting_after,
       });
