@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import { app, type AppDependencies } from './app.ts';
+import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 
 export interface BuildOptions {
   logger: FastifyServerOptions['logger'];
@@ -29,6 +30,8 @@ export async function buildApp(deps: AppDependencies, options: BuildOptions): Pr
     connectionTimeout: options.requestTimeoutMs,
     return503OnClosing: true,
     genReqId: () => `req_${crypto.randomUUID()}`,
+    frameworkErrors,
+    clientErrorHandler,
   });
   fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   await fastify.register(app, deps);

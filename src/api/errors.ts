@@ -71,6 +71,24 @@ function fromValidation(error: FastifyError): PaymentsError {
   );
 }
 
+/** Fastify's own refusals of a request (bad URL, over-long parameter, missing content type…). */
+function isFrameworkClientError(error: FastifyError): boolean {
+  const status = error.statusCode;
+  return typeof error.code === 'string' && error.code.startsWith('FST_ERR') && status !== undefined && status < 500;
+}
+
+const frameworkMessages: Record<string, string> = {
+  FST_ERR_BAD_URL: 'The request URL is not valid.',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path parameter is too long.',
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: 'Send a Content-Type header with this request.',
+};
+
+/** Our shape for them, in our words: Fastify's text names its internals. */
+export function frameworkError(error: FastifyError): PaymentsError {
+  if (error.statusCode === 404) return new PaymentsError('resource_missing', 'Unrecognized request URL.');
+  return new PaymentsError('parameter_invalid', frameworkMessages[error.code] ?? 'The request is not valid.');
+}
+
 export function toPaymentsError(error: unknown): PaymentsError | undefined {
   if (error instanceof PaymentsError) return error;
   const fastifyError = error as FastifyError;
@@ -85,6 +103,7 @@ export function toPaymentsError(error: unknown): PaymentsError | undefined {
       return new PaymentsError('parameter_invalid', 'Send the request body as application/json.');
   }
   if (fastifyError.statusCode === 429) return new PaymentsError('rate_limited', 'Too many requests; retry later.');
+  if (isFrameworkClientError(fastifyError)) return frameworkError(fastifyError);
   return fromTemporalFailure(error);
 }
 

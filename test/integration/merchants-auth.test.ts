@@ -158,3 +158,44 @@ describe('internal errors', () => {
     await app.close();
   });
 });
+
+describe('requests refused before any route', () => {
+  it('answer 4xx in our error shape: unknown method without a body type, bad URL, over-long parameter', async () => {
+    const cases = [
+      { method: 'QUERY', url: '/v1/payments' },
+      { method: 'QUERY', url: '/nowhere' },
+      { method: 'GET', url: '/v1/payments/%E0%A4%A' },
+      { method: 'GET', url: `/v1/payments/${'x'.repeat(600)}` },
+    ] as const;
+    for (const { method, url } of cases) {
+      const response = await stack.app.inject({ method: method as never, url });
+      expect([method, url.slice(0, 20), response.statusCode]).toEqual([method, url.slice(0, 20), 400]);
+      const body = response.json<{ error: { type: string; code: string; message: string } }>();
+      expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'parameter_invalid' });
+      expect(body.error.message).not.toMatch(/FST_|fastify/i);
+    }
+  });
+
+  it('answers 431 in our error shape when the headers are too large for Node', async () => {
+    const { request } = await import('node:http');
+    await stack.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = stack.app.server.address();
+    if (!address || typeof address === 'string') throw new Error('no port');
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const sent = request(
+        { host: '127.0.0.1', port: address.port, path: '/v1/payments', headers: { 'x-big': 'a'.repeat(20_000) } },
+        (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        },
+      );
+      sent.on('error', reject);
+      sent.end();
+    });
+    expect(answer.status).toBe(431);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'parameter_invalid' },
+    });
+  });
+});
