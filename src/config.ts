@@ -126,6 +126,8 @@ export interface Config extends PaymentConfig, WebhookConfig {
   bodyLimitBytes: number;
   requestTimeoutMs: number;
   rateLimitPerSecond: number;
+  /** Refused API keys per client address and minute before that address is answered 429. */
+  authFailuresPerMinute: number;
   idempotencyKeyTtlMs: number;
   /** A request holding an idempotency key longer than this is presumed dead and may be retried. */
   idempotencyLockTimeoutMs: number;
@@ -163,6 +165,7 @@ export function loadConfig(): Config {
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 64 * 1024),
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 30_000),
     rateLimitPerSecond: integer('RATE_LIMIT_PER_SECOND', 200),
+    authFailuresPerMinute: integer('AUTH_FAILURES_PER_MINUTE', 60),
     idempotencyKeyTtlMs: integer('IDEMPOTENCY_KEY_TTL_MS', 24 * 60 * 60 * 1000),
     idempotencyLockTimeoutMs: integer('IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000),
     depositWaitMs: integer('DEPOSIT_WAIT_MS', 10_000),

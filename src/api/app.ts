@@ -11,7 +11,8 @@ import { ErrorResponse } from './schemas/common.ts';
 import { healthRoutes } from './routes/health.ts';
 import { adminScope, merchantScope } from './merchant-scope.ts';
 import { inboundWebhookRoutes } from './routes/webhooks-inbound.ts';
-import { hashApiKey } from './auth.ts';
+import { hashApiKey, presentedKey } from './auth.ts';
+import { createAuthFailureLimiter } from './auth-failures.ts';
 
 export interface AppDependencies {
   prisma: PrismaClient;
@@ -39,10 +40,12 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
   await api.register(rateLimit, {
     max: deps.config.rateLimitPerSecond,
     timeWindow: 1_000,
-    // Limits each API key (hashed, never logged raw); anonymous callers share their address.
+    // Limits each API key (hashed, never logged raw), read the way authentication reads it, so
+    // respelling the header (`bearer`, extra spaces, a tab) is the same key; anonymous callers
+    // share their address. Failed keys also count against the address (src/api/auth-failures.ts).
     keyGenerator: (request) => {
-      const auth = request.headers.authorization;
-      return auth ? hashApiKey(auth) : request.ip;
+      const key = presentedKey(request);
+      return key ? `key:${hashApiKey(key)}` : `ip:${request.ip}`;
     },
     // Providers' webhooks are signed and deduplicated; throttling them would only delay money.
     allowList: (request) =>
@@ -53,7 +56,8 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
   });
 
   await api.register(healthRoutes, deps);
-  await api.register(adminScope, deps);
-  await api.register(merchantScope, deps);
+  const authFailures = createAuthFailureLimiter(deps.config.authFailuresPerMinute);
+  await api.register(adminScope, { ...deps, authFailures });
+  await api.register(merchantScope, { ...deps, authFailures });
   await api.register(inboundWebhookRoutes, deps);
 }

@@ -15,11 +15,16 @@ export function newApiKey(): string {
   return `sk_test_${randomToken(32)}`;
 }
 
-function bearerToken(request: FastifyRequest): string {
+/** The key of an `Authorization: Bearer <key>` header, however the scheme is spelled. */
+export function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  if (!match?.[1]) throw new PaymentsError('api_key_invalid', 'Provide your API key as "Authorization: Bearer <key>".');
-  return match[1];
+  return (header ? /^Bearer\s+(\S+)$/i.exec(header) : null)?.[1];
+}
+
+function bearerToken(request: FastifyRequest): string {
+  const key = presentedKey(request);
+  if (!key) throw new PaymentsError('api_key_invalid', 'Provide your API key as "Authorization: Bearer <key>".');
+  return key;
 }
 
 export async function authenticateMerchant(prisma: PrismaClient, request: FastifyRequest): Promise<string> {

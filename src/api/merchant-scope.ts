@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDependencies } from './app.ts';
 import { authenticateMerchant, authenticateAdmin } from './auth.ts';
+import type { AuthFailureLimiter } from './auth-failures.ts';
+import { PaymentsError } from '../domain/errors.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { transferRoutes } from './routes/transfers.ts';
 import { paymentRoutes } from './routes/payments.ts';
@@ -9,6 +11,20 @@ import { webhookEndpointRoutes } from './routes/webhook-endpoints.ts';
 import { ledgerAdminRoutes } from './routes/ledger-admin.ts';
 import { merchantRoutes } from './routes/merchants.ts';
 
+/** The scopes share one count of failed authentications per address. */
+export type ScopeDependencies = AppDependencies & { authFailures: AuthFailureLimiter };
+
+/** Authenticates, counting a refused key against the caller's address. */
+async function counted<T>(deps: ScopeDependencies, address: string, authenticate: () => Promise<T> | T): Promise<T> {
+  deps.authFailures.check(address);
+  try {
+    return await authenticate();
+  } catch (error) {
+    if (error instanceof PaymentsError && error.code === 'api_key_invalid') deps.authFailures.failed(address);
+    throw error;
+  }
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     merchantId: string;
@@ -16,10 +32,10 @@ declare module 'fastify' {
 }
 
 /** Every route registered here sees `request.merchantId` of a valid API key, or never runs. */
-export async function merchantScope(app: FastifyInstance, deps: AppDependencies): Promise<void> {
+export async function merchantScope(app: FastifyInstance, deps: ScopeDependencies): Promise<void> {
   app.decorateRequest('merchantId', '');
   app.addHook('onRequest', async (request) => {
-    request.merchantId = await authenticateMerchant(deps.prisma, request);
+    request.merchantId = await counted(deps, request.ip, () => authenticateMerchant(deps.prisma, request));
   });
   await app.register(accountRoutes, deps);
   await app.register(transferRoutes, deps);
@@ -29,8 +45,10 @@ export async function merchantScope(app: FastifyInstance, deps: AppDependencies)
 }
 
 /** Platform operator routes, behind ADMIN_API_KEY. */
-export async function adminScope(app: FastifyInstance, deps: AppDependencies): Promise<void> {
-  app.addHook('onRequest', async (request) => authenticateAdmin(deps.config.adminApiKey, request));
+export async function adminScope(app: FastifyInstance, deps: ScopeDependencies): Promise<void> {
+  app.addHook('onRequest', async (request) =>
+    counted(deps, request.ip, () => authenticateAdmin(deps.config.adminApiKey, request)),
+  );
   await app.register(merchantRoutes, deps);
   await app.register(ledgerAdminRoutes, deps);
 }

@@ -124,6 +124,37 @@ describe('rate limiting, health and internal errors', () => {
     }
   });
 
+  it('limits a key however its header is spelled, and failed keys per client address', async () => {
+    const limited = await startStack('ratelimit-spelling', { rateLimitPerSecond: 3, authFailuresPerMinute: 5 });
+    try {
+      const merchant = await limited.merchant();
+      const spellings = ['Bearer ', 'bearer ', 'Bearer  ', 'Bearer\t', 'BEARER '];
+      const statuses: number[] = [];
+      for (const scheme of spellings) {
+        const response = await limited.app.inject({
+          method: 'GET',
+          url: '/v1/accounts/acct_none',
+          headers: { authorization: `${scheme}${merchant.apiKey}` },
+        });
+        statuses.push(response.statusCode);
+      }
+      expect(statuses).toEqual([404, 404, 404, 429, 429]);
+
+      const guesses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const response = await limited.app.inject({
+          method: 'GET',
+          url: '/v1/accounts/acct_none',
+          headers: { authorization: `Bearer sk_test_guess${i}` },
+        });
+        guesses.push(response.statusCode);
+      }
+      expect(guesses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('reports liveness and readiness of PostgreSQL and Temporal', async () => {
     const health = await stack.app.inject({ method: 'GET', url: '/health' });
     expect(health.statusCode).toBe(200);
