@@ -13,6 +13,7 @@ import { adminScope, merchantScope } from './merchant-scope.ts';
 import { inboundWebhookRoutes } from './routes/webhooks-inbound.ts';
 import { hashApiKey, presentedKey } from './auth.ts';
 import { createAuthFailureLimiter } from './auth-failures.ts';
+import { assertStorable } from './storable-text.ts';
 
 export interface AppDependencies {
   prisma: PrismaClient;
@@ -53,6 +54,13 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
     // Thrown into the one error handler, which answers in the common error shape.
     errorResponseBuilder: (_request, context) =>
       Object.assign(new Error(`Too many requests; retry after ${context.after}.`), { statusCode: context.statusCode }),
+  });
+
+  // Text PostgreSQL cannot store is refused before any route reads it (src/api/storable-text.ts).
+  api.addHook('preValidation', async (request) => {
+    assertStorable(request.params);
+    assertStorable(request.query);
+    if (typeof request.body !== 'string') assertStorable(request.body);
   });
 
   await api.register(healthRoutes, deps);

@@ -7,6 +7,7 @@ import type { ProviderName } from '../../providers/provider.ts';
 import { envelopeOf } from '../../webhooks/inbound-events.ts';
 import { verifyInboundSignature } from '../../webhooks/inbound-signature.ts';
 import { withErrors } from '../schemas/common.ts';
+import { assertStorable } from '../storable-text.ts';
 
 const Received = Type.Object({ received: Type.Literal(true), duplicate: Type.Boolean() });
 
@@ -56,6 +57,7 @@ export async function inboundWebhookRoutes(app: FastifyInstance, deps: AppDepend
       } catch {
         throw new PaymentsError('invalid_json', 'The webhook body is not valid JSON.');
       }
+      assertStorable(payload);
       const envelope = envelopeOf(provider, payload);
       if (!envelope) throw new PaymentsError('parameter_invalid', 'The webhook has no event id or type.');
       const fresh = await inbox.receive({ provider, eventId: envelope.eventId, type: envelope.type, payload });
