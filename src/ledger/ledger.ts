@@ -130,6 +130,13 @@ function ledgerError(error: unknown): PaymentsError | undefined {
   if (text.includes('hold_reference_conflict')) {
     return new PaymentsError('hold_unexpected_state', 'A different hold already exists for this reference.');
   }
+  if (text.includes('accounts_balance_range_check')) {
+    return new PaymentsError(
+      'amount_too_large',
+      'The balance would exceed the largest amount this API represents (9007199254740991).',
+      'amount',
+    );
+  }
   if (text.includes('amount_too_large')) {
     return new PaymentsError('amount_too_large', 'The amount is larger than the hold.', 'amount');
   }

@@ -114,6 +114,22 @@ describe('deposits', () => {
     }
   });
 
+  it('refuses a deposit that would take a balance past 2^53 - 1 with 400; the account stays readable', async () => {
+    const accountId = await openAccount();
+    const max = Number.MAX_SAFE_INTEGER;
+    expect((await deposit(accountId, 'dep-max', { amount: max, reference: 'max' })).statusCode).toBe(201);
+    const over = await deposit(accountId, 'dep-over', { amount: 1, reference: 'one more' });
+    expect(over.statusCode).toBe(400);
+    expect(over.json().error).toMatchObject({ code: 'amount_too_large', param: 'amount' });
+    const account = await stack.app.inject({
+      method: 'GET',
+      url: `/v1/accounts/${accountId}`,
+      headers: bearer(merchant.apiKey),
+    });
+    expect(account.statusCode).toBe(200);
+    expect(account.json()).toMatchObject({ balance: max, available: max });
+  });
+
   it('runs 20 concurrent identical requests as one deposit: one entry, one workflow execution', async () => {
     const accountId = await openAccount();
     const key = 'concurrent-20';
