@@ -10,7 +10,9 @@ import { settledBy } from './answer-deadlines.ts';
 // parameters it is refused (422); while the first request still runs, 409. Outcomes the
 // client caused (2xx, 4xx) are stored; server failures release the key so a retry runs
 // again — safe, because every operation below is itself keyed (workflow id, ledger key).
-// A 202 (still running) is not stored either, so a retry sees the final outcome.
+// A 202 (still running) is not stored either, so a retry sees the final outcome. Either way the
+// key keeps the first request's fingerprint: a retry with other parameters is refused (422),
+// since it would otherwise join the operation the first request started under this key.
 
 export interface IdempotencySettings {
   keyTtlMs: number;
@@ -48,9 +50,15 @@ const maxClaimAttempts = 3;
  */
 const releaseWaitMs = 500;
 
-/** Frees the key, so that a retry runs again; the answer waits for it at most releaseWaitMs. */
+/**
+ * Unlocks the key with nothing stored, so that a retry with the same parameters runs again
+ * (it takes the unlocked key over); the fingerprint stays. Waits at most releaseWaitMs.
+ */
 async function release(prisma: PrismaClient, merchantId: string, key: string): Promise<void> {
-  await settledBy(prisma.idempotencyKey.deleteMany({ where: { merchantId, key } }), Date.now() + releaseWaitMs);
+  await settledBy(
+    prisma.idempotencyKey.updateMany({ where: { merchantId, key, responseStatus: null }, data: { lockedAt: null } }),
+    Date.now() + releaseWaitMs,
+  );
 }
 
 const inProgress = () =>

@@ -291,6 +291,12 @@ describe('no worker polling the task queue', () => {
     expect(retried.response.headers['idempotent-replayed']).toBeUndefined();
     expect(retried.response.json()).toMatchObject({ id: started.payment, status: 'processing' });
     expect(retried.elapsedMs).toBeLessThan(boundMs);
+
+    // The key still holds the first request's parameters: other ones are refused, not joined
+    // to the payment the first request started.
+    const reused = await api.create({ ...payload, amount: 9_999, currency: 'EUR' }, keys.create);
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json().error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_key_reused' });
   });
 
   it('answers a capture and a refund 503 with Retry-After: no worker accepted the update', async () => {
@@ -378,11 +384,17 @@ describe('Temporal unreachable', () => {
       }),
     );
     expectServiceUnavailable(created);
-    // Nothing started, nothing recorded, and the key is free for the retry.
+    // Nothing started, nothing recorded, and the key is free for the retry: unlocked, nothing
+    // stored, only the request's fingerprint kept.
     const paymentId = resourceIdFor('pay', `payment:${merchant.id}:${key}`);
     await expect(stack.temporal.workflow.getHandle(paymentId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect((await getJson(`/v1/payments/${paymentId}`)).statusCode).toBe(404);
-    expect(await stack.prisma.idempotencyKey.count({ where: { merchantId: merchant.id, key } })).toBe(0);
+    expect(
+      await stack.prisma.idempotencyKey.findUnique({
+        where: { merchantId_key: { merchantId: merchant.id, key } },
+        select: { lockedAt: true, responseStatus: true },
+      }),
+    ).toEqual({ lockedAt: null, responseStatus: null });
 
     expectServiceUnavailable(await timed(() => act(unreachable, fixtures.toCapture, 'capture', {}, 'unreachable-c')));
     expectServiceUnavailable(
