@@ -4,7 +4,11 @@ import type { PaymentParty } from '../src/ledger/payment-recipes.ts';
 import type { LedgerStep } from '../src/domain/ledger-step.ts';
 import { ensureAccounts, recipeFor } from '../src/payments/payment-books.ts';
 import type { RiskFacts } from '../src/payments/risk-facts.ts';
-import { openPaymentStatement, recordTransitionStatement } from '../src/payments/transition-statement.ts';
+import {
+  openPaymentStatement,
+  recordTransitionStatement,
+  type RecordedTransition,
+} from '../src/payments/transition-statement.ts';
 import type { PaymentEventRecord, PaymentView, RefundView } from '../src/domain/payment-view.ts';
 
 // The database steps of the payment workflow, run as local activities. Each transition is one
@@ -15,7 +19,7 @@ import type { PaymentEventRecord, PaymentView, RefundView } from '../src/domain/
 export interface TransitionRecord {
   view: PaymentView;
   event: PaymentEventRecord;
-  /** The refund this transition creates; its ledger transaction id is filled in here. */
+  /** The refund this transition creates; its ledger transaction id and created_at are filled in here. */
   refund?: RefundView | undefined;
   ledger?: LedgerStep | undefined;
 }
@@ -36,11 +40,11 @@ export function createPaymentRecordActivities(prisma: PrismaClient) {
       return openPaymentStatement(prisma, input);
     },
 
-    async recordTransition(record: TransitionRecord): Promise<{ transactionId: string | null }> {
+    async recordTransition(record: TransitionRecord): Promise<RecordedTransition> {
       const party = partyOf(record.view);
       const recipe = record.ledger ? recipeFor(party, record.ledger) : undefined;
       if (recipe) await ensureAccounts(prisma, recipe.accounts);
-      return { transactionId: await recordTransitionStatement(prisma, { ...record, party, recipe }) };
+      return recordTransitionStatement(prisma, { ...record, party, recipe });
     },
 
     /** A wallet payment's authorization: a ledger hold on the customer's account. */

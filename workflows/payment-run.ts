@@ -14,7 +14,6 @@ import {
 import type { LedgerStep } from '../src/domain/ledger-step.ts';
 import { businessFailure } from './failures.ts';
 import { FifoLock } from './fifo-lock.ts';
-import { workflowNowIso } from './workflow-clock.ts';
 import { books, cardProvider, compensations, records } from './payment-activities.ts';
 import { openingView, type PaymentInput, type PaymentView, type RefundView } from '../src/domain/payment-view.ts';
 
@@ -41,6 +40,11 @@ export class PaymentRun {
   readonly background: Promise<unknown>[] = [];
   readonly lock = new FifoLock();
   private recordedVersion: number;
+  /**
+   * When the latest transition was recorded, as the recording activity read it: workflow code
+   * reads no clock, so this is its "now" after each step.
+   */
+  lastRecordedAtMs: number;
 
   constructor(readonly input: PaymentInput) {
     const resume = input.resume;
@@ -49,6 +53,7 @@ export class PaymentRun {
     this.seenProviderEvents = new Set(resume?.seenProviderEvents ?? []);
     this.disputeIds = new Set(resume?.disputeIds ?? []);
     this.recordedVersion = resume ? this.view.version : 0;
+    this.lastRecordedAtMs = Date.parse(input.createdAt);
   }
 
   /** The read model holds the view's latest version. */
@@ -87,26 +92,25 @@ export class PaymentRun {
     changes: Partial<PaymentView>,
     data: Record<string, unknown> = {},
     effects: { ledger?: LedgerStep; refund?: RefundView } = {},
-  ): Promise<string | null> {
+  ): Promise<{ transactionId: string | null; recordedAtMs: number }> {
     const before = { ...this.view };
     Object.assign(this.view, changes);
     this.view.version += 1;
     const record = { view: this.view, event: { version: this.view.version, type, data }, ...effects };
-    let transactionId: string | null;
+    let recorded: { transactionId: string | null; recordedAtMs: number };
     try {
       // A ledger step follows money that has really moved: it must land, so it retries for days.
-      transactionId = effects.ledger
-        ? (await books.recordTransition(record)).transactionId
-        : (await records.recordTransition(record)).transactionId;
+      recorded = effects.ledger ? await books.recordTransition(record) : await records.recordTransition(record);
     } catch (error) {
       Object.assign(this.view, before);
       throw error;
     }
+    this.lastRecordedAtMs = recorded.recordedAtMs;
     this.recordedVersion = Math.max(this.recordedVersion, record.event.version);
     if (this.view.status !== before.status && isStable(this.view.status)) {
       upsertSearchAttributes({ PaymentStatus: [this.view.status] });
     }
-    return transactionId;
+    return recorded;
   }
 
   fail(code: ErrorCode, data: Record<string, unknown> = {}): Promise<unknown> {
@@ -230,15 +234,18 @@ export class PaymentRun {
       status: 'succeeded',
       providerRefundId,
       transactionId: null,
-      createdAt: workflowNowIso(),
+      // Set from the recording below: when the refund was booked.
+      createdAt: '',
     };
     const fromPending = !view.settled;
-    record.transactionId = await this.transition(
+    const recorded = await this.transition(
       'refund.succeeded',
       { refunds: [...view.refunds, record], amountRefunded: view.amountRefunded + amount },
       { refund_id: refundId, amount, ...(external ? { initiated_by: 'provider' } : {}) },
       { ledger: { kind: 'refund', refundId, amount, feeBack: share.feeBack, fromPending }, refund: record },
     );
+    record.transactionId = recorded.transactionId;
+    record.createdAt = new Date(recorded.recordedAtMs).toISOString();
     this.money = afterRefund(this.money, share);
     if (fromPending) this.pendingNet -= amount - share.feeBack;
     return record;

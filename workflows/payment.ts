@@ -4,7 +4,6 @@ import { assessPayment } from '../src/domain/risk.ts';
 import { registerPaymentHandlers } from './payment-handlers.ts';
 import { PaymentRun } from './payment-run.ts';
 import type { PaymentInput, PaymentView } from '../src/domain/payment-view.ts';
-import { workflowNowMs } from './workflow-clock.ts';
 
 // Version 2 of the payment workflow (docs/adr/0001-payment-workflow-v2.md): every step is a
 // local activity, so an automatic card payment is answered after one workflow task.
@@ -82,7 +81,9 @@ async function refundWindow(run: PaymentRun): Promise<void> {
   const closesAtMs = Date.parse(createdAt) + settings.refundWindowMs;
   const maxEvents = settings.continueAsNewAfterEvents ?? defaultContinueAsNewAfterEvents;
   const historyLong = () => workflowInfo().historyLength > maxEvents || workflowInfo().continueAsNewSuggested;
-  const remainingMs = closesAtMs - workflowNowMs();
+  // A resumed run starts when its predecessor handed over; otherwise the last step just recorded.
+  const nowMs = run.input.resume ? workflowInfo().runStartTime.getTime() : run.lastRecordedAtMs;
+  const remainingMs = closesAtMs - nowMs;
   if (remainingMs <= 0) return;
   await condition(() => refundable(run.money) === 0n || historyLong(), remainingMs);
   if (refundable(run.money) === 0n || !historyLong()) return;

@@ -96,13 +96,22 @@ function ledgerPart(input: TransitionInput, transactionId: string | null): Prism
     ${accountIds}::text[], ${amounts}::bigint[])`;
 }
 
-/** Records the transition; the ledger transaction's id, or null when it posts nothing. */
-export async function recordTransitionStatement(db: Db, input: TransitionInput): Promise<string | null> {
+/** What recording a transition returns to the workflow, which has no clock of its own to read. */
+export interface RecordedTransition {
+  /** The ledger transaction's id, or null when the transition posts nothing. */
+  transactionId: string | null;
+  /** When it was recorded (a refund's created_at). */
+  recordedAtMs: number;
+}
+
+/** Records the transition in one statement. */
+export async function recordTransitionStatement(db: Db, input: TransitionInput): Promise<RecordedTransition> {
+  const recordedAt = new Date();
   const transactionId = input.recipe ? transactionIdFor(input.recipe.posting.idempotencyKey) : null;
   let view = input.view;
   const parts: Prisma.Sql[] = [];
   if (input.refund) {
-    const refund = { ...input.refund, transactionId };
+    const refund = { ...input.refund, transactionId, createdAt: recordedAt.toISOString() };
     view = { ...view, refunds: view.refunds.map((known) => (known.id === refund.id ? refund : known)) };
     parts.push(Prisma.sql`refund AS (${refundPart(view.id, refund)})`);
   }
@@ -122,7 +131,7 @@ export async function recordTransitionStatement(db: Db, input: TransitionInput):
   const posted = rows[0]?.transaction_id ?? null;
   // The key names one transaction: a replay finds the first one, which bears the same id.
   if (posted !== transactionId) throw new Error(`ledger returned ${posted} for a posting keyed ${transactionId}`);
-  return posted;
+  return { transactionId: posted, recordedAtMs: recordedAt.getTime() };
 }
 
 /**
