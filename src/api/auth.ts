@@ -27,17 +27,42 @@ function bearerToken(request: FastifyRequest): string {
   return key;
 }
 
-export async function authenticateMerchant(prisma: PrismaClient, request: FastifyRequest): Promise<string> {
-  const key = bearerToken(request);
-  const merchant = await prisma.merchant.findUnique({ where: { apiKeyHash: hashApiKey(key) }, select: { id: true } });
-  if (!merchant) throw new PaymentsError('api_key_invalid', 'Invalid API key provided.');
-  return merchant.id;
+const wrongScope = (needs: string) =>
+  new PaymentsError('permission_denied', `This API key cannot use this route; it needs ${needs}.`);
+
+function isAdminKey(adminApiKey: string | undefined, key: string): boolean {
+  // Hashing first gives equal-length buffers, so the comparison time says nothing about the key.
+  return (
+    adminApiKey !== undefined && timingSafeEqual(Buffer.from(hashApiKey(key)), Buffer.from(hashApiKey(adminApiKey)))
+  );
 }
 
-export function authenticateAdmin(adminApiKey: string | undefined, request: FastifyRequest): void {
+async function merchantOfKey(prisma: PrismaClient, key: string): Promise<string | undefined> {
+  const merchant = await prisma.merchant.findUnique({ where: { apiKeyHash: hashApiKey(key) }, select: { id: true } });
+  return merchant?.id;
+}
+
+/** A merchant's key opens its own routes; the admin key is known but refused here (403). */
+export async function authenticateMerchant(
+  prisma: PrismaClient,
+  adminApiKey: string | undefined,
+  request: FastifyRequest,
+): Promise<string> {
   const key = bearerToken(request);
-  // Hashing first gives equal-length buffers, so the comparison time says nothing about the key.
-  const ok =
-    adminApiKey !== undefined && timingSafeEqual(Buffer.from(hashApiKey(key)), Buffer.from(hashApiKey(adminApiKey)));
-  if (!ok) throw new PaymentsError('api_key_invalid', 'This route needs the admin API key.');
+  const merchantId = await merchantOfKey(prisma, key);
+  if (merchantId) return merchantId;
+  if (isAdminKey(adminApiKey, key)) throw wrongScope('a merchant API key');
+  throw new PaymentsError('api_key_invalid', 'Invalid API key provided.');
+}
+
+/** The admin key opens the platform's routes; a merchant's key is known but refused here (403). */
+export async function authenticateAdmin(
+  prisma: PrismaClient,
+  adminApiKey: string | undefined,
+  request: FastifyRequest,
+): Promise<void> {
+  const key = bearerToken(request);
+  if (isAdminKey(adminApiKey, key)) return;
+  if (await merchantOfKey(prisma, key)) throw wrongScope('the admin API key');
+  throw new PaymentsError('api_key_invalid', 'This route needs the admin API key.');
 }

@@ -3,6 +3,7 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import { app, type AppDependencies } from './app.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
+import { requestIdHeader } from './errors.ts';
 
 export interface BuildOptions {
   logger: FastifyServerOptions['logger'];
@@ -22,6 +23,25 @@ function makeAjv(options: AjvOptions): Ajv {
 const bodyAjv = makeAjv({ coerceTypes: false });
 const textAjv = makeAjv({ coerceTypes: 'array' });
 
+/**
+ * A POST that takes no parameters (cancel, approve…) may arrive with `Content-Type:
+ * application/json` and no body, as many HTTP clients send it: that means `{}`, not bad JSON.
+ * Anything else goes to Fastify's own parser, with its prototype-poisoning protection.
+ */
+function acceptEmptyJson(fastify: FastifyInstance): void {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') {
+      done(null, {});
+      return;
+    }
+    // Typed as possibly async; the default parser answers through `done`.
+    void parseJson(request, text, done);
+  });
+}
+
 export async function buildApp(deps: AppDependencies, options: BuildOptions): Promise<FastifyInstance> {
   const fastify = Fastify({
     logger: options.logger,
@@ -34,6 +54,11 @@ export async function buildApp(deps: AppDependencies, options: BuildOptions): Pr
     clientErrorHandler,
   });
   fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  acceptEmptyJson(fastify);
+  // Every answer names its request, as the log does, so a client can quote it to support.
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header(requestIdHeader, request.id);
+  });
   await fastify.register(app, deps);
   return fastify;
 }

@@ -1,13 +1,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
-import { errorBody, frameworkError, sendError } from './errors.ts';
+import { errorBody, frameworkError, requestIdHeader, sendError } from './errors.ts';
 
 // Requests refused before a route runs still answer in our one error shape: Fastify's router
 // errors (bad URL encoding, over-long path parameters) and Node's HTTP parser errors (headers
 // too large: 431; malformed requests: 400), which reach no handler at all.
 
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  void sendError(reply, frameworkError(error));
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void sendError(reply.header(requestIdHeader, request.id), frameworkError(error));
 }
 
 const reasons: Record<number, string> = { 400: 'Bad Request', 431: 'Request Header Fields Too Large' };

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ApplicationFailure, WorkflowFailedError, ActivityFailure } from '@temporalio/client';
 import { PaymentsError, errorCatalog, isErrorCode, type ErrorCode } from '../domain/errors.ts';
+import { isConnectionLoss } from '../db/connection-loss.ts';
 
 // The one place where errors become HTTP: { error: { type, code, message, param? } }.
 // 5xx never reveal internals; the log keeps the detail with the request id.
@@ -14,6 +15,9 @@ export function errorBody(code: ErrorCode, message: string, param?: string): Err
   if (param !== undefined) body.error.param = param;
   return body;
 }
+
+/** The header that carries the request id on every answer, the id the log has as `reqId`. */
+export const requestIdHeader = 'Request-Id';
 
 /**
  * Seconds a client should wait before retrying a 503. A 503 means a dependency (Temporal, the
@@ -104,6 +108,9 @@ export function toPaymentsError(error: unknown): PaymentsError | undefined {
   }
   if (fastifyError.statusCode === 429) return new PaymentsError('rate_limited', 'Too many requests; retry later.');
   if (isFrameworkClientError(fastifyError)) return frameworkError(fastifyError);
+  if (isConnectionLoss(error)) {
+    return new PaymentsError('service_unavailable', 'The service is briefly unavailable; retry in a moment.');
+  }
   return fromTemporalFailure(error);
 }
 

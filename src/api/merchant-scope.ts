@@ -35,7 +35,9 @@ declare module 'fastify' {
 export async function merchantScope(app: FastifyInstance, deps: ScopeDependencies): Promise<void> {
   app.decorateRequest('merchantId', '');
   app.addHook('onRequest', async (request) => {
-    request.merchantId = await counted(deps, request.ip, () => authenticateMerchant(deps.prisma, request));
+    request.merchantId = await counted(deps, request.ip, () =>
+      authenticateMerchant(deps.prisma, deps.config.adminApiKey, request),
+    );
   });
   await app.register(accountRoutes, deps);
   await app.register(transferRoutes, deps);
@@ -47,7 +49,7 @@ export async function merchantScope(app: FastifyInstance, deps: ScopeDependencie
 /** Platform operator routes, behind ADMIN_API_KEY. */
 export async function adminScope(app: FastifyInstance, deps: ScopeDependencies): Promise<void> {
   app.addHook('onRequest', async (request) =>
-    counted(deps, request.ip, () => authenticateAdmin(deps.config.adminApiKey, request)),
+    counted(deps, request.ip, () => authenticateAdmin(deps.prisma, deps.config.adminApiKey, request)),
   );
   await app.register(merchantRoutes, deps);
   await app.register(ledgerAdminRoutes, deps);

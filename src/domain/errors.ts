@@ -11,6 +11,8 @@ export const errorCatalog = {
   webhook_signature_invalid: { type: 'invalid_request_error', status: 400, retryable: false },
   currency_mismatch: { type: 'invalid_request_error', status: 400, retryable: false },
   api_key_invalid: { type: 'authentication_error', status: 401, retryable: false },
+  // A valid key used outside its scope: a merchant key on an admin route, the admin key on a merchant's.
+  permission_denied: { type: 'permission_error', status: 403, retryable: false },
   resource_missing: { type: 'invalid_request_error', status: 404, retryable: false },
   idempotency_key_reused: { type: 'idempotency_error', status: 422, retryable: false },
   idempotency_request_in_progress: { type: 'idempotency_error', status: 409, retryable: false },

@@ -19,7 +19,7 @@ export interface TestCard {
 
 const approve = { kind: 'approve' } as const;
 
-const testCards: Record<string, TestCard> = {
+export const testCards: Readonly<Record<string, TestCard>> = {
   tok_visa: { brand: 'visa', last4: '4242', behaviour: approve },
   tok_mastercard: { brand: 'mastercard', last4: '4444', behaviour: approve },
   tok_amex: { brand: 'amex', last4: '8431', behaviour: approve },

@@ -56,6 +56,70 @@ describe('merchants and API keys', () => {
     });
   });
 
+  it('refuses a valid key outside its scope with 403 permission_denied: merchant key on admin routes and back', async () => {
+    const merchant = await stack.merchant();
+    const adminRoutes = [
+      { method: 'POST' as const, url: '/v1/merchants', payload: { name: 'Mallory' } },
+      { method: 'GET' as const, url: '/v1/ledger/integrity' },
+    ];
+    for (const route of adminRoutes) {
+      const response = await stack.app.inject({ ...route, headers: bearer(merchant.apiKey) });
+      expect([route.url, response.statusCode]).toEqual([route.url, 403]);
+      expect(response.json()).toEqual({
+        error: {
+          type: 'permission_error',
+          code: 'permission_denied',
+          message: 'This API key cannot use this route; it needs the admin API key.',
+        },
+      });
+    }
+    for (const url of ['/v1/payments', '/v1/events', '/v1/webhook_endpoints']) {
+      const response = await stack.app.inject({ method: 'GET', url, headers: bearer(stack.adminApiKey) });
+      expect([url, response.statusCode]).toEqual([url, 403]);
+      expect(response.json()).toEqual({
+        error: {
+          type: 'permission_error',
+          code: 'permission_denied',
+          message: 'This API key cannot use this route; it needs a merchant API key.',
+        },
+      });
+    }
+    // No merchant came of the merchant key's attempt.
+    expect(await stack.prisma.merchant.count({ where: { name: 'Mallory' } })).toBe(0);
+  });
+
+  it('names every answer with a Request-Id header, the id the log has for it', async () => {
+    const lines: string[] = [];
+    const { buildApp } = await import('../../src/api/build.ts');
+    const { Writable } = await import('node:stream');
+    const logged = await buildApp(
+      { prisma: stack.prisma, temporal: stack.temporal, config: stack.config },
+      {
+        logger: {
+          level: 'info',
+          stream: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }),
+        },
+        bodyLimitBytes: stack.config.bodyLimitBytes,
+        requestTimeoutMs: stack.config.requestTimeoutMs,
+      },
+    );
+    try {
+      const answers = [
+        await logged.inject({ method: 'GET', url: '/health' }),
+        await logged.inject({ method: 'GET', url: '/v1/accounts/acct_x', headers: bearer('sk_test_nope') }),
+        await logged.inject({ method: 'GET', url: '/nowhere' }),
+        await logged.inject({ method: 'GET', url: '/v1/payments/%E0%A4%A' }),
+      ];
+      const ids = answers.map((answer) => answer.headers['request-id']);
+      for (const id of ids) expect(id).toMatch(/^req_[0-9a-f-]{36}$/);
+      expect(new Set(ids).size).toBe(ids.length);
+      const loggedIds = new Set(lines.map((line) => (JSON.parse(line) as { reqId?: string }).reqId));
+      for (const id of ids) expect(loggedIds.has(id as string)).toBe(true);
+    } finally {
+      await logged.close();
+    }
+  });
+
   it("shows a merchant none of another merchant's resources: 404, never 403 or data", async () => {
     const alice = await stack.merchant();
     const bob = await stack.merchant();

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/stack.ts';
-import { paymentsClient } from '../support/payments.ts';
+import { card, paymentsClient } from '../support/payments.ts';
+import { loadConfig } from '../../src/config.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -87,5 +88,35 @@ describe('payment risk rules', () => {
     });
     const after = await api.simStats();
     expect(after.stripe.requests + after.paypal.requests).toBe(before.stripe.requests + before.paypal.requests);
+  });
+});
+
+describe('the default risk rules', () => {
+  let defaults: Stack;
+  beforeAll(async () => {
+    // The rules as shipped: no override of the velocity limit.
+    defaults = await startStack('risk-defaults', { riskMaxPaymentsPerWindow: loadConfig().riskMaxPaymentsPerWindow });
+  });
+  afterAll(async () => defaults?.close());
+
+  it("let one merchant run a demo with test cards past the velocity limit: a test token is no one's card", async () => {
+    const limit = defaults.config.riskMaxPaymentsPerWindow;
+    expect(limit).toBe(20);
+    const api = paymentsClient(defaults, await defaults.merchant());
+    const statuses: string[] = [];
+    for (let i = 0; i < limit + 5; i++) {
+      const response = await api.create({ amount: 1_000 + i, currency: 'USD', source: card('tok_visa') });
+      statuses.push(response.json().status);
+    }
+    expect(statuses).toEqual(Array.from({ length: limit + 5 }, () => 'succeeded'));
+    // The per-customer rule still counts test payments.
+    const customer = `cus_${randomUUID()}`;
+    const byCustomer: string[] = [];
+    for (let i = 0; i <= limit; i++) {
+      const response = await api.create({ amount: 700, currency: 'USD', source: card('tok_visa'), customer });
+      byCustomer.push(response.json().failure_code ?? response.json().status);
+    }
+    expect(byCustomer.at(-1)).toBe('payment_blocked');
+    expect(byCustomer.slice(0, limit)).toEqual(Array.from({ length: limit }, () => 'succeeded'));
   });
 });

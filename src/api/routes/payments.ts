@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateStage, type Client, type WorkflowUpdateHandle } from '@temporalio/client';
 import type { AppDependencies } from '../app.ts';
 import type { PaymentInput, PaymentSettings, PaymentView } from '../../domain/payment-view.ts';
@@ -38,6 +38,7 @@ import {
   type RefundRecord,
 } from './payment-reads.ts';
 import { optionalQueryInstant } from '../query-time.ts';
+import { cardFingerprint } from '../../payments/card-fingerprint.ts';
 
 export function paymentSettings(config: Config): PaymentSettings {
   return {
@@ -59,20 +60,18 @@ export function paymentSettings(config: Config): PaymentSettings {
   };
 }
 
-/** Velocity rules count by card without keeping the token itself. */
-function cardFingerprint(token: string): string {
-  return createHash('sha256').update(`card:${token}`).digest('hex').slice(0, 32);
-}
-
 /** Sends an update; a payment whose workflow has ended accepts no more changes. */
-async function update<T>(run: () => Promise<T>): Promise<T> {
+async function update<T>(payment: { status: string }, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
     if (error instanceof WorkflowNotFoundError || /already completed|not found/i.test(String(error))) {
       const typed = fromTemporalFailure(error);
       if (typed) throw typed;
-      throw new PaymentsError('payment_unexpected_state', 'This payment no longer accepts changes.');
+      throw new PaymentsError(
+        'payment_unexpected_state',
+        `This payment no longer accepts changes; its status is ${payment.status}.`,
+      );
     }
     throw error;
   }
@@ -243,7 +242,9 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
         const updateId = updateIdFor(path, request.headers['idempotency-key']);
         return maybeIdempotent(request, reply, async () => {
           const requested = (request.body ?? null) as { amount?: number } | null;
-          const done = await update(() => updateBefore(temporal, deadline, () => send(id, requested, updateId)));
+          const done = await update(before, () =>
+            updateBefore(temporal, deadline, () => send(id, requested, updateId)),
+          );
           // The read model has the update's effect (updates answer once it is recorded); if it is
           // slow to tell, the workflow's own view does, and a 202 shows the payment as it was.
           const after = await settledBy(loadPayment(deps.prisma, request.merchantId, id), deadline + readModelGraceMs);
@@ -299,7 +300,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
         reason: request.body?.reason,
       };
       return maybeIdempotent(request, reply, async () => {
-        const refund = await update(() =>
+        const refund = await update(payment, () =>
           updateBefore(temporal, deadline, () =>
             temporal.workflow
               .getHandle(payment.id)

@@ -16,6 +16,7 @@ const Received = Type.Object({ received: Type.Literal(true), duplicate: Type.Boo
 // workflow, started right after (src/webhooks/inbox.ts), does it.
 export async function inboundWebhookRoutes(app: FastifyInstance, deps: AppDependencies): Promise<void> {
   // Encapsulated to this plugin: the signature covers the exact bytes, so keep them.
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   const inbox = createWebhookInbox({ prisma: deps.prisma, temporal: deps.temporal, config: deps.config });
