@@ -6,8 +6,8 @@ import { destinationNotAllowedError, type DestinationPolicy } from './destinatio
 // One HTTP POST of one webhook: signed, with a deadline on the whole exchange (connect,
 // headers, body), no redirects followed, at most maxResponseBytes of the answer read (and
 // thrown away: only the status matters), to public addresses only unless the policy allows
-// private ones (checked at connection time: src/webhooks/destination-guard.ts). Never throws for anything the receiver does: every
-// outcome is data, recorded as an attempt.
+// private ones (checked when connecting: src/webhooks/destination-guard.ts). Never throws for
+// anything the receiver does: every outcome is data, recorded as an attempt.
 
 export interface WebhookRequest {
   url: string;
@@ -27,7 +27,10 @@ export interface WebhookOutcome {
   /** A 2xx answer. */
   ok: boolean;
   statusCode: number | null;
-  /** Why there was no usable answer (timeout, connection_refused…), or a redirect; null otherwise. */
+  /**
+   * Why there was no usable answer (timeout, connection_refused, destination_not_allowed…), or
+   * a redirect; null otherwise.
+   */
   error: string | null;
   durationMs: number;
 }
