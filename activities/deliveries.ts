@@ -5,11 +5,16 @@ import { presentEvent } from '../src/events/present.ts';
 import { newId } from '../src/ids.ts';
 import { failingDisabledReason, presentEndpoint } from '../src/webhooks/endpoints.ts';
 import { sendWebhook } from '../src/webhooks/sender.ts';
+import type { DestinationPolicy } from '../src/webhooks/destinations.ts';
 
 // Activities of the outbound delivery workflow. One attempt = at most one HTTP POST, recorded as
 // the row (delivery_id, attempt): a retried activity finds the row and returns what it says
 // instead of posting again. The only window for a second POST is a crash between the answer
 // and the write; webhooks are at-least-once, and receivers dedupe by event id.
+// A POST to a destination the policy refuses is not sent: the attempt is recorded as failed
+// with error 'destination_not_allowed' and retried like any other failure, since a name may
+// resolve to a public address later; until then the endpoint's failure streak grows, and it
+// is disabled after WEBHOOK_ENDPOINT_DISABLE_AFTER_MS like any endpoint that keeps failing.
 
 export interface AttemptDeliveryInput {
   deliveryId: string;
@@ -59,7 +64,7 @@ function resultOf(row: {
   };
 }
 
-export function createDeliveryActivities(prisma: PrismaClient) {
+export function createDeliveryActivities(prisma: PrismaClient, policy: DestinationPolicy) {
   const findAttempt = (deliveryId: string, attempt: number) =>
     prisma.webhookDeliveryAttempt.findUnique({ where: { deliveryId_attempt: { deliveryId, attempt } } });
 
@@ -85,6 +90,7 @@ export function createDeliveryActivities(prisma: PrismaClient) {
               secret: endpoint.secret,
               timeoutMs: input.timeoutMs,
               timestampSeconds: Math.floor(startedAt.getTime() / 1000),
+              policy,
             })
           : { ok: false, statusCode: null, error: endpointDisabledError, durationMs: 0 };
 

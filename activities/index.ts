@@ -18,6 +18,8 @@ export interface ActivityDependencies {
   providers: ProviderGateway;
   /** For activities that signal workflows (provider events to their payment). */
   temporal: Client;
+  /** Webhooks may go to loopback and private addresses (dev mode, tests); default: public only. */
+  allowPrivateWebhookDestinations?: boolean;
 }
 
 /**
@@ -32,7 +34,9 @@ export function createActivities(deps: ActivityDependencies) {
     ...createPaymentRecordActivities(deps.prisma),
     ...createCardProviderActivities(deps.providers),
     ...createProviderEventActivities(deps.prisma, deps.temporal),
-    ...createDeliveryActivities(deps.prisma),
+    ...createDeliveryActivities(deps.prisma, {
+      allowPrivateDestinations: deps.allowPrivateWebhookDestinations ?? false,
+    }),
     ...createMaintenanceActivities(deps.prisma),
     ...createPaymentV1Activities(deps.prisma),
     ...createWebhookV1Activities(deps.prisma),

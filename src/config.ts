@@ -23,6 +23,14 @@ function integer(name: string, fallback: number): number {
   return value;
 }
 
+function boolean(name: string, fallback: boolean): boolean {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
 function list(name: string, fallback: string[]): string[] {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -108,6 +116,11 @@ export interface WebhookConfig {
   deliveryTimeoutMs: number;
   /** An endpoint failing for this long without a success is disabled. */
   endpointDisableAfterMs: number;
+  /**
+   * Webhook endpoints may be on loopback, private and other non-public addresses. Off in
+   * production (they would let a merchant reach our own network); npm start turns it on.
+   */
+  webhookAllowPrivateDestinations: boolean;
 }
 
 export interface Config extends PaymentConfig, WebhookConfig {
@@ -213,5 +226,6 @@ export function loadConfig(): Config {
     deliveryMaxAgeMs: integer('WEBHOOK_DELIVERY_MAX_AGE_MS', 3 * dayMs),
     deliveryTimeoutMs: integer('WEBHOOK_DELIVERY_TIMEOUT_MS', 10_000),
     endpointDisableAfterMs: integer('WEBHOOK_ENDPOINT_DISABLE_AFTER_MS', 5 * dayMs),
+    webhookAllowPrivateDestinations: boolean('WEBHOOK_ALLOW_PRIVATE_DESTINATIONS', false),
   };
 }

@@ -27,6 +27,9 @@ const log = (line: string): void => {
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
+  // Dev mode: webhook endpoints on this machine (http://localhost:…) are allowed, unless
+  // WEBHOOK_ALLOW_PRIVATE_DESTINATIONS=false asks for the production rule.
+  process.env.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS ??= 'true';
   const config = loadConfig();
   const adminApiKey = config.adminApiKey ?? `sk_admin_${randomBytes(24).toString('hex')}`;
   const stops: (() => Promise<void>)[] = [];
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
     temporal,
     workflowBundle,
     tuning: config.workerTuning,
+    allowPrivateWebhookDestinations: config.webhookAllowPrivateDestinations,
   });
   const workerRun = worker.run();
   stops.push(async () => {

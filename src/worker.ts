@@ -17,6 +17,8 @@ export interface WorkerOptions {
   temporal: Client;
   workflowBundle: WorkflowBundleOption;
   tuning?: WorkerTuning;
+  /** WEBHOOK_ALLOW_PRIVATE_DESTINATIONS; default false: webhooks reach public addresses only. */
+  allowPrivateWebhookDestinations?: boolean;
 }
 
 let runtimeInstalled = false;
@@ -39,7 +41,12 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle,
-    activities: createActivities({ prisma: options.prisma, providers: options.providers, temporal: options.temporal }),
+    activities: createActivities({
+      prisma: options.prisma,
+      providers: options.providers,
+      temporal: options.temporal,
+      allowPrivateWebhookDestinations: options.allowPrivateWebhookDestinations ?? false,
+    }),
     dataConverter,
     maxCachedWorkflows: tuning.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTasks,
@@ -75,6 +82,7 @@ async function main(): Promise<void> {
     // Prebuilt (npm run build:workflows, the image build, or an earlier start): polls in seconds.
     workflowBundle: await ensureWorkflowBundle(),
     tuning: config.workerTuning,
+    allowPrivateWebhookDestinations: config.webhookAllowPrivateDestinations,
   });
   const { startWebhookSweeper } = await import('./webhooks/inbox.ts');
   const { ensureMaintenanceSchedule } = await import('./temporal/schedules.ts');

@@ -12,7 +12,15 @@ export interface BuildOptions {
 }
 
 function makeAjv(options: AjvOptions): Ajv {
-  const ajv = new Ajv({ allErrors: false, strict: false, removeAdditional: false, useDefaults: true, ...options });
+  // verbose: an error carries the refused value, so a 400 can name it (src/api/errors.ts).
+  const ajv = new Ajv({
+    allErrors: false,
+    strict: false,
+    removeAdditional: false,
+    useDefaults: true,
+    verbose: true,
+    ...options,
+  });
   addFormats.default(ajv);
   return ajv;
 }

@@ -53,6 +53,14 @@ interface AjvIssue {
   instancePath: string;
   params: { missingProperty?: string; additionalProperty?: string };
   message?: string;
+  /** The refused value (the validators are built with ajv's verbose option). */
+  data?: unknown;
+}
+
+/** A refused value for a message: JSON, cut short (it is the client's own input). */
+function quoted(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }
 
 function fromValidation(error: FastifyError): PaymentsError {
@@ -68,6 +76,13 @@ function fromValidation(error: FastifyError): PaymentsError {
     return new PaymentsError('parameter_unknown', `Received unknown ${context} parameter: ${param}.`, param);
   }
   const param = path || undefined;
+  if (issue?.keyword === 'enum') {
+    return new PaymentsError(
+      'parameter_invalid',
+      `Invalid ${context} parameter${param ? ` ${param}` : ''}: ${quoted(issue.data)} is not one of the allowed values (see the API docs).`,
+      param,
+    );
+  }
   return new PaymentsError(
     'parameter_invalid',
     `Invalid ${context} parameter${param ? ` ${param}` : ''}: ${issue?.message ?? error.message}.`,

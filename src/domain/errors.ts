@@ -20,6 +20,8 @@ export const errorCatalog = {
   account_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
   hold_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
   amount_too_large: { type: 'invalid_request_error', status: 400, retryable: false },
+  // The merchant already has maxEndpointsPerMerchant webhook endpoints: delete one first.
+  webhook_endpoint_limit_reached: { type: 'invalid_request_error', status: 400, retryable: false },
   transfer_blocked: { type: 'invalid_request_error', status: 402, retryable: false },
   card_declined: { type: 'card_error', status: 402, retryable: false },
   payment_blocked: { type: 'card_error', status: 402, retryable: false },

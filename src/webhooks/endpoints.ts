@@ -1,5 +1,7 @@
 import { PaymentsError } from '../domain/errors.ts';
+import { eventTypes } from '../events/catalog.ts';
 import { randomToken } from '../ids.ts';
+import { hostRefusal, type DestinationPolicy } from './destinations.ts';
 
 // Webhook endpoints: what they subscribe to, which URLs they may have, how the API shows them.
 
@@ -9,11 +11,15 @@ export type EndpointStatus = 'enabled' | 'disabled' | 'deleted';
 export const allEvents = '*';
 export const maxEventTypesPerEndpoint = 50;
 export const maxEndpointUrlLength = 2048;
+/** Endpoints a merchant may have at once (deleted ones do not count), as at Stripe. */
+export const maxEndpointsPerMerchant = 16;
 /** Why an endpoint was turned off when it kept failing. */
 export const failingDisabledReason = 'delivery_failures';
 export const merchantDisabledReason = 'disabled_by_merchant';
 
-const eventTypePattern = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+/** What an endpoint may subscribe to: the catalog's types, or "*". */
+export const subscribableEventTypes = [allEvents, ...eventTypes] as const;
+const catalogued: ReadonlySet<string> = new Set(eventTypes);
 
 /** Whether an endpoint subscribed to these types receives an event of `type`. */
 export function subscribes(endpointEvents: readonly string[], type: string): boolean {
@@ -25,8 +31,12 @@ export function newEndpointSecret(): string {
   return `whsec_${randomToken(32)}`;
 }
 
-/** http(s) only, no credentials or fragment in the URL; answers the URL as normalized by WHATWG. */
-export function checkEndpointUrl(raw: string): string {
+/**
+ * http(s) only, no credentials or fragment in the URL, and a public host unless the policy
+ * allows private ones; answers the URL as normalized by WHATWG (which also turns 2130706433,
+ * 0x7f000001 and 0177.0.0.1 into 127.0.0.1, so every IPv4 spelling is judged alike).
+ */
+export function checkEndpointUrl(raw: string, policy: DestinationPolicy): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -42,6 +52,14 @@ export function checkEndpointUrl(raw: string): string {
   if (url.hash !== '') {
     throw new PaymentsError('parameter_invalid', 'The url must not contain a fragment.', 'url');
   }
+  const refusal = policy.allowPrivateDestinations ? null : hostRefusal(url.hostname);
+  if (refusal !== null) {
+    throw new PaymentsError(
+      'parameter_invalid',
+      `The url must point to a public internet address; ${url.hostname} is ${refusal}.`,
+      'url',
+    );
+  }
   const normalized = url.toString();
   if (normalized.length > maxEndpointUrlLength) {
     throw new PaymentsError('parameter_invalid', `The url is longer than ${maxEndpointUrlLength} characters.`, 'url');
@@ -49,7 +67,7 @@ export function checkEndpointUrl(raw: string): string {
   return normalized;
 }
 
-/** Checks the subscribed types: dotted lower-case names or "*" alone; duplicates are dropped. */
+/** Checks the subscribed types: types of the catalog or "*" alone; duplicates are dropped. */
 export function checkEventTypes(types: readonly string[]): string[] {
   if (types.length === 0) {
     throw new PaymentsError('parameter_invalid', 'Subscribe to at least one event type, or "*".', 'events');
@@ -61,9 +79,13 @@ export function checkEventTypes(types: readonly string[]): string[] {
     }
     return unique;
   }
-  unique.forEach((type, index) => {
-    if (!eventTypePattern.test(type)) {
-      throw new PaymentsError('parameter_invalid', `Invalid event type: '${type}'.`, `events.${index}`);
+  types.forEach((type, index) => {
+    if (!catalogued.has(type)) {
+      throw new PaymentsError(
+        'parameter_invalid',
+        `Unknown event type: ${JSON.stringify(type)}. See the event types in the API docs.`,
+        `events.${index}`,
+      );
     }
   });
   return unique;

@@ -1,10 +1,13 @@
 import { Agent, request } from 'undici';
 import { signWebhookPayload, signatureHeaderName } from './signature.ts';
+import { publicOnlyConnector } from './destination-guard.ts';
+import { destinationNotAllowedError, type DestinationPolicy } from './destinations.ts';
 
 // One HTTP POST of one webhook: signed, with a deadline on the whole exchange (connect,
 // headers, body), no redirects followed, at most maxResponseBytes of the answer read (and
-// thrown away: only the status matters). Never throws for anything the receiver does: every
-// outcome is data, recorded as an attempt.
+// thrown away: only the status matters), to public addresses only unless the policy allows
+// private ones (checked when connecting: src/webhooks/destination-guard.ts). Never throws for
+// anything the receiver does: every outcome is data, recorded as an attempt.
 
 export interface WebhookRequest {
   url: string;
@@ -16,13 +19,18 @@ export interface WebhookRequest {
   timestampSeconds: number;
   /** Extra headers (e.g. an id the receiver can log). */
   headers?: Record<string, string>;
+  /** Where the POST may connect to. */
+  policy: DestinationPolicy;
 }
 
 export interface WebhookOutcome {
   /** A 2xx answer. */
   ok: boolean;
   statusCode: number | null;
-  /** Why there was no usable answer (timeout, connection_refused…), or a redirect; null otherwise. */
+  /**
+   * Why there was no usable answer (timeout, connection_refused, destination_not_allowed…), or
+   * a redirect; null otherwise.
+   */
   error: string | null;
   durationMs: number;
 }
@@ -30,18 +38,27 @@ export interface WebhookOutcome {
 export const userAgent = 'payment-orchestrator-webhooks/0.1';
 export const maxResponseBytes = 64 * 1024;
 
-// Shared by every delivery in the process: keeps sockets to busy endpoints open for a while.
-let agent: Agent | undefined;
-function dispatcher(): Agent {
-  agent ??= new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000, connections: 16 });
+const agentOptions = { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000, connections: 16 };
+
+// Shared by every delivery in the process, one per policy: keeps sockets to busy endpoints
+// open for a while. A socket is only ever opened through its policy's check.
+const agents = new Map<boolean, Agent>();
+function dispatcher(policy: DestinationPolicy): Agent {
+  let agent = agents.get(policy.allowPrivateDestinations);
+  if (!agent) {
+    agent = policy.allowPrivateDestinations
+      ? new Agent(agentOptions)
+      : new Agent({ ...agentOptions, connect: publicOnlyConnector() });
+    agents.set(policy.allowPrivateDestinations, agent);
+  }
   return agent;
 }
 
 /** Releases the sockets (tests, shutdown). */
 export async function closeWebhookSender(): Promise<void> {
-  const current = agent;
-  agent = undefined;
-  await current?.close();
+  const current = [...agents.values()];
+  agents.clear();
+  await Promise.all(current.map((agent) => agent.close()));
 }
 
 export async function sendWebhook(input: WebhookRequest): Promise<WebhookOutcome> {
@@ -51,7 +68,7 @@ export async function sendWebhook(input: WebhookRequest): Promise<WebhookOutcome
   let statusCode: number;
   try {
     const response = await request(input.url, {
-      dispatcher: dispatcher(),
+      dispatcher: dispatcher(input.policy),
       method: 'POST',
       signal: deadline,
       headersTimeout: input.timeoutMs,
@@ -89,6 +106,7 @@ const connectionCodes: Record<string, string> = {
   EAI_AGAIN: 'dns_failure',
   EHOSTUNREACH: 'host_unreachable',
   ENETUNREACH: 'host_unreachable',
+  ERR_DESTINATION_NOT_ALLOWED: destinationNotAllowedError,
 };
 
 /** A short, stable reason a merchant can act on; never a stack trace. */

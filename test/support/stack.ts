@@ -56,6 +56,9 @@ export async function startStack(
     providerTimeoutMs: 1_000,
     // Every tok_visa payment of a merchant shares one card fingerprint; suites that test velocity lower this.
     riskMaxPaymentsPerWindow: 100_000,
+    // Suites deliver webhooks to receivers on 127.0.0.1; test/integration/webhook-destinations.test.ts
+    // turns this off to prove the production rule.
+    webhookAllowPrivateDestinations: true,
     ...overrides,
   };
   const providers = createProviderGateway(config);
@@ -69,6 +72,7 @@ export async function startStack(
     providers,
     temporal,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    allowPrivateWebhookDestinations: config.webhookAllowPrivateDestinations,
   });
   const workerRun = worker.run();
   // Suites share one database: each relay hands over only its own merchants' events, to its

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { eventTypes } from '../../src/events/catalog.ts';
 import { announcement } from '../../src/payments/read-model.ts';
 import { openingView } from '../../src/domain/payment-view.ts';
 import { defaultFeeSchedule } from '../../src/domain/fees.ts';
@@ -49,5 +51,17 @@ describe('event catalog', () => {
     for (const type of ['payment.orphan_release_failed', 'orphan_release_failed', 'payment.anything_new']) {
       expect(announcement(view, { version: 3, type, data: { providers: ['stripe'] } })).toBeUndefined();
     }
+  });
+});
+
+describe('the published catalog', () => {
+  it('README lists exactly the catalog, in its order', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    // The paragraph that starts "The event types (`src/events/catalog.ts`" and ends at a blank line.
+    const start = readme.indexOf('The event types (`src/events/catalog.ts`');
+    expect(start).toBeGreaterThan(-1);
+    const paragraph = readme.slice(start, readme.indexOf('\n\n', start));
+    const listed = [...paragraph.slice(paragraph.indexOf(':')).matchAll(/`([a-z_.]+)`/g)].map((match) => match[1]);
+    expect(listed).toEqual([...eventTypes]);
   });
 });

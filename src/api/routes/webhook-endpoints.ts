@@ -7,6 +7,7 @@ import { newId } from '../../ids.ts';
 import {
   checkEndpointUrl,
   checkEventTypes,
+  maxEndpointsPerMerchant,
   merchantDisabledReason,
   newEndpointSecret,
   presentEndpoint,
@@ -28,9 +29,12 @@ import {
 // Where a merchant's events are sent. The signing secret is shown once, at creation. A deleted
 // endpoint is gone for the API (404) and receives nothing more; its rows stay for the history.
 
+const endpointTransactionOptions = { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 } as const;
+
 export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { prisma } = deps;
+  const policy = { allowPrivateDestinations: deps.config.webhookAllowPrivateDestinations };
 
   /** The merchant's endpoint unless deleted; 404 for unknown, deleted and other merchants'. */
   const ownEndpoint = async (merchantId: string, id: string) => {
@@ -51,13 +55,23 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
     },
     async (request, reply) => {
       const { merchantId, body } = request;
-      const url = checkEndpointUrl(body.url);
+      const url = checkEndpointUrl(body.url, policy);
       const events = checkEventTypes(body.events);
       const create = async () => {
         const secret = newEndpointSecret();
-        const endpoint = await prisma.webhookEndpoint.create({
-          data: { id: newId('we'), merchantId, url, events, secret },
-        });
+        const endpoint = await prisma.$transaction(async (tx) => {
+          // One creation at a time per merchant, so two at the cap cannot both see room for one
+          // more. A transaction-scoped advisory lock: no row is locked, nothing else waits on it.
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`webhook_endpoints:${merchantId}`}, 0))`;
+          const existing = await tx.webhookEndpoint.count({ where: { merchantId, status: { not: 'deleted' } } });
+          if (existing >= maxEndpointsPerMerchant) {
+            throw new PaymentsError(
+              'webhook_endpoint_limit_reached',
+              `A merchant can have at most ${maxEndpointsPerMerchant} webhook endpoints; delete one before adding another.`,
+            );
+          }
+          return tx.webhookEndpoint.create({ data: { id: newId('we'), merchantId, url, events, secret } });
+        }, endpointTransactionOptions);
         return { status: 201, body: presentEndpoint(endpoint, secret) } satisfies StoredResponse;
       };
       // A retried creation with the same Idempotency-Key answers the first endpoint, not a twin.
@@ -120,7 +134,7 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
       const endpoint = await ownEndpoint(request.merchantId, request.params.id);
       const { body } = request;
       const data: Prisma.WebhookEndpointUpdateManyMutationInput = { updatedAt: new Date() };
-      if (body.url !== undefined) data.url = checkEndpointUrl(body.url);
+      if (body.url !== undefined) data.url = checkEndpointUrl(body.url, policy);
       if (body.events !== undefined) data.events = checkEventTypes(body.events);
       if (body.disabled === true && endpoint.status === 'enabled') {
         Object.assign(data, { status: 'disabled', disabledReason: merchantDisabledReason });

@@ -1,8 +1,14 @@
 import { Type } from 'typebox';
+import { maxEndpointUrlLength, maxEventTypesPerEndpoint, subscribableEventTypes } from '../../webhooks/endpoints.ts';
 
-const EventType = Type.String({ minLength: 1, maxLength: 100, description: 'An event type, or "*" for all' });
-const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'http or https' });
-const Events = Type.Array(EventType, { minItems: 1, maxItems: 50 });
+// The catalog (src/events/catalog.ts) as an enum: the OpenAPI docs list every type.
+const EventType = Type.Enum(subscribableEventTypes, { description: 'An event type, or "*" for every type' });
+const Url = Type.String({
+  minLength: 1,
+  maxLength: maxEndpointUrlLength,
+  description: 'http or https, to a public internet address',
+});
+const Events = Type.Array(EventType, { minItems: 1, maxItems: maxEventTypesPerEndpoint });
 
 export const CreateWebhookEndpointBody = Type.Object(
   {
