@@ -54,7 +54,7 @@ export async function startStack(
     depositWaitMs: 10_000,
     providerSimUrl: simUrl,
     providerTimeoutMs: 1_000,
-    // Every tok_visa payment of a merchant shares one card fingerprint; suites that test velocity lower this.
+    // Suites reuse customer ids across many payments; the ones that test velocity set their own limit.
     riskMaxPaymentsPerWindow: 100_000,
     // Suites deliver webhooks to receivers on 127.0.0.1; test/integration/webhook-destinations.test.ts
     // turns this off to prove the production rule.
