@@ -130,6 +130,12 @@ describe('deposits', () => {
     expect(account.json()).toMatchObject({ balance: max, available: max });
   });
 
+  it('holds every stored merchant balance within 2^53 - 1: the range check is validated, not only enforced on writes', async () => {
+    const rows = await stack.prisma.$queryRaw<{ convalidated: boolean }[]>`
+      SELECT convalidated FROM pg_constraint WHERE conname = 'accounts_balance_range_check'`;
+    expect(rows).toEqual([{ convalidated: true }]);
+  });
+
   it('runs 20 concurrent identical requests as one deposit: one entry, one workflow execution', async () => {
     const accountId = await openAccount();
     const key = 'concurrent-20';
