@@ -3,12 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateStage, type Client, type WorkflowUpdateHandle } from '@temporalio/client';
 import type { AppDependencies } from '../app.ts';
-import {
-  openingView,
-  type PaymentInput,
-  type PaymentSettings,
-  type PaymentView,
-} from '../../domain/payment-view.ts';
+import { openingView, type PaymentInput, type PaymentSettings, type PaymentView } from '../../domain/payment-view.ts';
 import { approveUpdate, cancelUpdate, captureUpdate, refundUpdate, rejectUpdate } from '../../../workflows/messages.ts';
 import type { Config } from '../../config.ts';
 import { PaymentsError } from '../../domain/errors.ts';
