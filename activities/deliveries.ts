@@ -174,11 +174,8 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
           merchantId: endpoint.merchantId,
           type: 'webhook_endpoint.disabled',
           resourceId: endpoint.id,
-          data: {
-            ...presentEndpoint({ ...endpoint, status: 'disabled', disabledReason: failingDisabledReason }),
-            failing_since: endpoint.failingSince.toISOString(),
-            consecutive_failures: endpoint.consecutiveFailures,
-          },
+          // The endpoint as GET shows it; its failed deliveries are listed at …/deliveries.
+          data: presentEndpoint({ ...endpoint, status: 'disabled', disabledReason: failingDisabledReason }),
           sourceKey: `webhook_endpoint:${endpoint.id}:disabled:${delivery.id}`,
         });
         return { endpointDisabled: true };

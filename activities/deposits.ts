@@ -1,7 +1,8 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { ensureSystemAccount, post } from '../src/ledger/ledger.ts';
 import { PaymentsError } from '../src/domain/errors.ts';
-import { apiShape, appendEvent } from '../src/events/outbox.ts';
+import { appendEvent } from '../src/events/outbox.ts';
+import { presentDeposit } from '../src/deposits/public-deposit.ts';
 
 export interface DepositInput {
   depositId: string;
@@ -67,7 +68,7 @@ export function createDepositActivities(prisma: PrismaClient) {
             merchantId: row.merchantId,
             type: 'deposit.succeeded',
             resourceId: row.id,
-            data: apiShape({ ...row, object: 'deposit' }),
+            data: presentDeposit(row),
             sourceKey: `deposit:${row.id}:succeeded`,
           });
           return row;

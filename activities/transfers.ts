@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { captureHold, placeHold, releaseHold } from '../src/ledger/ledger.ts';
-import { apiShape, appendEvent } from '../src/events/outbox.ts';
+import { appendEvent } from '../src/events/outbox.ts';
+import { presentTransfer } from '../src/transfers/public-transfer.ts';
 import type { Db } from '../src/db/prisma.ts';
 
 export interface TransferInput {
@@ -58,7 +59,7 @@ function announce(db: Db, row: Parameters<typeof view>[0]) {
     merchantId: row.merchantId,
     type: `transfer.${row.status}`,
     resourceId: row.id,
-    data: apiShape({ ...row, object: 'transfer' }),
+    data: presentTransfer(row),
     sourceKey: `transfer:${row.id}:${row.status}`,
   });
 }

@@ -11,8 +11,8 @@ export interface OutboundEvent {
   /** e.g. payment.succeeded, refund.succeeded, transfer.failed, deposit.succeeded. */
   type: string;
   resourceId: string;
-  /** The resource as the API shows it; bigint amounts become JSON integers. */
-  data: Record<string, unknown>;
+  /** The resource exactly as GET on it shows it (its public projection, e.g. presentPayment). */
+  data: object;
   /** Unique per change (e.g. "payment:pay_…:7"): a retried transaction writes no second event. */
   sourceKey: string;
 }
@@ -25,16 +25,6 @@ export function jsonSafe(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, jsonSafe(item)]));
   }
   return value;
-}
-
-/** snake_case keys, like every API response. */
-export function apiShape(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(record).map(([key, value]) => [
-      key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
-      jsonSafe(value),
-    ]),
-  );
 }
 
 /** The outbox row of an event: a fresh id, and data as JSON (bigint amounts as integers). */

@@ -1,8 +1,10 @@
 import type { Db, Prisma } from '../db/prisma.ts';
-import { apiShape, appendEvent, type OutboundEvent } from '../events/outbox.ts';
+import { appendEvent, jsonSafe, type OutboundEvent } from '../events/outbox.ts';
 import { isAnnouncedPaymentTransition } from '../events/catalog.ts';
 import { newId } from '../ids.ts';
 import type { PaymentEventRecord, PaymentView, RefundView } from '../domain/payment-view.ts';
+import { presentPayment } from './public-payment.ts';
+import { presentRefund } from './public-refund.ts';
 
 // The payment read model: the `payments` snapshot, its numbered `payment_events`, the refunds,
 // and the outbox event that announces the transition, all written with the caller's
@@ -67,7 +69,8 @@ export async function writeEvent(db: Db, paymentId: string, event: PaymentEventR
         paymentId,
         version: event.version,
         type: event.type,
-        data: event.data as Prisma.InputJsonValue,
+        // Amounts as JSON integers, as the statement of the current version writes them.
+        data: jsonSafe(event.data) as Prisma.InputJsonValue,
       },
     ],
     skipDuplicates: true,
@@ -91,23 +94,17 @@ export async function writeRefund(db: Db, paymentId: string, refund: RefundView)
   });
 }
 
-/** The outbox event of a transition, keyed by payment and version so it is written once. */
+/**
+ * The outbox event of a transition, keyed by payment and version so it is written once. Its
+ * data is the public resource at this version: the refund for refund.*, else the payment.
+ */
 export function announcement(view: PaymentView, event: PaymentEventRecord): OutboundEvent | undefined {
   if (!isAnnouncedPaymentTransition(event.type)) return undefined;
-  const type = event.type;
-  // amount_disputed is not part of the public payment shape yet: the route does not show it.
-  const { refunds, amountDisputed: _disputed, ...payment } = view;
-  return {
-    merchantId: view.merchantId,
-    type,
-    resourceId: event.type.startsWith('refund.') ? String(event.data.refund_id) : view.id,
-    data: {
-      ...apiShape({ ...payment, object: 'payment', cardFingerprint: undefined }),
-      refunds: refunds.map((refund) => apiShape({ ...refund, object: 'refund' })),
-      ...(Object.keys(event.data).length > 0 ? { change: apiShape(event.data) } : {}),
-    },
-    sourceKey: `payment:${view.id}:${event.version}`,
-  };
+  const announced = { merchantId: view.merchantId, type: event.type, sourceKey: `payment:${view.id}:${event.version}` };
+  if (!event.type.startsWith('refund.')) return { ...announced, resourceId: view.id, data: presentPayment(view) };
+  const refund = view.refunds.find((known) => known.id === event.data.refund_id);
+  if (!refund) throw new Error(`${event.type} of ${view.id} names no refund of the payment`);
+  return { ...announced, resourceId: refund.id, data: presentRefund(refund) };
 }
 
 export async function announce(db: Db, view: PaymentView, event: PaymentEventRecord): Promise<void> {

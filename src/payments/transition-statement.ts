@@ -68,7 +68,8 @@ function refundPart(paymentId: string, refund: RefundView): Prisma.Sql {
       created_at, updated_at)
     VALUES (${refund.id}, ${paymentId}, ${refund.amount}, ${refund.reason}, ${refund.status},
       ${refund.providerRefundId}, ${refund.transactionId}, ${new Date(refund.createdAt)}, now())
-    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()`;
+    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()
+    RETURNING created_at`;
 }
 
 /** The ledger call; it returns the transaction id (null for a released hold). */
@@ -100,7 +101,7 @@ function ledgerPart(input: TransitionInput, transactionId: string | null): Prism
 export interface RecordedTransition {
   /** The ledger transaction's id, or null when the transition posts nothing. */
   transactionId: string | null;
-  /** When it was recorded (a refund's created_at). */
+  /** When it was recorded: a refund's created_at as stored (its first recording's, on a retry). */
   recordedAtMs: number;
 }
 
@@ -122,16 +123,18 @@ export async function recordTransitionStatement(db: Db, input: TransitionInput):
   const outbox = outboxPart(view, input.event);
   if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
   parts.push(Prisma.sql`posted AS (${ledgerPart(input, transactionId)})`);
+  // A retried statement finds the refund row (and the outbox event) of its first run: the
+  // refund's created_at is the one stored then, so the answer, GET and the event agree.
+  const refundCreatedAt = input.refund ? Prisma.sql`(SELECT created_at FROM refund)` : Prisma.sql`NULL::timestamptz`;
   const rows = await withLockRetry(
     () =>
-      db.$queryRaw<
-        { transaction_id: string | null }[]
-      >`WITH ${Prisma.join(parts, ', ')} SELECT transaction_id FROM posted`,
+      db.$queryRaw<{ transaction_id: string | null; refund_created_at: Date | null }[]>`
+        WITH ${Prisma.join(parts, ', ')} SELECT transaction_id, ${refundCreatedAt} AS refund_created_at FROM posted`,
   );
   const posted = rows[0]?.transaction_id ?? null;
   // The key names one transaction: a replay finds the first one, which bears the same id.
   if (posted !== transactionId) throw new Error(`ledger returned ${posted} for a posting keyed ${transactionId}`);
-  return { transactionId: posted, recordedAtMs: recordedAt.getTime() };
+  return { transactionId: posted, recordedAtMs: (rows[0]?.refund_created_at ?? recordedAt).getTime() };
 }
 
 /**

@@ -278,7 +278,7 @@ describe('no worker polling the task queue', () => {
       amount: 2_500,
       currency: 'USD',
       amount_captured: 0,
-      events: [],
+      refunds: [],
     });
     expect(created.elapsedMs).toBeGreaterThanOrEqual(waitMs - 50);
     expect(created.elapsedMs).toBeLessThan(boundMs);

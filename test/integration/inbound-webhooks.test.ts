@@ -183,9 +183,7 @@ describe('disputes and refunds', () => {
       charge: await chargeOf(payment.id),
     });
     expect((await sendStripe(body)).statusCode).toBe(200);
-    await expect
-      .poll(async () => (await merchantApi.get(payment.id)).events.map((event: { type: string }) => event.type))
-      .toContain('payment.dispute_created');
+    await expect.poll(async () => merchantApi.eventTypes(payment.id)).toContain('payment.dispute_created');
 
     const refund = await merchantApi.act(payment.id, 'refunds', { amount: 941 });
     expect(refund.statusCode).toBe(409);
@@ -346,7 +344,7 @@ describe('the simulator delivering real webhooks', () => {
     });
     expect(dispute.statusCode).toBeLessThan(300);
     await expect
-      .poll(async () => (await api.get(payment.id)).events.map((event: { type: string }) => event.type), {
+      .poll(async () => api.eventTypes(payment.id), {
         timeout: 10_000,
       })
       .toContain('payment.dispute_created');

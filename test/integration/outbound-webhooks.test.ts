@@ -325,7 +325,9 @@ describe('outbound webhooks', () => {
     expect([moved.status, refused.status]).toEqual(['succeeded', 'failed']);
 
     const events = await api.events();
-    const ofPayment = events.filter((event) => event.data.object.id === paymentId).reverse();
+    const ofPayment = events
+      .filter((event) => event.data.object.id === paymentId || event.data.object.payment_id === paymentId)
+      .reverse();
     expect(ofPayment.map((event) => event.type)).toEqual([
       'payment.created',
       'payment.requires_capture',
@@ -335,8 +337,14 @@ describe('outbound webhooks', () => {
       'refund.succeeded',
     ]);
     const [partialRefund, fullRefund] = ofPayment.slice(4).map((event) => event.data.object);
-    expect(partialRefund).toMatchObject({ amount_refunded: 2_500, status: 'succeeded' });
-    expect(fullRefund).toMatchObject({ amount_refunded: 10_000, status: 'succeeded' });
+    // A refund event carries the refund, not its payment.
+    expect(partialRefund).toMatchObject({
+      object: 'refund',
+      payment_id: paymentId,
+      amount: 2_500,
+      status: 'succeeded',
+    });
+    expect(fullRefund).toMatchObject({ object: 'refund', payment_id: paymentId, amount: 7_500, status: 'succeeded' });
     expect(events.slice(0, 3).map((event) => [event.type, event.data.object.id])).toEqual([
       ['transfer.failed', refused.id],
       ['transfer.succeeded', moved.id],
@@ -605,6 +613,8 @@ describe('endpoints that fail for too long', () => {
       disabled_reason: 'delivery_failures',
     });
     expect(disabled!.data.object).not.toHaveProperty('secret');
+    // Exactly the endpoint as GET shows it, nothing more.
+    expect(disabled!.data.object).toEqual((await api.get(`/v1/webhook_endpoints/${failing.id}`)).json());
     // Another endpoint subscribed to it hears about it.
     await expect
       .poll(async () => (await api.deliveries(watching.id)).map((d) => [d.event_id, d.status]), poll)

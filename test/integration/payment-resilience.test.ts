@@ -46,8 +46,6 @@ async function outcome(api: Api, response: LightMyRequestResponse) {
   return api.get(id);
 }
 
-const eventTypes = (payment: { events: { type: string }[] }) => payment.events.map((event) => event.type);
-
 /** Signed entries of a ledger transaction as sorted [account, amount] pairs. */
 const legs = (transaction: { entries: { account_id: string; amount: number }[] } | undefined) =>
   (transaction?.entries ?? []).map((entry) => [entry.account_id, entry.amount]).sort();
@@ -128,9 +126,13 @@ describe('timers: authorization expiry, review timeout, settlement', () => {
       settled: false,
       source: { type: 'card', provider: 'stripe', brand: 'visa', last4: '4242' },
     });
-    expect(eventTypes(payment)).toEqual(['payment.created', 'payment.requires_capture', 'payment.canceled']);
+    expect(await api.eventTypes(payment.id)).toEqual([
+      'payment.created',
+      'payment.requires_capture',
+      'payment.canceled',
+    ]);
     // The expiry timer starts once requires_capture is recorded: it cannot fire earlier.
-    const [, authorized, canceled] = payment.events as { created_at: string }[];
+    const [, authorized, canceled] = await api.timeline(id);
     expect(Date.parse(canceled?.created_at ?? '') - Date.parse(authorized?.created_at ?? '')).toBeGreaterThanOrEqual(
       1_500,
     );
@@ -179,7 +181,11 @@ describe('timers: authorization expiry, review timeout, settlement', () => {
       fee: null,
       source: { type: 'wallet', account_id: wallet },
     });
-    expect(eventTypes(payment)).toEqual(['payment.created', 'payment.requires_capture', 'payment.canceled']);
+    expect(await api.eventTypes(payment.id)).toEqual([
+      'payment.created',
+      'payment.requires_capture',
+      'payment.canceled',
+    ]);
     expect(await stack.prisma.hold.findUniqueOrThrow({ where: { reference: id } })).toMatchObject({
       accountId: wallet,
       status: 'expired',
@@ -211,8 +217,12 @@ describe('timers: authorization expiry, review timeout, settlement', () => {
       fee: null,
       failure_code: null,
     });
-    expect(eventTypes(payment)).toEqual(['payment.created', 'payment.requires_review', 'payment.canceled']);
-    expect(payment.events[1].data).toEqual({ rule: 'amount_review' });
+    expect(await api.eventTypes(payment.id)).toEqual([
+      'payment.created',
+      'payment.requires_review',
+      'payment.canceled',
+    ]);
+    expect((await api.timeline(id))[1]?.data).toEqual({ rule: 'amount_review' });
     const stats = statsDelta(await api.simStats(), before);
     expect([stats.stripe.requests, stats.paypal.requests]).toEqual([0, 0]);
     expect(await api.ledger(id)).toEqual([]);
@@ -232,7 +242,7 @@ describe('timers: authorization expiry, review timeout, settlement', () => {
     const id: string = created.json().id;
 
     await expect.poll(async () => (await api.get(id)).settled, poll).toBe(true);
-    expect(eventTypes(await api.get(id))).toEqual(['payment.created', 'payment.succeeded', 'payment.settled']);
+    expect(await api.eventTypes(id)).toEqual(['payment.created', 'payment.succeeded', 'payment.settled']);
     const [capture, settlement, ...rest] = await api.ledger(id);
     expect(rest).toEqual([]);
     expect(capture?.kind).toBe('payment_capture');
@@ -316,7 +326,7 @@ describe('settlement after an early refund', () => {
       ].sort(),
     );
     expect([await balanceOf(stack, pending), await balanceOf(stack, available)]).toEqual([0n, 7_260n]);
-    expect(eventTypes(await api.get(id))).toEqual([
+    expect(await api.eventTypes(id)).toEqual([
       'payment.created',
       'payment.succeeded',
       'refund.succeeded',
@@ -405,7 +415,7 @@ describe('provider faults', () => {
       expect(pinned.failure_message).toBe(
         'No card processor could take the payment. Nothing was charged; try again later.',
       );
-      expect(eventTypes(pinned)).toEqual(['payment.created', 'payment.failed']);
+      expect(await api.eventTypes(pinned.id)).toEqual(['payment.created', 'payment.failed']);
       // No fallback for a pinned provider; the activity's four attempts all met the outage.
       expect(statsDelta(await api.simStats(), before)).toMatchObject({
         stripe: { requests: 4, injected_faults: 4, charges: 0 },
@@ -443,7 +453,7 @@ describe('provider faults', () => {
     expect(payment.failure_message).toBe(
       'No card processor could take the payment. Nothing was charged; try again later.',
     );
-    expect(eventTypes(payment)).toEqual(['payment.created', 'payment.failed']);
+    expect(await api.eventTypes(payment.id)).toEqual(['payment.created', 'payment.failed']);
     // Four attempts, each trying stripe then paypal, each cut at the client's deadline.
     expect(statsDelta(await api.simStats(), before)).toMatchObject({
       stripe: { requests: 4, timeouts: 4, charges: 0 },
@@ -655,7 +665,11 @@ describe('a worker killed mid-capture', () => {
       ]);
       const payment = await api.get(id);
       expect(payment).toMatchObject({ status: 'succeeded', amount_captured: 10_000, settled: false });
-      expect(eventTypes(payment)).toEqual(['payment.created', 'payment.requires_capture', 'payment.succeeded']);
+      expect(await api.eventTypes(payment.id)).toEqual([
+        'payment.created',
+        'payment.requires_capture',
+        'payment.succeeded',
+      ]);
       const transactions = await api.ledger(id);
       expect(transactions.map((transaction) => transaction.kind)).toEqual(['payment_capture']);
       expect(legs(transactions[0])).toEqual(

@@ -31,9 +31,10 @@ describe('payment risk rules', () => {
     const blocked = await pay();
     expect(blocked.json()).toMatchObject({ status: 'failed', failure_code: 'payment_blocked' });
     expect(blocked.json().failure_message).toBe('The payment was blocked by risk rules.');
-    // The rule is told in the payment's event, not in the sentence a customer may see.
-    expect(blocked.json().events.at(-1)).toMatchObject({
+    // The rule is told in the payment's timeline, not in the sentence a customer may see.
+    expect((await api.timeline(blocked.json().id)).at(-1)).toEqual({
       type: 'payment.failed',
+      created_at: expect.any(String),
       data: { code: 'payment_blocked', rule: 'velocity' },
     });
   });
@@ -67,9 +68,10 @@ describe('payment risk rules', () => {
     });
     expect(listed.json()).toMatchObject({ status: 'failed', failure_code: 'payment_blocked' });
     expect(listed.json().failure_message).toBe('The payment was blocked by risk rules.');
-    // The rule is told in the payment's event, not in the sentence a customer may see.
-    expect(listed.json().events.at(-1)).toMatchObject({
+    // The rule is told in the payment's timeline, not in the sentence a customer may see.
+    expect((await api.timeline(listed.json().id)).at(-1)).toEqual({
       type: 'payment.failed',
+      created_at: expect.any(String),
       data: { code: 'payment_blocked', rule: 'block_list' },
     });
     // A wallet: card velocity stays out of it.
@@ -81,9 +83,10 @@ describe('payment risk rules', () => {
     });
     expect(large.json()).toMatchObject({ status: 'failed', failure_code: 'payment_blocked' });
     expect(large.json().failure_message).toBe('The payment was blocked by risk rules.');
-    // The rule is told in the payment's event, not in the sentence a customer may see.
-    expect(large.json().events.at(-1)).toMatchObject({
+    // The rule is told in the payment's timeline, not in the sentence a customer may see.
+    expect((await api.timeline(large.json().id)).at(-1)).toEqual({
       type: 'payment.failed',
+      created_at: expect.any(String),
       data: { code: 'payment_blocked', rule: 'amount_block' },
     });
     const after = await api.simStats();

@@ -24,6 +24,16 @@ export function paymentsClient(stack: Stack, merchant: { id: string; apiKey: str
     return response.json();
   };
 
+  /** The payment's timeline, GET /v1/payments/:id/events. */
+  const timeline = async (id: string) => {
+    const response = await stack.app.inject({ method: 'GET', url: `/v1/payments/${id}/events`, headers: auth });
+    expect(response.statusCode).toBe(200);
+    return response.json<{ data: { type: string; created_at: string; data: Record<string, unknown> }[] }>().data;
+  };
+
+  /** The types of the payment's timeline, oldest first. */
+  const eventTypes = async (id: string) => (await timeline(id)).map((event) => event.type);
+
   const ledger = async (id: string) => {
     const response = await stack.app.inject({ method: 'GET', url: `/v1/payments/${id}/ledger`, headers: auth });
     return response.json<{ data: { kind: string; entries: { account_id: string; amount: number }[] }[] }>().data;
@@ -64,7 +74,7 @@ export function paymentsClient(stack: Stack, merchant: { id: string; apiKey: str
       >
     >();
 
-  return { create, act, get, ledger, openAccount, deposit, account, simStats, nextKey };
+  return { create, act, get, timeline, eventTypes, ledger, openAccount, deposit, account, simStats, nextKey };
 }
 
 export const card = (token = 'tok_visa', provider?: 'stripe' | 'paypal') => ({

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../app.ts';
 import type { depositWorkflow } from '../../../workflows/deposit.ts';
-import type { DepositView } from '../../../activities/deposits.ts';
 import { idempotencySettings, idempotent } from '../idempotency.ts';
 import { resourceIdFor, resultBefore, startOrFind } from '../workflow-runs.ts';
 import { deadlineAfter } from '../answer-deadlines.ts';
@@ -21,6 +20,7 @@ import {
   EntryList,
 } from '../schemas/accounts.ts';
 import { queryInstant } from '../query-time.ts';
+import { presentDeposit } from '../../deposits/public-deposit.ts';
 
 /** The merchant's account, or 404 whether it does not exist or belongs to someone else. */
 export async function findMerchantAccount(deps: AppDependencies, merchantId: string, id: string): Promise<AccountRow> {
@@ -50,20 +50,6 @@ function presentAccount(account: AccountRow): Account {
     held: toJsonAmount(account.held),
     reference: account.reference,
     created_at: account.createdAt.toISOString(),
-  };
-}
-
-function presentDeposit(deposit: DepositView): Deposit {
-  return {
-    id: deposit.id,
-    object: 'deposit',
-    account_id: deposit.accountId,
-    amount: toJsonAmount(deposit.amount),
-    currency: deposit.currency,
-    reference: deposit.reference,
-    status: deposit.status,
-    transaction_id: deposit.transactionId,
-    created_at: deposit.createdAt,
   };
 }
 
@@ -224,7 +210,7 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
         where: { id: request.params.id, merchantId: request.merchantId },
       });
       if (!deposit) throw new PaymentsError('resource_missing', `No such deposit: '${request.params.id}'.`, 'id');
-      return presentDeposit({ ...deposit, status: 'succeeded', createdAt: deposit.createdAt.toISOString() });
+      return presentDeposit(deposit);
     },
   );
 }

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateStage, type Client, type WorkflowUpdateHandle } from '@temporalio/client';
 import type { AppDependencies } from '../app.ts';
-import type { PaymentInput, PaymentSettings, PaymentView } from '../../domain/payment-view.ts';
+import { openingView, type PaymentInput, type PaymentSettings, type PaymentView } from '../../domain/payment-view.ts';
 import { approveUpdate, cancelUpdate, captureUpdate, refundUpdate, rejectUpdate } from '../../../workflows/messages.ts';
 import type { Config } from '../../config.ts';
 import { PaymentsError } from '../../domain/errors.ts';
@@ -24,19 +24,14 @@ import {
   Payment,
   PaymentList,
   PaymentListQuery,
+  PaymentTimeline,
   Refund,
   RefundBody,
 } from '../schemas/payments.ts';
-import {
-  presentPayment,
-  presentRefund,
-  loadPayment,
-  listPayments,
-  processingPayment,
-  viewAsRow,
-  type PaymentRecord,
-  type RefundRecord,
-} from './payment-reads.ts';
+import { loadPayment, listPayments, loadPaymentEvents } from './payment-reads.ts';
+import { presentPayment, type PaymentFacts } from '../../payments/public-payment.ts';
+import { presentRefund, type RefundFacts } from '../../payments/public-refund.ts';
+import { presentTimeline } from '../../payments/public-payment-timeline.ts';
 import { optionalQueryInstant } from '../query-time.ts';
 import { cardFingerprint } from '../../payments/card-fingerprint.ts';
 
@@ -85,11 +80,11 @@ function updateIdFor(action: string, key: string | undefined): string | undefine
 /** A refund the workflow has accepted but not finished: as the read model has it, else as requested. */
 async function refundAsItIs(
   deps: AppDependencies,
-  payment: PaymentRecord,
+  payment: PaymentFacts,
   refundId: string,
   requested: { amount?: number; reason?: string } | undefined,
   deadline: number,
-): Promise<RefundRecord> {
+): Promise<RefundFacts> {
   const row = await settledBy(
     deps.prisma.refund.findFirst({ where: { id: refundId, paymentId: payment.id } }),
     deadline + readModelGraceMs,
@@ -181,9 +176,9 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
         const started = await startPayment(temporal, deps.config.taskQueue, input, deadline);
         // Running with no answer in time: the promised 202, with no read of a read model that,
         // under the load that made it late, would only make it later.
-        if (started.kind === 'running') return { status: 202, body: presentPayment(processingPayment(input)) };
+        if (started.kind === 'running') return { status: 202, body: presentPayment(openingView(input)) };
         const payment = await settledBy(loadPayment(deps.prisma, merchantId, paymentId), deadline + readModelGraceMs);
-        const shown = payment ?? (started.kind === 'answered' ? viewAsRow(started.view) : processingPayment(input));
+        const shown = payment ?? (started.kind === 'answered' ? started.view : openingView(input));
         return { status: isStable(shown.status as never) ? 201 : 202, body: presentPayment(shown) };
       });
     },
@@ -248,7 +243,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
           // The read model has the update's effect (updates answer once it is recorded); if it is
           // slow to tell, the workflow's own view does, and a 202 shows the payment as it was.
           const after = await settledBy(loadPayment(deps.prisma, request.merchantId, id), deadline + readModelGraceMs);
-          const shown = after ?? (done ? viewAsRow(done) : before);
+          const shown: PaymentFacts = after ?? done ?? before;
           return { status: done ? 200 : 202, body: presentPayment(shown) };
         });
       },
@@ -314,6 +309,28 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
           body: presentRefund(await refundAsItIs(deps, payment, refundId, request.body, deadline)),
         };
       });
+    },
+  );
+
+  app.get(
+    '/v1/refunds/:id',
+    { schema: { tags: ['payments'], params: IdParams, response: withErrors({ 200: Refund }) } },
+    async (request) => {
+      const { id } = request.params;
+      const refund = await deps.prisma.refund.findFirst({ where: { id, payment: { merchantId: request.merchantId } } });
+      if (!refund) throw new PaymentsError('resource_missing', `No such refund: '${id}'.`, 'id');
+      return presentRefund(refund);
+    },
+  );
+
+  // The payment's timeline: its own list, so the payment keeps one bounded shape everywhere.
+  app.get(
+    '/v1/payments/:id/events',
+    { schema: { tags: ['payments'], params: IdParams, response: withErrors({ 200: PaymentTimeline }) } },
+    async (request) => {
+      const payment = await ownPayment(request.merchantId, request.params.id);
+      const events = await loadPaymentEvents(deps.prisma, payment.id);
+      return { object: 'list' as const, data: presentTimeline(events), has_more: false };
     },
   );
 

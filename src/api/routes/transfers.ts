@@ -8,26 +8,12 @@ import { resourceIdFor, resultBefore, startOrFind } from '../workflow-runs.ts';
 import { deadlineAfter } from '../answer-deadlines.ts';
 import { findMerchantAccount } from './accounts.ts';
 import { PaymentsError } from '../../domain/errors.ts';
-import { toJsonAmount } from '../../domain/money.ts';
+import { presentTransfer } from '../../transfers/public-transfer.ts';
 import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { CreateTransferBody, Transfer } from '../schemas/transfers.ts';
 
-function presentTransfer(transfer: TransferView): Transfer {
-  return {
-    id: transfer.transferId,
-    object: 'transfer',
-    from_account_id: transfer.fromAccountId,
-    to_account_id: transfer.toAccountId,
-    amount: toJsonAmount(transfer.amount),
-    currency: transfer.currency,
-    description: transfer.description,
-    status: transfer.status,
-    failure_code: transfer.failureCode,
-    failure_message: transfer.failureMessage,
-    transaction_id: transfer.transactionId,
-    created_at: transfer.createdAt,
-  };
-}
+/** The workflow names the transfer's id `transferId`. */
+const fromView = (transfer: TransferView) => presentTransfer({ ...transfer, id: transfer.transferId });
 
 export async function transferRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -86,7 +72,7 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
           transactionId: null,
           createdAt: new Date().toISOString(),
         };
-        return done ? { status: 201, body: presentTransfer(done) } : { status: 202, body: presentTransfer(pending) };
+        return done ? { status: 201, body: fromView(done) } : { status: 202, body: fromView(pending) };
       });
     },
   );
@@ -99,12 +85,7 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
         where: { id: request.params.id, merchantId: request.merchantId },
       });
       if (!row) throw new PaymentsError('resource_missing', `No such transfer: '${request.params.id}'.`, 'id');
-      return presentTransfer({
-        ...row,
-        transferId: row.id,
-        status: row.status as TransferView['status'],
-        createdAt: row.createdAt.toISOString(),
-      });
+      return presentTransfer(row);
     },
   );
 }

@@ -33,18 +33,8 @@ export const CreateDepositBody = Type.Object(
 );
 export type CreateDepositBody = Static<typeof CreateDepositBody>;
 
-export const Deposit = Type.Object({
-  id: Type.String(),
-  object: Type.Literal('deposit'),
-  account_id: Type.String(),
-  amount: AmountMinor,
-  currency: Type.String(),
-  reference: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('succeeded')]),
-  transaction_id: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String({ format: 'date-time' }),
-});
-export type Deposit = Static<typeof Deposit>;
+// The public shape lives with the resource, shared by routes and events.
+export { Deposit } from '../../deposits/public-deposit.ts';
 
 export const BalanceQuery = Type.Object(
   { at: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 instant; default now' })) },

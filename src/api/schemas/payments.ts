@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { AmountMinor, CurrencyCode } from './common.ts';
 import { paymentStatuses } from '../../domain/payment-state.ts';
+import { Payment } from '../../payments/public-payment.ts';
 
 const Provider = Type.Union([Type.Literal('stripe'), Type.Literal('paypal')]);
 
@@ -45,58 +46,10 @@ export const RefundBody = Type.Object(
 );
 export const EmptyBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()]);
 
-export const Refund = Type.Object({
-  id: Type.String(),
-  object: Type.Literal('refund'),
-  payment_id: Type.String(),
-  amount: AmountMinor,
-  status: Type.String(),
-  reason: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String({ format: 'date-time' }),
-});
-export type Refund = Static<typeof Refund>;
-
-export const PaymentEvent = Type.Object({
-  type: Type.String(),
-  created_at: Type.String({ format: 'date-time' }),
-  data: Type.Record(Type.String(), Type.Unknown()),
-});
-
-export const Payment = Type.Object({
-  id: Type.String(),
-  object: Type.Literal('payment'),
-  status: Type.String(),
-  amount: AmountMinor,
-  currency: Type.String(),
-  amount_capturable: Type.Integer(),
-  amount_captured: Type.Integer(),
-  amount_refunded: Type.Integer(),
-  refunded: Type.Boolean(),
-  fee: Type.Union([Type.Integer(), Type.Null()]),
-  net_amount: Type.Union([Type.Integer(), Type.Null()]),
-  source: Type.Union([
-    Type.Object({
-      type: Type.Literal('card'),
-      brand: Type.Union([Type.String(), Type.Null()]),
-      last4: Type.Union([Type.String(), Type.Null()]),
-      provider: Type.Union([Type.String(), Type.Null()]),
-    }),
-    Type.Object({ type: Type.Literal('wallet'), account_id: Type.String() }),
-  ]),
-  customer: Type.Union([Type.String(), Type.Null()]),
-  description: Type.Union([Type.String(), Type.Null()]),
-  metadata: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
-  capture_method: Type.String(),
-  failure_code: Type.Union([Type.String(), Type.Null()]),
-  failure_message: Type.Union([Type.String(), Type.Null()]),
-  cancellation_reason: Type.Union([Type.String(), Type.Null()]),
-  settled: Type.Boolean(),
-  created_at: Type.String({ format: 'date-time' }),
-  events: Type.Array(PaymentEvent),
-  refunds: Type.Array(Refund),
-});
-export type Payment = Static<typeof Payment>;
-
+// The public shapes live with the resources, shared by routes and events.
+export { Refund } from '../../payments/public-refund.ts';
+export { Payment };
+export { PaymentTimeline } from '../../payments/public-payment-timeline.ts';
 export const PaymentListQuery = Type.Object(
   {
     // An unknown status is a client error, not an empty list.

@@ -13,18 +13,5 @@ export const CreateTransferBody = Type.Object(
 );
 export type CreateTransferBody = Static<typeof CreateTransferBody>;
 
-export const Transfer = Type.Object({
-  id: Type.String(),
-  object: Type.Literal('transfer'),
-  from_account_id: Type.String(),
-  to_account_id: Type.String(),
-  amount: AmountMinor,
-  currency: Type.String(),
-  description: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')]),
-  failure_code: Type.Union([Type.String(), Type.Null()]),
-  failure_message: Type.Union([Type.String(), Type.Null()]),
-  transaction_id: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String({ format: 'date-time' }),
-});
-export type Transfer = Static<typeof Transfer>;
+// The public shape lives with the resource, shared by routes and events.
+export { Transfer } from '../../transfers/public-transfer.ts';
