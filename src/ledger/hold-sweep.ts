@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/prisma.ts';
+import type { Db } from '../db/prisma.ts';
 import { PaymentsError } from '../domain/errors.ts';
 import { releaseHold } from './ledger.ts';
 
@@ -18,7 +18,7 @@ export interface HoldSweep {
  * wins, and the other finds it ended (a capture then fails with hold_unexpected_state).
  * Idempotent: a hold already expired is not due any more, and releasing it again is a no-op.
  */
-export async function expireDueHolds(prisma: PrismaClient, input: { limit: number }): Promise<HoldSweep> {
+export async function expireDueHolds(prisma: Db, input: { limit: number }): Promise<HoldSweep> {
   const due = await prisma.hold.findMany({
     where: { status: 'active', expiresAt: { lte: new Date() } },
     orderBy: { expiresAt: 'asc' },
