@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { paymentsClient } from '../support/payments.ts';
+import { failCompletionsFrom } from '../support/transfer-faults.ts';
 import { fund, openAccount as openLedgerAccount } from '../support/ledger-fixtures.ts';
 import { captureHold, placeHold } from '../../src/ledger/ledger.ts';
 import { expireDueHolds } from '../../src/ledger/hold-sweep.ts';
@@ -30,7 +31,6 @@ beforeAll(async () => {
   });
   merchant = await stack.merchant();
   api = paymentsClient(stack, merchant);
-  await defineFaults();
 });
 afterAll(async () => stack?.close());
 
@@ -60,33 +60,6 @@ async function getTransfer(id: string) {
   return response.json();
 }
 
-/**
- * A database fault for one source account: completing its transfers (status → succeeded) fails
- * with an error that is no business answer, so the capture is retried until its timeout. A
- * trigger per fault, made by functions this suite defines (names and literals quoted by format).
- * Returns the way to end the fault.
- */
-async function failCompletionsFrom(accountId: string): Promise<() => Promise<void>> {
-  const trigger = `test_fault_${randomUUID().replace(/-/g, '')}`;
-  await stack.prisma.$executeRaw`SELECT 1 FROM test_fault_completions_from(${trigger}, ${accountId})`;
-  return async () => {
-    await stack.prisma.$executeRaw`SELECT 1 FROM test_end_fault(${trigger})`;
-  };
-}
-
-async function defineFaults(): Promise<void> {
-  await stack.prisma.$executeRaw`CREATE OR REPLACE FUNCTION test_refuse_completion() RETURNS trigger
-    LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'simulated database fault'; END $$`;
-  await stack.prisma.$executeRaw`CREATE OR REPLACE FUNCTION test_fault_completions_from(p_trigger text, p_account text)
-    RETURNS void LANGUAGE plpgsql AS $$ BEGIN
-      EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON "transfers" FOR EACH ROW
-        WHEN (NEW.from_account_id = %L AND NEW.status = %L) EXECUTE FUNCTION test_refuse_completion()',
-        p_trigger, p_account, 'succeeded');
-    END $$`;
-  await stack.prisma.$executeRaw`CREATE OR REPLACE FUNCTION test_end_fault(p_trigger text)
-    RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DROP TRIGGER %I ON "transfers"', p_trigger); END $$`;
-}
-
 async function holdOf(reference: string) {
   return stack.prisma.hold.findUniqueOrThrow({ where: { reference } });
 }
@@ -101,7 +74,7 @@ describe('a transfer whose capture fails for a reason that is no business answer
     const from = await api.openAccount();
     const to = await api.openAccount();
     await fund(stack.prisma, from, 1_000n);
-    const endFault = await failCompletionsFrom(from);
+    const endFault = await failCompletionsFrom(stack.prisma, from);
     try {
       const started = await transfer(from, to, 400);
       await started.result;
@@ -127,7 +100,7 @@ describe('a transfer whose capture fails for a reason that is no business answer
     const from = await api.openAccount();
     const to = await api.openAccount();
     await fund(stack.prisma, from, 1_000n);
-    const endFault = await failCompletionsFrom(from);
+    const endFault = await failCompletionsFrom(stack.prisma, from);
     const started = await transfer(from, to, 300).catch(async (error: unknown) => {
       await endFault();
       throw error;
