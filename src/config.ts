@@ -149,6 +149,8 @@ export interface Config extends PaymentConfig, WebhookConfig {
 
 export function loadConfig(): Config {
   const config = readConfig();
+  // Zero would mean no timeout to Temporal: the capture would retry only by its attempt count.
+  if (config.transferCaptureTimeoutMs === 0) throw new Error('TRANSFER_CAPTURE_TIMEOUT_MS must be positive');
   if (config.transferHoldExpiryMs <= config.transferCaptureTimeoutMs) {
     // Else the sweep could expire a hold its transfer is still entitled to capture.
     throw new Error('TRANSFER_HOLD_EXPIRY_MS must be longer than TRANSFER_CAPTURE_TIMEOUT_MS');
