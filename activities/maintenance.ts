@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { reconcile } from '../src/ledger/reconcile.ts';
+import { expireDueHolds, type HoldSweep } from '../src/ledger/hold-sweep.ts';
 
 export function createMaintenanceActivities(prisma: PrismaClient) {
   return {
@@ -9,6 +10,16 @@ export function createMaintenanceActivities(prisma: PrismaClient) {
         where: { createdAt: { lt: new Date(Date.now() - input.olderThanMs) } },
       });
       return count;
+    },
+
+    /**
+     * Releases active holds past their expiry (status 'expired'), at most `limit` per run: the
+     * backstop for a hold whose workflow never ended it.
+     */
+    async expireHolds(input: { limit: number }): Promise<HoldSweep> {
+      const sweep = await expireDueHolds(prisma, input);
+      if (sweep.limited) process.stderr.write(`[hold sweep] ${input.limit} holds due: the rest wait for the next run\n`);
+      return sweep;
     },
 
     /** The books' self-check; any discrepancy is logged loudly for an operator. */

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { placeHold } from '../src/ledger/ledger.ts';
+import { walletHoldExpiryMs } from '../src/domain/hold-expiry.ts';
 import type { PaymentParty } from '../src/ledger/payment-recipes.ts';
 import type { LedgerStep } from '../src/domain/ledger-step.ts';
 import { ensureAccounts, recipeFor } from '../src/payments/payment-books.ts';
@@ -47,9 +48,27 @@ export function createPaymentRecordActivities(prisma: PrismaClient) {
       return recordTransitionStatement(prisma, { ...record, party, recipe });
     },
 
-    /** A wallet payment's authorization: a ledger hold on the customer's account. */
-    async holdWallet(input: { paymentId: string; accountId: string; amount: bigint }): Promise<void> {
-      await placeHold(prisma, { accountId: input.accountId, amount: input.amount, reference: input.paymentId });
+    /**
+     * A wallet payment's authorization: a ledger hold on the customer's account. It expires
+     * after every capture its payment can still make (walletHoldExpiryMs); a caller without the
+     * payment's authorization expiry (the v1 workflow) places one that never expires.
+     */
+    async holdWallet(input: {
+      paymentId: string;
+      accountId: string;
+      amount: bigint;
+      authorizationExpiryMs?: number;
+    }): Promise<void> {
+      const expiresAt =
+        input.authorizationExpiryMs === undefined
+          ? undefined
+          : new Date(Date.now() + walletHoldExpiryMs(input.authorizationExpiryMs));
+      await placeHold(prisma, {
+        accountId: input.accountId,
+        amount: input.amount,
+        reference: input.paymentId,
+        expiresAt,
+      });
     },
   };
 }

@@ -3,6 +3,8 @@ import { captureHold, placeHold, releaseHold } from '../src/ledger/ledger.ts';
 import { appendEvent } from '../src/events/outbox.ts';
 import { presentTransfer } from '../src/transfers/public-transfer.ts';
 import type { Db } from '../src/db/prisma.ts';
+import { PaymentsError } from '../src/domain/errors.ts';
+import { defaultTransferSettings } from '../src/domain/transfer-settings.ts';
 
 export interface TransferInput {
   transferId: string;
@@ -76,18 +78,36 @@ export function createTransferActivities(prisma: PrismaClient) {
   });
 
   return {
-    /** Records the transfer as pending and reserves its amount on the source account, atomically. */
-    async holdTransferFunds(input: TransferInput): Promise<void> {
+    /**
+     * Records the transfer as pending and reserves its amount on the source account, atomically.
+     * The hold expires after `holdExpiryMs` (inputs of transfers started before expiries
+     * existed carry none: the default applies).
+     */
+    async holdTransferFunds(input: TransferInput & { holdExpiryMs?: number }): Promise<void> {
+      const expiresAt = new Date(Date.now() + (input.holdExpiryMs ?? defaultTransferSettings.holdExpiryMs));
       await prisma.$transaction(async (tx) => {
         await tx.transfer.createMany({ data: [{ ...record(input), status: 'pending' }], skipDuplicates: true });
-        await placeHold(tx, { accountId: input.fromAccountId, amount: input.amount, reference: input.transferId });
+        await placeHold(tx, {
+          accountId: input.fromAccountId,
+          amount: input.amount,
+          reference: input.transferId,
+          expiresAt,
+        });
       }, transactionOptions);
     },
 
-    /** Compensation: gives the reserved amount back. Idempotent, and a no-op if nothing was held. */
+    /**
+     * Compensation: gives the reserved amount back. Idempotent, and a no-op when nothing is held
+     * any more: no hold was placed, the sweep expired it, or a capture whose answer was lost
+     * took it (failTransfer then keeps the transfer succeeded).
+     */
     async releaseTransferFunds(transferId: string): Promise<void> {
-      const hold = await prisma.hold.findUnique({ where: { reference: transferId }, select: { status: true } });
-      if (hold?.status === 'active') await releaseHold(prisma, transferId);
+      try {
+        await releaseHold(prisma, transferId);
+      } catch (error) {
+        if (error instanceof PaymentsError && ['hold_unexpected_state', 'resource_missing'].includes(error.code)) return;
+        throw error;
+      }
     },
 
     /** Moves the held amount to the destination and marks the transfer succeeded, atomically. */
@@ -111,15 +131,22 @@ export function createTransferActivities(prisma: PrismaClient) {
       return view(row);
     },
 
-    /** Records why the transfer failed; runs after any compensation. */
+    /**
+     * Records why the transfer failed; runs after any compensation. A transfer already
+     * succeeded stays so: its capture committed although the activity reported a failure (an
+     * answer lost, then retries exhausted), and that money has moved.
+     */
     async failTransfer(input: TransferInput & { failureCode: string; failureMessage: string }): Promise<TransferView> {
       const failure = { status: 'failed', failureCode: input.failureCode, failureMessage: input.failureMessage };
       const row = await prisma.$transaction(async (tx) => {
-        const failed = await tx.transfer.upsert({
-          where: { id: input.transferId },
-          create: { ...record(input), ...failure },
-          update: { ...failure, updatedAt: new Date() },
+        // The UPDATE locks the row and re-checks its status, so a late capture cannot slip between.
+        await tx.transfer.updateMany({
+          where: { id: input.transferId, status: { not: 'succeeded' } },
+          data: { ...failure, updatedAt: new Date() },
         });
+        const existing = await tx.transfer.findUnique({ where: { id: input.transferId } });
+        if (existing?.status === 'succeeded') return existing;
+        const failed = existing ?? (await tx.transfer.create({ data: { ...record(input), ...failure } }));
         await announce(tx, failed);
         return failed;
       }, transactionOptions);

@@ -1,5 +1,7 @@
 import type { ProviderName } from './providers/provider.ts';
 import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
+import { defaultTransferSettings } from './domain/transfer-settings.ts';
+import { defaultMaxHoldsExpiredPerRun } from './domain/hold-expiry.ts';
 
 // Every setting comes from the environment, with a documented default and its unit last.
 
@@ -150,9 +152,26 @@ export interface Config extends PaymentConfig, WebhookConfig {
   depositWaitMs: number;
   /** Transfers above this are blocked by the risk check. */
   maxTransferAmountMinor: bigint;
+  /** A transfer's hold expires this long after it is placed; longer than transferCaptureTimeoutMs. */
+  transferHoldExpiryMs: number;
+  /** How long a transfer's capture is retried before the transfer fails and its hold is released. */
+  transferCaptureTimeoutMs: number;
+  /** Expired holds the maintenance run releases at most; the rest wait for the next run. */
+  maxHoldsExpiredPerRun: number;
 }
 
 export function loadConfig(): Config {
+  const config = readConfig();
+  // Zero would mean no timeout to Temporal: the capture would retry only by its attempt count.
+  if (config.transferCaptureTimeoutMs === 0) throw new Error('TRANSFER_CAPTURE_TIMEOUT_MS must be positive');
+  if (config.transferHoldExpiryMs <= config.transferCaptureTimeoutMs) {
+    // Else the sweep could expire a hold its transfer is still entitled to capture.
+    throw new Error('TRANSFER_HOLD_EXPIRY_MS must be longer than TRANSFER_CAPTURE_TIMEOUT_MS');
+  }
+  return config;
+}
+
+function readConfig(): Config {
   return {
     host: text('HOST', '127.0.0.1'),
     port: integer('PORT', 3000),
@@ -184,6 +203,9 @@ export function loadConfig(): Config {
     depositWaitMs: integer('DEPOSIT_WAIT_MS', 10_000),
     maintenanceIntervalMs: integer('MAINTENANCE_INTERVAL_MS', hourMs),
     maxTransferAmountMinor: BigInt(integer('MAX_TRANSFER_AMOUNT_MINOR', 100_000_000)),
+    transferHoldExpiryMs: integer('TRANSFER_HOLD_EXPIRY_MS', defaultTransferSettings.holdExpiryMs),
+    transferCaptureTimeoutMs: integer('TRANSFER_CAPTURE_TIMEOUT_MS', defaultTransferSettings.captureTimeoutMs),
+    maxHoldsExpiredPerRun: integer('MAX_HOLDS_EXPIRED_PER_RUN', defaultMaxHoldsExpiredPerRun),
     paymentWaitMs: integer('PAYMENT_WAIT_MS', 10_000),
     authorizationExpiryMs: integer('AUTHORIZATION_EXPIRY_MS', 7 * dayMs),
     reviewTimeoutMs: integer('REVIEW_TIMEOUT_MS', dayMs),

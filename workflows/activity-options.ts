@@ -1,5 +1,6 @@
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { nonRetryableErrorCodes } from '../src/domain/errors.ts';
+import { forwardRecoveryWindowMs } from '../src/domain/hold-expiry.ts';
 
 // Named activity options: every activity has explicit timeouts and a bounded retry policy.
 // Typed business errors (validation, insufficient funds) are never retried; outages are.
@@ -58,7 +59,7 @@ export const providerActivity: ActivityOptions = {
  */
 export const forwardRecoveryActivity: ActivityOptions = {
   startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '7 days',
+  scheduleToCloseTimeout: forwardRecoveryWindowMs,
   retry: {
     initialInterval: '500 milliseconds',
     backoffCoefficient: 2,
@@ -86,7 +87,7 @@ export const recordLocalActivity: LocalActivityOptions = {
  */
 export const forwardRecoveryLocalActivity: LocalActivityOptions = {
   startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '7 days',
+  scheduleToCloseTimeout: forwardRecoveryWindowMs,
   retry: forwardRecoveryActivity.retry,
 };
 

@@ -1,15 +1,31 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from './activity-types.ts';
 import { ledgerActivity } from './activity-options.ts';
+import { defaultMaxHoldsExpiredPerRun } from '../src/domain/hold-expiry.ts';
 
 const { purgeIdempotencyKeys, checkLedgerIntegrity } =
   proxyActivities<Pick<Activities, 'purgeIdempotencyKeys' | 'checkLedgerIntegrity'>>(ledgerActivity);
+// One round trip per expired hold, up to maxHoldsExpiredPerRun of them.
+const { expireHolds } = proxyActivities<Pick<Activities, 'expireHolds'>>({
+  ...ledgerActivity,
+  startToCloseTimeout: '1 minute',
+});
+
+/** Since this patch a run also releases expired holds, before it checks the books. */
+export const sweepExpiredHoldsPatch = 'maintenance-sweeps-expired-holds';
 
 /** Run by a Temporal Schedule (src/temporal/schedules.ts): housekeeping and the books' check. */
 export async function maintenanceWorkflow(input: {
   idempotencyKeyTtlMs: number;
-}): Promise<{ purgedIdempotencyKeys: number; ledgerDiscrepancies: number }> {
+  maxHoldsExpiredPerRun?: number;
+}): Promise<{ purgedIdempotencyKeys: number; expiredHolds: number; ledgerDiscrepancies: number }> {
   const purgedIdempotencyKeys = await purgeIdempotencyKeys({ olderThanMs: input.idempotencyKeyTtlMs });
+  let expiredHolds = 0;
+  if (patched(sweepExpiredHoldsPatch)) {
+    // A schedule created before the sweep existed passes no limit.
+    const sweep = await expireHolds({ limit: input.maxHoldsExpiredPerRun ?? defaultMaxHoldsExpiredPerRun });
+    expiredHolds = sweep.expired;
+  }
   const ledgerDiscrepancies = await checkLedgerIntegrity();
-  return { purgedIdempotencyKeys, ledgerDiscrepancies };
+  return { purgedIdempotencyKeys, expiredHolds, ledgerDiscrepancies };
 }

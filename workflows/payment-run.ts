@@ -144,6 +144,7 @@ export class PaymentRun {
           paymentId: this.view.id,
           accountId: this.input.source.accountId,
           amount: this.view.amount,
+          authorizationExpiryMs: this.input.settings.authorizationExpiryMs,
         });
       return true;
     } catch (error) {

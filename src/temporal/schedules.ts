@@ -15,7 +15,9 @@ export async function ensureMaintenanceSchedule(temporal: Client, config: Config
         type: 'startWorkflow',
         workflowType: 'maintenanceWorkflow' as unknown as typeof maintenanceWorkflow,
         taskQueue: config.taskQueue,
-        args: [{ idempotencyKeyTtlMs: config.idempotencyKeyTtlMs }],
+        args: [
+          { idempotencyKeyTtlMs: config.idempotencyKeyTtlMs, maxHoldsExpiredPerRun: config.maxHoldsExpiredPerRun },
+        ],
       },
     });
   } catch (error) {

@@ -9,6 +9,7 @@ import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { stripeSignatureHeader } from '../../src/providers/webhook-signatures.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
 import { providerEventSignal } from '../../workflows/messages.ts';
+import { failCompletionsFrom } from '../support/transfer-faults.ts';
 
 // Recorded histories of the main workflow paths, replayed against today's workflow code: a
 // change that is not deterministic (without `patched`) fails here instead of in production.
@@ -49,6 +50,21 @@ async function recordPaths(stack: Stack): Promise<void> {
     );
     expect(response.statusCode).toBe(201);
     paths.push([name, `transfer:${merchant.id}:${name}`]);
+  }
+  // A capture out of retries (a database fault that is no business answer): compensated, failed.
+  const endFault = await failCompletionsFrom(stack.prisma, from);
+  try {
+    const name = 'transfer-capture-failed-compensated';
+    const response = await post(
+      '/v1/transfers',
+      { from_account_id: from, to_account_id: to, amount: 10, currency: 'USD' },
+      name,
+    );
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ status: 'failed', failure_code: 'service_unavailable' });
+    paths.push([name, `transfer:${merchant.id}:${name}`]);
+  } finally {
+    await endFault();
   }
   const pay = async (name: string, payload: object) => {
     const response = await post('/v1/payments', payload, name);
@@ -173,13 +189,14 @@ async function recordPaths(stack: Stack): Promise<void> {
     await receiver.close();
   }
 
+  // Since the hold sweep (the first maintenance fixture was recorded before it).
   const maintenance = await stack.temporal.workflow.start('maintenanceWorkflow', {
     taskQueue: stack.taskQueue,
     workflowId: `maintenance-record-${Date.now()}`,
-    args: [{ idempotencyKeyTtlMs: 24 * 60 * 60 * 1000 }],
+    args: [{ idempotencyKeyTtlMs: 24 * 60 * 60 * 1000, maxHoldsExpiredPerRun: 100 }],
   });
   await maintenance.result();
-  paths.push(['maintenance', maintenance.workflowId]);
+  paths.push(['maintenance-holds-swept', maintenance.workflowId]);
 
   paths.push(...(await recordMoreV2Paths(stack, pay, post, from)));
 
@@ -267,6 +284,8 @@ describe('workflow replay', () => {
       unmatchedGiveUpMs: 600,
       relayIntervalMs: 50,
       paymentContinueAsNewAfterEvents: 30,
+      // A capture that meets a database fault runs out of retries within the recording.
+      transferCaptureTimeoutMs: 1_000,
     });
     await recordPaths(stack);
   });
@@ -274,7 +293,7 @@ describe('workflow replay', () => {
 
   it('replays every recorded history with the current workflow code', async () => {
     const files = (await readdir(fixtures)).filter((file) => file.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(26);
+    expect(files.length).toBeGreaterThanOrEqual(28);
     const histories = await Promise.all(
       files.map(async (file) => ({
         workflowId: file,

@@ -60,7 +60,16 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
           deps.config.taskQueue,
           'transferWorkflow',
           workflowId,
-          [{ ...transfer, limits: { maxTransferAmountMinor: deps.config.maxTransferAmountMinor } }],
+          [
+            {
+              ...transfer,
+              limits: { maxTransferAmountMinor: deps.config.maxTransferAmountMinor },
+              settings: {
+                holdExpiryMs: deps.config.transferHoldExpiryMs,
+                captureTimeoutMs: deps.config.transferCaptureTimeoutMs,
+              },
+            },
+          ],
           deadline,
         );
         const done = await resultBefore(deps.temporal, deadline, handle);
