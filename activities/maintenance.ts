@@ -18,7 +18,8 @@ export function createMaintenanceActivities(prisma: PrismaClient) {
      */
     async expireHolds(input: { limit: number }): Promise<HoldSweep> {
       const sweep = await expireDueHolds(prisma, input);
-      if (sweep.limited) process.stderr.write(`[hold sweep] ${input.limit} holds due: the rest wait for the next run\n`);
+      if (sweep.limited)
+        process.stderr.write(`[hold sweep] ${input.limit} holds due: the rest wait for the next run\n`);
       return sweep;
     },
 

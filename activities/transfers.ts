@@ -105,7 +105,8 @@ export function createTransferActivities(prisma: PrismaClient) {
       try {
         await releaseHold(prisma, transferId);
       } catch (error) {
-        if (error instanceof PaymentsError && ['hold_unexpected_state', 'resource_missing'].includes(error.code)) return;
+        if (error instanceof PaymentsError && ['hold_unexpected_state', 'resource_missing'].includes(error.code))
+          return;
         throw error;
       }
     },
