@@ -247,7 +247,8 @@ describe('ledger integrity', () => {
       url: '/v1/ledger/integrity',
       headers: bearer(merchant.apiKey),
     });
-    expect(denied.statusCode).toBe(401);
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json().error.code).toBe('permission_denied');
     const report = await stack.app.inject({
       method: 'GET',
       url: '/v1/ledger/integrity',
