@@ -3,9 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Client } from '@temporalio/client';
-import type { PrismaClient } from '../db/prisma.ts';
-import type { Config } from '../config.ts';
+import type { AppDependencies } from './dependencies.ts';
 import { registerErrorHandling } from './errors.ts';
 import { ErrorResponse } from './schemas/common.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -15,11 +13,7 @@ import { hashApiKey, presentedKey } from './auth.ts';
 import { createAuthFailureLimiter } from './auth-failures.ts';
 import { assertStorable } from './storable-text.ts';
 
-export interface AppDependencies {
-  prisma: PrismaClient;
-  temporal: Client;
-  config: Config;
-}
+export type { AppDependencies };
 
 export type App = FastifyInstance;
 

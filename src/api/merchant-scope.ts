@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppDependencies } from './app.ts';
+import type { AppDependencies } from './dependencies.ts';
 import { authenticateMerchant, authenticateAdmin } from './auth.ts';
 import type { AuthFailureLimiter } from './auth-failures.ts';
 import { PaymentsError } from '../domain/errors.ts';

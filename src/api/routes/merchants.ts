@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppDependencies } from '../app.ts';
+import type { AppDependencies } from '../dependencies.ts';
 import { hashApiKey, newApiKey } from '../auth.ts';
 import { newId } from '../../ids.ts';
 import { CreateMerchantBody, CreatedMerchant } from '../schemas/merchants.ts';

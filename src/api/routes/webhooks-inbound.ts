@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { AppDependencies } from '../app.ts';
+import type { AppDependencies } from '../dependencies.ts';
 import { createWebhookInbox } from '../../webhooks/inbox.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import type { ProviderName } from '../../providers/provider.ts';
