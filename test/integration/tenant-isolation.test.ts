@@ -509,15 +509,12 @@ describe('merchant B and merchant A', () => {
     expect(await a.list('/v1/payments?limit=100&customer=cus_shared')).toEqual([world.auto]);
     expect(await a.list('/v1/payments?limit=100&status=requires_capture')).toEqual([world.manual]);
 
+    // Which payment events there are is the catalog's business; whose they are is this suite's.
     const bEvents = await b.events();
-    expect(bEvents.map((event) => event.type).sort()).toEqual([
-      'deposit.succeeded',
-      'payment.created',
-      'payment.succeeded',
-    ]);
-    expect(bEvents.map((event) => event.data.object.id).sort()).toEqual(
-      [mine.deposit, mine.payment, mine.payment].sort(),
+    expect(bEvents.map((event) => event.type)).toEqual(
+      expect.arrayContaining(['deposit.succeeded', 'payment.succeeded']),
     );
+    expect(new Set(bEvents.map((event) => event.data.object.id))).toEqual(new Set([mine.deposit, mine.payment]));
     for (const query of [
       '&type=transfer.succeeded',
       '&type=refund.succeeded',
@@ -527,10 +524,11 @@ describe('merchant B and merchant A', () => {
       expect([query, await b.events(query)]).toEqual([query, []]);
       expect([query, (await a.events(query)).length]).toEqual([query, 1]);
     }
-    expect((await b.events('&type=payment.*')).map((event) => event.data.object.id)).toEqual([
-      mine.payment,
-      mine.payment,
-    ]);
+    const bPaymentEvents = await b.events('&type=payment.*');
+    expect(bPaymentEvents.map((event) => event.data.object.id)).toEqual(bPaymentEvents.map(() => mine.payment));
+    expect(bPaymentEvents.map((event) => event.id)).toEqual(
+      bEvents.filter((event) => event.type.startsWith('payment.')).map((event) => event.id),
+    );
     expect((await b.events(`&created[gte]=${startedAt}`)).map((event) => event.id)).toEqual(
       bEvents.map((event) => event.id),
     );
