@@ -453,9 +453,19 @@ describe('merchant B and merchant A', () => {
       currency: 'USD',
     });
     const inputs = [
-      { label: 'wallet payment from A', url: '/v1/payments', payload: walletPayment },
-      { label: 'transfer from A', url: '/v1/transfers', payload: (id: string) => transfer(id, mine.wallet) },
-      { label: 'transfer to A', url: '/v1/transfers', payload: (id: string) => transfer(mine.wallet, id) },
+      { label: 'wallet payment from A', url: '/v1/payments', param: 'source.account_id', payload: walletPayment },
+      {
+        label: 'transfer from A',
+        url: '/v1/transfers',
+        param: 'from_account_id',
+        payload: (id: string) => transfer(id, mine.wallet),
+      },
+      {
+        label: 'transfer to A',
+        url: '/v1/transfers',
+        param: 'to_account_id',
+        payload: (id: string) => transfer(mine.wallet, id),
+      },
     ];
     for (const input of inputs) {
       for (const account of [world.wallet, pendingAccountOf(a.merchant), platformFees]) {
@@ -464,6 +474,8 @@ describe('merchant B and merchant A', () => {
         const ghost = await b.call('POST', input.url, input.payload(ghostAccount), b.keyed(randomUUID()));
         expectIndistinguishable(label, response, ghost, { real: account, ghost: ghostAccount });
         expect(response.json().error.message, label).toBe(`No such account: '${account}'.`);
+        // The 404 names the body field the id came from.
+        expect(response.json().error.param, label).toBe(input.param);
       }
     }
     expect(await a.read(`/v1/accounts/${world.wallet}`)).toEqual(before);

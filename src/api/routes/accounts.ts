@@ -23,9 +23,15 @@ import { queryInstant } from '../query-time.ts';
 import { presentDeposit } from '../../deposits/public-deposit.ts';
 
 /** The merchant's account, or 404 whether it does not exist or belongs to someone else. */
-export async function findMerchantAccount(deps: AppDependencies, merchantId: string, id: string): Promise<AccountRow> {
+/** The merchant's account; 404 naming `param` (where the id came from) for unknown and others' ids. */
+export async function findMerchantAccount(
+  deps: AppDependencies,
+  merchantId: string,
+  id: string,
+  param = 'id',
+): Promise<AccountRow> {
   const account = await deps.prisma.account.findFirst({ where: { id, merchantId } });
-  if (!account) throw new PaymentsError('resource_missing', `No such account: '${id}'.`, 'id');
+  if (!account) throw new PaymentsError('resource_missing', `No such account: '${id}'.`, param);
   return account;
 }
 

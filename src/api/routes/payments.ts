@@ -138,7 +138,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
         throw new PaymentsError('parameter_invalid', `Unknown ISO 4217 currency: ${body.currency}.`, 'currency');
       }
       if (body.source.type === 'wallet') {
-        const account = await findMerchantAccount(deps, merchantId, body.source.account_id);
+        const account = await findMerchantAccount(deps, merchantId, body.source.account_id, 'source.account_id');
         if (account.type !== 'customer') {
           throw new PaymentsError(
             'parameter_invalid',

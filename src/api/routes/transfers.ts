@@ -34,8 +34,8 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
       if (body.from_account_id === body.to_account_id) {
         throw new PaymentsError('parameter_invalid', 'A transfer needs two different accounts.', 'to_account_id');
       }
-      const from = await findMerchantAccount(deps, merchantId, body.from_account_id);
-      const to = await findMerchantAccount(deps, merchantId, body.to_account_id);
+      const from = await findMerchantAccount(deps, merchantId, body.from_account_id, 'from_account_id');
+      const to = await findMerchantAccount(deps, merchantId, body.to_account_id, 'to_account_id');
       for (const [account, param] of [
         [from, 'from_account_id'],
         [to, 'to_account_id'],
