@@ -36,7 +36,7 @@ describe('maintenance', () => {
     expect(left.map((row) => row.key)).toEqual(['fresh']);
   });
 
-  it('registers the hourly schedule once', async () => {
+  it('registers the hourly schedule once, and a restart with new settings updates it, keeping a pause', async () => {
     await ensureMaintenanceSchedule(stack.temporal, stack.config);
     await ensureMaintenanceSchedule(stack.temporal, stack.config);
     const handle = stack.temporal.schedule.getHandle(maintenanceScheduleId);
@@ -44,6 +44,16 @@ describe('maintenance', () => {
       const description = await handle.describe();
       expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'maintenanceWorkflow' });
       expect(description.spec.intervals?.[0]?.every).toBe(stack.config.maintenanceIntervalMs);
+
+      await handle.pause('paused by an operator');
+      const changed = { ...stack.config, maintenanceIntervalMs: 7_200_000, maxHoldsExpiredPerRun: 42 };
+      await ensureMaintenanceSchedule(stack.temporal, changed);
+      const updated = await handle.describe();
+      expect(updated.spec.intervals?.[0]?.every).toBe(7_200_000);
+      expect(updated.action).toMatchObject({
+        args: [{ idempotencyKeyTtlMs: stack.config.idempotencyKeyTtlMs, maxHoldsExpiredPerRun: 42 }],
+      });
+      expect(updated.state.paused).toBe(true);
     } finally {
       await handle.delete();
     }
