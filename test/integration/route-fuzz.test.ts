@@ -4,6 +4,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { RouteOptions } from 'fastify';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
+import { IdPool } from '../support/id-pool.ts';
 import { requestArbitrary, type FuzzRequest, type FuzzRoute, type FuzzTargets } from '../support/route-requests.ts';
 import { errorCatalog, isErrorCode } from '../../src/domain/errors.ts';
 
@@ -119,6 +120,8 @@ async function checkAnswer(route: FuzzRoute, request: FuzzRequest): Promise<void
     }
     if (isDocsAsset(route.url)) return;
   }
+  // New resources become targets of the routes fuzzed after this one.
+  if (status < 300 && request.headers.authorization === `Bearer ${targets.keys.own}`) targets.own.learn(body);
   const schema = declaredSchema(route, status);
   if (!schema) return fail(`status ${status} is not declared by ${route.method} ${route.url}`);
   const validate = validatorOf(schema);
@@ -134,22 +137,11 @@ async function scopeOf(method: string, url: string): Promise<FuzzRoute['scope']>
   return admin.statusCode === 403 ? 'merchant' : 'admin';
 }
 
-/** Ids in an answer: every `id` and `…_id` string, at any depth. */
-function idsIn(value: unknown, into: Set<string>): Set<string> {
-  if (Array.isArray(value)) value.forEach((item) => idsIn(item, into));
-  else if (value && typeof value === 'object') {
-    for (const [key, field] of Object.entries(value)) {
-      if ((key === 'id' || key.endsWith('_id')) && typeof field === 'string') into.add(field);
-      else idsIn(field, into);
-    }
-  }
-  return into;
-}
-
 /** A merchant with one of each resource (accounts, deposits, payments, a refund, a transfer, an endpoint). */
-async function merchantWithResources(name: string): Promise<{ apiKey: string; ids: string[] }> {
+async function merchantWithResources(name: string): Promise<{ apiKey: string; ids: IdPool }> {
   const merchant = await stack.merchant();
-  const ids = new Set<string>([merchant.id]);
+  const ids = new IdPool();
+  ids.learn({ id: merchant.id, object: 'merchant' });
   const call = async (method: 'GET' | 'POST', url: string, payload?: object, key?: string) => {
     const response = await stack.app.inject({
       method,
@@ -159,7 +151,7 @@ async function merchantWithResources(name: string): Promise<{ apiKey: string; id
     });
     expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(300);
     const body = response.json<Record<string, unknown>>();
-    idsIn(body, ids);
+    ids.learn(body);
     return body;
   };
   const customer = await call('POST', '/v1/accounts', { type: 'customer', currency: 'USD' });
@@ -190,7 +182,7 @@ async function merchantWithResources(name: string): Promise<{ apiKey: string; id
   // Port 9 (discard) on loopback refuses at once: deliveries fail fast and stay on record.
   await call('POST', '/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/fuzz', events: ['*'] });
   await call('GET', '/v1/events?limit=100');
-  return { apiKey: merchant.apiKey, ids: [...ids] };
+  return { apiKey: merchant.apiKey, ids };
 }
 
 beforeAll(async () => {
@@ -204,8 +196,8 @@ beforeAll(async () => {
   const own = await merchantWithResources('own');
   const other = await merchantWithResources('other');
   targets = {
-    ownIds: own.ids,
-    otherIds: other.ids,
+    own: own.ids,
+    other: other.ids,
     keys: { own: own.apiKey, other: other.apiKey, admin: stack.adminApiKey },
     webhookSecrets,
   };

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { RouteOptions } from 'fastify';
+import type { IdPool } from './id-pool.ts';
 import { paypalSignature, stripeSignatureHeader } from '../../src/providers/webhook-signatures.ts';
 import {
   anyJson,
@@ -18,10 +19,10 @@ import {
 export type RouteScope = 'merchant' | 'admin' | 'public';
 
 export interface FuzzTargets {
-  /** Ids of resources of the merchant whose key is `keys.own`. */
-  ownIds: string[];
-  /** Ids of another merchant's resources. */
-  otherIds: string[];
+  /** Resources of the merchant whose key is `keys.own`. */
+  own: IdPool;
+  /** Another merchant's resources. */
+  other: IdPool;
   keys: { own: string; other: string; admin: string };
   webhookSecrets: { stripe: string; paypal: string };
 }
@@ -42,21 +43,24 @@ export interface FuzzRoute {
 
 /** Values that get a request past validation to where the work is: real ids, tokens, currencies. */
 function propertyHints(targets: FuzzTargets): PropertyHints {
-  const ids = fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom(...targets.ownIds) },
-    { weight: 1, arbitrary: fc.constantFrom(...targets.otherIds) },
-  );
+  const ids = (type?: string) =>
+    fc.oneof({ weight: 4, arbitrary: targets.own.id(type) }, { weight: 1, arbitrary: targets.other.id(type) });
   const hints: Record<string, fc.Arbitrary<unknown>> = {
     currency: fc.constantFrom('USD', 'USD', 'USD', 'EUR', 'JPY', 'XXX', 'ZZZ'),
     token: fc.constantFrom('tok_visa', 'tok_mastercard', 'tok_chargeDeclined', 'tok_insufficientFunds', 'tok_riskHigh'),
-    account_id: ids,
-    from_account_id: ids,
-    to_account_id: ids,
-    starting_after: ids,
-    event_id: ids,
+    account_id: ids('account'),
+    from_account_id: ids('account'),
+    to_account_id: ids('account'),
+    starting_after: ids(),
+    event_id: ids('event'),
     url: fc.constantFrom('https://example.com/hook', 'http://127.0.0.1:9/fuzz', 'http://169.254.169.254/', 'ftp://x'),
   };
   return (name) => hints[name];
+}
+
+/** Now and then a value, mostly null. */
+function sometimes<T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | null> {
+  return fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary });
 }
 
 /** Text an HTTP header can carry: visible ASCII, space, tab and obs-text (Latin-1). */
@@ -99,11 +103,21 @@ const rawEncodings = fc.constantFrom(
   '%E2%80%AE',
 );
 
-function pathValue(name: string, schema: JsonSchema | undefined, targets: FuzzTargets): fc.Arbitrary<string> {
-  const ids = name === 'provider' ? fc.constantFrom('stripe', 'paypal') : fc.constantFrom(...targets.ownIds);
+/**
+ * A path parameter: mostly an id of the resource the path names (`/v1/payments/:id` holds a
+ * `payment`, as the API names collections after their objects), or a hostile stand-in.
+ */
+function pathValue(
+  name: string,
+  collection: string,
+  schema: JsonSchema | undefined,
+  targets: FuzzTargets,
+): fc.Arbitrary<string> {
+  const type = collection.replace(/s$/, '');
+  const ids = name === 'provider' ? fc.constantFrom('stripe', 'paypal') : targets.own.id(type);
   return fc.oneof(
-    { weight: 6, arbitrary: ids.map(percentEncode) },
-    { weight: 2, arbitrary: fc.constantFrom(...targets.otherIds).map(percentEncode) },
+    { weight: 8, arbitrary: ids.map(percentEncode) },
+    { weight: 2, arbitrary: targets.other.id(type).map(percentEncode) },
     { weight: 1, arbitrary: validValue(schema ?? { type: 'string' }).map((value) => percentEncode(String(value))) },
     { weight: 2, arbitrary: hostileString.map(percentEncode) },
     { weight: 1, arbitrary: rawEncodings },
@@ -111,11 +125,12 @@ function pathValue(name: string, schema: JsonSchema | undefined, targets: FuzzTa
 }
 
 function pathArbitrary(route: FuzzRoute, targets: FuzzTargets): fc.Arbitrary<string> {
-  const segments = route.url.split('/').map((segment) => {
+  const parts = route.url.split('/');
+  const segments = parts.map((segment, index) => {
     if (!segment.startsWith(':')) return fc.constant(segment);
     const name = segment.slice(1);
     const schema = (route.schema.params?.properties as Record<string, JsonSchema> | undefined)?.[name];
-    return pathValue(name, schema, targets);
+    return pathValue(name, parts[index - 1] ?? '', schema, targets);
   });
   return fc.tuple(...segments).map((parts) => parts.join('/'));
 }
@@ -166,17 +181,23 @@ function queryArbitrary(route: FuzzRoute, hints: PropertyHints): fc.Arbitrary<st
       )
     : fc.constant({});
   const extraKey = names.length > 0 ? fc.oneof(fc.constantFrom(...names), hostileString) : hostileString;
-  const extraPairs = fc.array(
-    fc.tuple(
-      fc.oneof(
-        extraKey,
-        extraKey.map((key) => `${key}[]`),
+  const extraPairs = fc.oneof(
+    { weight: 3, arbitrary: fc.constant([]) },
+    {
+      weight: 1,
+      arbitrary: fc.array(
+        fc.tuple(
+          fc.oneof(
+            extraKey,
+            extraKey.map((key) => `${key}[]`),
+          ),
+          hostileQueryValue,
+        ),
+        { minLength: 1, maxLength: 3 },
       ),
-      hostileQueryValue,
-    ),
-    { maxLength: 3 },
+    },
   );
-  return fc.tuple(fromSchema, extraPairs, fc.option(rawEncodings, { freq: 8 })).map(([values, extras, raw]) => {
+  return fc.tuple(fromSchema, extraPairs, sometimes(rawEncodings)).map(([values, extras, raw]) => {
     const pairs = [
       ...Object.entries((values ?? {}) as Record<string, unknown>).flatMap(([key, value]) =>
         queryText(value).map((text) => [key, text] as const),
@@ -265,9 +286,9 @@ function authorization(route: FuzzRoute, targets: FuzzTargets): fc.Arbitrary<str
   const right = route.scope === 'admin' ? targets.keys.admin : targets.keys.own;
   const wrongScope = route.scope === 'admin' ? targets.keys.own : targets.keys.admin;
   return fc.oneof(
-    { weight: 10, arbitrary: fc.constant(`Bearer ${right}`) },
+    { weight: 16, arbitrary: fc.constant(`Bearer ${right}`) },
     {
-      weight: 4,
+      weight: 3,
       arbitrary: fc.constantFrom(
         undefined,
         `Bearer ${wrongScope}`,
@@ -314,7 +335,7 @@ export function requestArbitrary(route: FuzzRoute, targets: FuzzTargets): fc.Arb
     .record({
       path: pathArbitrary(route, targets),
       query: queryArbitrary(route, hints),
-      body: hasBody ? bodyArbitrary(route, hints) : fc.option(rawBodies, { freq: 10 }).map((body) => body ?? undefined),
+      body: hasBody ? bodyArbitrary(route, hints) : sometimes(rawBodies).map((body) => body ?? undefined),
       contentType: contentTypes,
       authorization: authorization(route, targets),
       idempotencyKey,
