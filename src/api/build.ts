@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import { app, type AppDependencies } from './app.ts';
@@ -9,6 +9,8 @@ export interface BuildOptions {
   logger: FastifyServerOptions['logger'];
   bodyLimitBytes: number;
   requestTimeoutMs: number;
+  /** Sees every route as it is registered, hidden ones too (the route fuzz test enumerates them). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 function makeAjv(options: AjvOptions): Ajv {
@@ -63,6 +65,7 @@ export async function buildApp(deps: AppDependencies, options: BuildOptions): Pr
   });
   fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   acceptEmptyJson(fastify);
+  if (options.onRoute) fastify.addHook('onRoute', options.onRoute);
   // Every answer names its request, as the log does, so a client can quote it to support.
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { buildApp } from '../../src/api/build.ts';
@@ -25,6 +25,8 @@ export interface Stack {
   temporal: Client;
   taskQueue: string;
   adminApiKey: string;
+  /** Every route the app registered, hidden ones included, with its schema. */
+  routes: RouteOptions[];
   /** Creates a merchant through the API and returns its id and key. */
   merchant(): Promise<{ id: string; apiKey: string }>;
   close(): Promise<void>;
@@ -79,9 +81,15 @@ export async function startStack(
   // own worker and delivery settings.
   const merchantIds: string[] = [];
   const relay = startEventRelay({ prisma, temporal, config, merchantIds: () => merchantIds });
+  const routes: RouteOptions[] = [];
   const app = await buildApp(
     { prisma, temporal, config },
-    { logger: false, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs },
+    {
+      logger: false,
+      bodyLimitBytes: config.bodyLimitBytes,
+      requestTimeoutMs: config.requestTimeoutMs,
+      onRoute: (route) => routes.push(route),
+    },
   );
 
   const merchant = async () => {
@@ -115,7 +123,7 @@ export async function startStack(
       );
     }
   };
-  return { app, config, sim, simUrl, prisma, temporal, taskQueue, adminApiKey, merchant, close };
+  return { app, config, sim, simUrl, prisma, temporal, taskQueue, adminApiKey, routes, merchant, close };
 }
 
 function stopWorker(worker: Worker): void {
