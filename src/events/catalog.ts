@@ -31,3 +31,13 @@ const announcedPaymentTypes: ReadonlySet<string> = new Set(paymentEventTypes);
 export function isAnnouncedPaymentTransition(type: string): boolean {
   return announcedPaymentTypes.has(type);
 }
+
+/**
+ * Whether a list filter can match anything: a type of the catalog, or a family of them written
+ * `<prefix>.*` (`payment.*`). Anything else is a typo that would answer an empty list forever.
+ */
+export function isEventTypeFilter(filter: string): boolean {
+  if (!filter.endsWith('.*')) return (eventTypes as readonly string[]).includes(filter);
+  const family = filter.slice(0, -1);
+  return eventTypes.some((type) => type.startsWith(family));
+}

@@ -420,6 +420,10 @@ describe('outbound webhooks', () => {
       ['?limit=101', 400, 'parameter_invalid'],
       ['?colour=red', 400, 'parameter_unknown'],
       ['?starting_after=evt_missing', 404, 'resource_missing'],
+      // A type no event can have is a typo, not an empty list.
+      ['?type=payment.succeded', 400, 'parameter_invalid'],
+      ['?type=payout.*', 400, 'parameter_invalid'],
+      ['?type=payment.internal_step', 400, 'parameter_invalid'],
     ] as const) {
       const response = await api.get(`/v1/events${query}`);
       expect([query, response.statusCode, response.json().error.code]).toEqual([query, status, code]);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { eventTypes } from '../../src/events/catalog.ts';
+import { eventTypes, isEventTypeFilter } from '../../src/events/catalog.ts';
 import { announcement } from '../../src/payments/read-model.ts';
 import { openingView } from '../../src/domain/payment-view.ts';
 import { defaultFeeSchedule } from '../../src/domain/fees.ts';
@@ -63,5 +63,16 @@ describe('the published catalog', () => {
     const paragraph = readme.slice(start, readme.indexOf('\n\n', start));
     const listed = [...paragraph.slice(paragraph.indexOf(':')).matchAll(/`([a-z_.]+)`/g)].map((match) => match[1]);
     expect(listed).toEqual([...eventTypes]);
+  });
+});
+
+describe('event type filters', () => {
+  it('take a catalog type or a family of them, and nothing that can never match', () => {
+    expect(isEventTypeFilter('payment.succeeded')).toBe(true);
+    expect(isEventTypeFilter('payment.*')).toBe(true);
+    expect(isEventTypeFilter('webhook_endpoint.*')).toBe(true);
+    expect(isEventTypeFilter('payment.succeded')).toBe(false);
+    expect(isEventTypeFilter('pay.*')).toBe(false);
+    expect(isEventTypeFilter('payout.*')).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../dependencies.ts';
 import type { Prisma } from '../../db/prisma.ts';
+import { isEventTypeFilter } from '../../events/catalog.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { newId } from '../../ids.ts';
 import { presentEvent } from '../../events/present.ts';
@@ -29,6 +30,13 @@ export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencie
     async (request) => {
       const { merchantId, query } = request;
       const where: Prisma.EventWhereInput = { merchantId };
+      if (query.type !== undefined && !isEventTypeFilter(query.type)) {
+        throw new PaymentsError(
+          'parameter_invalid',
+          `No event type is '${query.type}'; see the event types in the API docs.`,
+          'type',
+        );
+      }
       if (query.type) where.type = query.type.endsWith('.*') ? { startsWith: query.type.slice(0, -1) } : query.type;
       if (query['created[gte]'] || query['created[lte]']) {
         where.createdAt = {
