@@ -77,6 +77,14 @@ export function createStreamLink(natsUrl: string, config: Config): StreamLink {
 /** One pass; exported so tests can drive the publisher without the timer. */
 export async function publishOnce(deps: PublisherDependencies, link: StreamLink): Promise<PublishPassResult> {
   const { prisma, config } = deps;
+  // The stream is ensured first, so it exists from the first pass on, even before any event.
+  let js: JetStreamClient;
+  try {
+    js = await link.current();
+  } catch (error) {
+    link.invalidate();
+    throw error;
+  }
   const merchantIds = deps.merchantIds?.();
   if (merchantIds && merchantIds.length === 0) return { read: 0, published: 0 };
   const events = await prisma.event.findMany({
@@ -89,7 +97,6 @@ export async function publishOnce(deps: PublisherDependencies, link: StreamLink)
 
   const acknowledged: string[] = [];
   try {
-    const js = await link.current();
     for (const event of events) {
       await js.publish(eventSubject(config, event.type), JSON.stringify(presentEvent(event)), {
         msgID: event.id,
