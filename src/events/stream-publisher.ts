@@ -74,7 +74,7 @@ export function createStreamLink(natsUrl: string, config: Config): StreamLink {
   };
 }
 
-/** One pass; exported so tests can drive the publisher without the timer. */
+/** One pass of the publisher: the stream ensured, then one batch published in order. */
 export async function publishOnce(deps: PublisherDependencies, link: StreamLink): Promise<PublishPassResult> {
   const { prisma, config } = deps;
   // The stream is ensured first, so it exists from the first pass on, even before any event.
