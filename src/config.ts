@@ -125,7 +125,31 @@ export interface WebhookConfig {
   webhookAllowPrivateDestinations: boolean;
 }
 
-export interface Config extends PaymentConfig, WebhookConfig {
+export interface EventStreamConfig {
+  /** Unset: npm start runs a nats-server with JetStream, tests one per run (src/nats/nats-server.ts). */
+  natsUrl: string | undefined;
+  /** The JetStream stream every event is published to, created or updated at start. */
+  eventStreamName: string;
+  /** Events go to `<prefix>.<event type>`; the stream takes `<prefix>.>`. */
+  eventStreamSubjectPrefix: string;
+  /** JetStream drops a second message with the same Nats-Msg-Id (the event id) within this window. */
+  eventStreamDuplicateWindowMs: number;
+  /** Retention limits: messages older than this, or past this many bytes (oldest first), are dropped. */
+  eventStreamMaxAgeMs: number;
+  eventStreamMaxBytes: number;
+  /** How often the publisher looks for unpublished events, and how many it publishes per pass. */
+  eventPublishIntervalMs: number;
+  eventPublishBatchSize: number;
+  /** How long one publish waits for JetStream's acknowledgement. */
+  eventPublishTimeoutMs: number;
+  /** How long connecting to NATS (and each stream management call) may take. */
+  natsConnectTimeoutMs: number;
+  /** After a failed pass: first retry delay, doubling up to the maximum while failures go on. */
+  eventPublishInitialRetryMs: number;
+  eventPublishMaxRetryMs: number;
+}
+
+export interface Config extends PaymentConfig, WebhookConfig, EventStreamConfig {
   host: string;
   port: number;
   /** Unset: npm start runs an embedded PostgreSQL, tests create one database per run. */
@@ -168,7 +192,33 @@ export function loadConfig(): Config {
     // Else the sweep could expire a hold its transfer is still entitled to capture.
     throw new Error('TRANSFER_HOLD_EXPIRY_MS must be longer than TRANSFER_CAPTURE_TIMEOUT_MS');
   }
+  checkEventStream(config);
   return config;
+}
+
+// Names JetStream would refuse (or read as wildcards) are refused here, at start, with the setting's name.
+const subjectTokens = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const streamName = /^[A-Za-z0-9_-]+$/;
+
+function checkEventStream(config: EventStreamConfig): void {
+  if (!streamName.test(config.eventStreamName)) {
+    throw new Error(`EVENT_STREAM_NAME must be letters, digits, - or _, got ${JSON.stringify(config.eventStreamName)}`);
+  }
+  if (!subjectTokens.test(config.eventStreamSubjectPrefix)) {
+    throw new Error(
+      `EVENT_STREAM_SUBJECT_PREFIX must be dot-separated tokens without wildcards, got ${JSON.stringify(config.eventStreamSubjectPrefix)}`,
+    );
+  }
+  if (config.eventPublishBatchSize === 0) throw new Error('EVENT_PUBLISH_BATCH_SIZE must be positive');
+  if (config.eventPublishTimeoutMs === 0) throw new Error('EVENT_PUBLISH_TIMEOUT_MS must be positive');
+  if (config.natsConnectTimeoutMs === 0) throw new Error('NATS_CONNECT_TIMEOUT_MS must be positive');
+  if (config.eventPublishInitialRetryMs === 0 || config.eventPublishMaxRetryMs < config.eventPublishInitialRetryMs) {
+    throw new Error('EVENT_PUBLISH_INITIAL_RETRY_MS must be positive and at most EVENT_PUBLISH_MAX_RETRY_MS');
+  }
+  // JetStream refuses a duplicate window longer than the messages are kept.
+  if (config.eventStreamDuplicateWindowMs === 0 || config.eventStreamDuplicateWindowMs > config.eventStreamMaxAgeMs) {
+    throw new Error('EVENT_STREAM_DUPLICATE_WINDOW_MS must be positive and at most EVENT_STREAM_MAX_AGE_MS');
+  }
 }
 
 function readConfig(): Config {
@@ -249,5 +299,17 @@ function readConfig(): Config {
     deliveryTimeoutMs: integer('WEBHOOK_DELIVERY_TIMEOUT_MS', 10_000),
     endpointDisableAfterMs: integer('WEBHOOK_ENDPOINT_DISABLE_AFTER_MS', 5 * dayMs),
     webhookAllowPrivateDestinations: boolean('WEBHOOK_ALLOW_PRIVATE_DESTINATIONS', false),
+    natsUrl: optionalText('NATS_URL'),
+    eventStreamName: text('EVENT_STREAM_NAME', 'PAYMENTS'),
+    eventStreamSubjectPrefix: text('EVENT_STREAM_SUBJECT_PREFIX', 'payments'),
+    eventStreamDuplicateWindowMs: integer('EVENT_STREAM_DUPLICATE_WINDOW_MS', hourMs),
+    eventStreamMaxAgeMs: integer('EVENT_STREAM_MAX_AGE_MS', 7 * dayMs),
+    eventStreamMaxBytes: integer('EVENT_STREAM_MAX_BYTES', 1024 * 1024 * 1024),
+    eventPublishIntervalMs: integer('EVENT_PUBLISH_INTERVAL_MS', 250),
+    eventPublishBatchSize: integer('EVENT_PUBLISH_BATCH_SIZE', 100),
+    eventPublishTimeoutMs: integer('EVENT_PUBLISH_TIMEOUT_MS', 5_000),
+    natsConnectTimeoutMs: integer('NATS_CONNECT_TIMEOUT_MS', 5_000),
+    eventPublishInitialRetryMs: integer('EVENT_PUBLISH_INITIAL_RETRY_MS', 500),
+    eventPublishMaxRetryMs: integer('EVENT_PUBLISH_MAX_RETRY_MS', 30_000),
   };
 }

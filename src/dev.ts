@@ -16,10 +16,13 @@ import { onShutdown } from './main.ts';
 import { startEventRelay } from './events/relay.ts';
 import { startWebhookSweeper } from './webhooks/inbox.ts';
 import { ensureMaintenanceSchedule } from './temporal/schedules.ts';
+import { ensureNats } from './nats/nats-server.ts';
+import { startEventStreamPublisher } from './events/stream-publisher.ts';
 
-// `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/)
-// and PostgreSQL (embedded, data in .data/) unless TEMPORAL_ADDRESS / DATABASE_URL point
-// elsewhere; migrations; then the provider simulator, the worker and the API.
+// `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/),
+// PostgreSQL (embedded, data in .data/) and NATS with JetStream (store in .data/nats) unless
+// TEMPORAL_ADDRESS / DATABASE_URL / NATS_URL point elsewhere; migrations; then the provider
+// simulator, the worker, the outbox relay, the event stream publisher and the API.
 
 const log = (line: string): void => {
   process.stderr.write(`[start] ${line}\n`);
@@ -39,7 +42,7 @@ async function main(): Promise<void> {
 
   // The workflow bundle is prebuilt after the first start; when the sources changed, building
   // it again overlaps with the servers starting.
-  const [temporalServer, database, workflowBundle] = await Promise.all([
+  const [temporalServer, database, workflowBundle, nats] = await Promise.all([
     ensureTemporal(config.temporalAddress, {
       dbFile: path.join(dataDir, 'temporal', 'temporal.sqlite'),
       sqliteSynchronous: parseSqliteSynchronous(process.env.TEMPORAL_SQLITE_SYNCHRONOUS),
@@ -54,8 +57,15 @@ async function main(): Promise<void> {
       log,
     ),
     ensureWorkflowBundle(log),
+    ensureNats(config.natsUrl, {
+      port: Number(process.env.NATS_PORT ?? 42220),
+      storeDir: path.join(dataDir, 'nats'),
+      logFile: path.join(dataDir, 'nats-server.log'),
+      log,
+    }),
   ]);
   stops.push(temporalServer.stop);
+  stops.push(nats.stop);
   if (database.embedded) stops.push(database.embedded.stop);
 
   const applied = await applyMigrations(database.url);
@@ -105,6 +115,8 @@ async function main(): Promise<void> {
   await ensureMaintenanceSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   stops.push(() => relay.stop());
+  const publisher = startEventStreamPublisher({ prisma, config, natsUrl: nats.url });
+  stops.push(() => publisher.stop());
   const sweeper = startWebhookSweeper({ prisma, temporal, config });
   stops.push(() => sweeper.stop());
   const server = await startServer({ ...config, adminApiKey }, prisma, temporal);
@@ -120,6 +132,7 @@ async function main(): Promise<void> {
       `  Temporal gRPC     ${temporalServer.address}`,
       `  PostgreSQL        ${database.embedded ? 'embedded, data in .data/postgres' : 'DATABASE_URL'}`,
       `  Provider sim      http://${config.host}:${config.providerSimPort}`,
+      `  NATS JetStream    ${nats.url}   (stream ${config.eventStreamName}, subjects ${config.eventStreamSubjectPrefix}.>)`,
       `  Admin API key     ${adminApiKey}${config.adminApiKey ? ' (from ADMIN_API_KEY)' : ' (generated; set ADMIN_API_KEY to fix it)'}`,
       '',
       '  Ctrl-C stops everything.',

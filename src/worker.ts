@@ -89,9 +89,15 @@ async function main(): Promise<void> {
   await ensureMaintenanceSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   const sweeper = startWebhookSweeper({ prisma, temporal, config });
+  // The event stream publisher too; without NATS_URL events wait unpublished (GET /v1/admin/stats
+  // counts them) and go out, in order, once a worker runs with it.
+  const { startEventStreamPublisher } = await import('./events/stream-publisher.ts');
+  const publisher = config.natsUrl ? startEventStreamPublisher({ prisma, config, natsUrl: config.natsUrl }) : undefined;
+  if (!publisher) process.stderr.write('[worker] NATS_URL unset: events are not published to the event stream\n');
   onShutdown(async () => worker.shutdown());
   await worker.run();
   await relay.stop();
+  await publisher?.stop();
   await sweeper.stop();
   await temporal.connection.close();
   providers.shutdown();

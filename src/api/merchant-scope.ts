@@ -10,6 +10,7 @@ import { eventRoutes } from './routes/events.ts';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.ts';
 import { ledgerAdminRoutes } from './routes/ledger-admin.ts';
 import { merchantRoutes } from './routes/merchants.ts';
+import { adminStatsRoutes } from './routes/admin-stats.ts';
 
 /** The scopes share one count of failed authentications per address. */
 export type ScopeDependencies = AppDependencies & { authFailures: AuthFailureLimiter };
@@ -53,4 +54,5 @@ export async function adminScope(app: FastifyInstance, deps: ScopeDependencies):
   );
   await app.register(merchantRoutes, deps);
   await app.register(ledgerAdminRoutes, deps);
+  await app.register(adminStatsRoutes, deps);
 }

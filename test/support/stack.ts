@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
 import { reconcile } from '../../src/ledger/reconcile.ts';
 import { startEventRelay } from '../../src/events/relay.ts';
+import { startEventStreamPublisher } from '../../src/events/stream-publisher.ts';
 import { startProviderSim } from '../../src/provider-sim/server.ts';
 import type { ProviderSimOptions } from '../../src/provider-sim/options.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
@@ -34,7 +35,8 @@ export interface Stack {
 
 /**
  * The real stack for one suite: API (via app.inject), a worker on the suite's own task
- * queue, the shared Temporal dev server and the run's PostgreSQL database. No mocks.
+ * queue, the shared Temporal dev server, the run's PostgreSQL database and the run's NATS
+ * server (or `overrides.natsUrl`), with the outbox relay and the event stream publisher. No mocks.
  */
 // Business failures (declines, insufficient funds) are logged by the SDK at WARN; tests expect them.
 process.env.TEMPORAL_LOG_LEVEL ??= 'ERROR';
@@ -61,6 +63,7 @@ export async function startStack(
     // Suites deliver webhooks to receivers on 127.0.0.1; test/integration/webhook-destinations.test.ts
     // turns this off to prove the production rule.
     webhookAllowPrivateDestinations: true,
+    natsUrl: inject('natsUrl'),
     ...overrides,
   };
   const providers = createProviderGateway(config);
@@ -82,6 +85,14 @@ export async function startStack(
   const merchantIds: string[] = [];
   const relay = startEventRelay({ prisma, temporal, config, merchantIds: () => merchantIds });
   const routes: RouteOptions[] = [];
+  // Every suite publishes its own merchants' events to the stream; a suite that checks what
+  // arrives there reads its own merchants' events (or runs a NATS server of its own).
+  const publisher = startEventStreamPublisher({
+    prisma,
+    config,
+    natsUrl: config.natsUrl ?? inject('natsUrl'),
+    merchantIds: () => merchantIds,
+  });
   const app = await buildApp(
     { prisma, temporal, config },
     {
@@ -110,6 +121,7 @@ export async function startStack(
     const discrepancies = await reconcile(prisma);
     await app.close();
     await relay.stop();
+    await publisher.stop();
     stopWorker(worker);
     await workerRun;
     await connection.close();

@@ -1,0 +1,33 @@
+import { Type, type Static } from 'typebox';
+import type { PrismaClient } from '../db/prisma.ts';
+
+// The event stream's section of GET /v1/admin/stats: how far publishing to JetStream lags
+// behind the outbox. Ages are measured on the database's clock, the one that stamped the events.
+
+export const EventStreamStats = Type.Object({
+  /** Events not yet acknowledged by JetStream. */
+  unpublished: Type.Integer({ minimum: 0 }),
+  /** Age of the oldest of them; 0 when there is none. */
+  oldest_unpublished_age_ms: Type.Integer({ minimum: 0 }),
+  /** When the last acknowledgement was recorded; null before the first. */
+  last_published_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export type EventStreamStats = Static<typeof EventStreamStats>;
+
+export async function eventStreamStats(prisma: PrismaClient): Promise<EventStreamStats> {
+  // Both unpublished figures read the partial index events_unpublished_idx, the last
+  // publication the index on published_at.
+  const [row] = await prisma.$queryRaw<{ unpublished: bigint; oldest_age_ms: bigint | null; last: Date | null }[]>`
+    SELECT
+      (SELECT count(*) FROM events WHERE published_at IS NULL) AS unpublished,
+      (SELECT floor(extract(epoch FROM now() - min(created_at)) * 1000)::bigint
+         FROM events WHERE published_at IS NULL) AS oldest_age_ms,
+      (SELECT max(published_at) FROM events) AS last`;
+  if (!row) throw new Error('stats query returned no row');
+  return {
+    unpublished: Number(row.unpublished),
+    oldest_unpublished_age_ms: row.oldest_age_ms === null ? 0 : Math.max(0, Number(row.oldest_age_ms)),
+    last_published_at: row.last?.toISOString() ?? null,
+  };
+}
