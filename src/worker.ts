@@ -87,12 +87,17 @@ async function main(): Promise<void> {
   const { startWebhookSweeper } = await import('./webhooks/inbox.ts');
   const { ensureMaintenanceSchedule } = await import('./temporal/schedules.ts');
   await ensureMaintenanceSchedule(temporal, config);
+  const { ensureImportSchedule } = await import('./temporal/import-schedule.ts');
+  await ensureImportSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   const sweeper = startWebhookSweeper({ prisma, temporal, config });
+  const { startRecordIntakeSweeper } = await import('./records/intake.ts');
+  const recordSweeper = startRecordIntakeSweeper({ prisma, temporal, config });
   onShutdown(async () => worker.shutdown());
   await worker.run();
   await relay.stop();
   await sweeper.stop();
+  await recordSweeper.stop();
   await temporal.connection.close();
   providers.shutdown();
   await connection.close();

@@ -10,6 +10,8 @@ import { eventRoutes } from './routes/events.ts';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.ts';
 import { ledgerAdminRoutes } from './routes/ledger-admin.ts';
 import { merchantRoutes } from './routes/merchants.ts';
+import { importRoutes } from './routes/imports.ts';
+import { paymentRecordRoutes } from './routes/payment-records.ts';
 
 /** The scopes share one count of failed authentications per address. */
 export type ScopeDependencies = AppDependencies & { authFailures: AuthFailureLimiter };
@@ -44,6 +46,7 @@ export async function merchantScope(app: FastifyInstance, deps: ScopeDependencie
   await app.register(paymentRoutes, deps);
   await app.register(eventRoutes, deps);
   await app.register(webhookEndpointRoutes, deps);
+  await app.register(paymentRecordRoutes, deps);
 }
 
 /** Platform operator routes, behind ADMIN_API_KEY. */
@@ -53,4 +56,5 @@ export async function adminScope(app: FastifyInstance, deps: ScopeDependencies):
   );
   await app.register(merchantRoutes, deps);
   await app.register(ledgerAdminRoutes, deps);
+  await app.register(importRoutes, deps);
 }

@@ -16,7 +16,11 @@ export async function ensureMaintenanceSchedule(temporal: Client, config: Config
         workflowType: 'maintenanceWorkflow' as unknown as typeof maintenanceWorkflow,
         taskQueue: config.taskQueue,
         args: [
-          { idempotencyKeyTtlMs: config.idempotencyKeyTtlMs, maxHoldsExpiredPerRun: config.maxHoldsExpiredPerRun },
+          {
+            idempotencyKeyTtlMs: config.idempotencyKeyTtlMs,
+            maxHoldsExpiredPerRun: config.maxHoldsExpiredPerRun,
+            recordPartitionsMonthsAhead: config.recordPartitionsMonthsAhead,
+          },
         ],
       },
     });
