@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db/prisma.ts';
 import type { RecordLimits } from '../src/domain/record-limits.ts';
 import { closeImportRun, openImportRun } from '../src/records/import-runs.ts';
@@ -15,6 +16,8 @@ export interface ImportBatchInput {
   merchantIds?: string[] | undefined;
 }
 
+const heartbeatEveryMs = 1_000;
+
 export function createRecordActivities(prisma: PrismaClient) {
   return {
     async openImportRun(input: { runId: string }): Promise<void> {
@@ -23,6 +26,9 @@ export function createRecordActivities(prisma: PrismaClient) {
 
     /** One batch in one database transaction; a retry answers the stored result. */
     async recordImportBatch(input: ImportBatchInput): Promise<StagedBatchResult> {
+      // Heartbeats while the transaction runs: a worker that dies mid-batch is noticed within
+      // the heartbeat timeout, and the batch is retried elsewhere (it committed whole or not at all).
+      const beat = setInterval(() => Context.current().heartbeat(), heartbeatEveryMs);
       try {
         return await recordStagedBatch(prisma, input);
       } catch (error) {
@@ -31,6 +37,8 @@ export function createRecordActivities(prisma: PrismaClient) {
           .updateMany({ where: { id: input.runId }, data: { error: String(error).slice(0, 1_000) } })
           .catch(() => undefined);
         throw error;
+      } finally {
+        clearInterval(beat);
       }
     },
 

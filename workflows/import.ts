@@ -19,6 +19,8 @@ const { openImportRun, closeImportRun } =
 const { recordImportBatch } = proxyActivities<Pick<Activities, 'recordImportBatch'>>({
   ...ledgerActivity,
   startToCloseTimeout: '3 minutes',
+  // It heartbeats every second: a dead worker's batch is retried after this, not 3 minutes.
+  heartbeatTimeout: '5 seconds',
   scheduleToCloseTimeout: '1 hour',
 });
 
