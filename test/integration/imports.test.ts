@@ -331,4 +331,195 @@ describe('staging import', () => {
     expect(events).toBeGreaterThanOrEqual(expected.recorded);
     expect(await reconcile(stack.prisma)).toEqual([]);
   }, 90_000);
+
+  it('records a reference arriving by import and by webhook at once exactly once; POST /v1/imports joins the running import', async () => {
+    const references = Array.from({ length: 150 }, (_, index) => `RACE-${index}`);
+    const paidAt = new Date(Date.now() - dayMs);
+    const before = await balanceOf(merchantA.id, 'LOAN-A2');
+    await stage(
+      references.map((reference) => ({
+        merchantId: merchantA.id,
+        reference,
+        accountReference: 'LOAN-A2',
+        amount: 10n,
+        currency: 'USD',
+        paidAt,
+      })),
+    );
+    const start = () => stack.app.inject({ method: 'POST', url: '/v1/imports', headers: bearer(stack.adminApiKey) });
+    const [first, second, ...answers] = await Promise.all([
+      start(),
+      start(),
+      ...references.map((reference) =>
+        postRecord(merchantA, {
+          reference_number: reference,
+          account_reference: 'LOAN-A2',
+          amount: 10,
+          currency: 'USD',
+          paid_at: paidAt.toISOString(),
+        }),
+      ),
+    ]);
+    expect(first?.statusCode).toBe(202);
+    expect(second?.statusCode).toBe(202);
+    const runId = first?.json<{ id: string }>().id;
+    // One import at a time: the second request joined the first one's run.
+    expect(second?.json<{ id: string }>().id).toBe(runId);
+    expect(answers.every((answer) => answer.statusCode === 201 || answer.statusCode === 200)).toBe(true);
+    await stack.temporal.workflow.getHandle(stack.config.importWorkflowId).result();
+    await waitForWebhookRecords(merchantA.id);
+
+    const recorded = await stack.prisma.recordedPayment.groupBy({
+      by: ['referenceNumber'],
+      where: { merchantId: merchantA.id, referenceNumber: { in: references } },
+      _count: true,
+    });
+    expect(recorded).toHaveLength(references.length);
+    expect(recorded.every((group) => group._count === 1)).toBe(true);
+    // Whichever came second was told duplicate and pointed at the one record.
+    const staged = await stack.prisma.paymentStaging.findMany({
+      where: { merchantId: merchantA.id, referenceNumber: { in: references } },
+    });
+    const created = answers.filter((answer) => answer.json<{ status: string }>().status === 'created').length;
+    expect(staged.filter((row) => row.outcome === 'recorded').length + created).toBe(references.length);
+    expect(await balanceOf(merchantA.id, 'LOAN-A2')).toBe(before + 10n * BigInt(references.length));
+
+    const run = await stack.app.inject({
+      method: 'GET',
+      url: `/v1/imports/${runId}`,
+      headers: bearer(stack.adminApiKey),
+    });
+    expect(run.json()).toMatchObject({ status: 'succeeded', rows: references.length });
+    const list = await stack.app.inject({
+      method: 'GET',
+      url: '/v1/imports?limit=100',
+      headers: bearer(stack.adminApiKey),
+    });
+    expect(list.statusCode).toBe(200);
+    expect(list.json<{ data: { id: string }[] }>().data.map((item) => item.id)).toContain(runId);
+    const merchantKey = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/imports',
+      headers: bearer(merchantA.apiKey),
+    });
+    expect(merchantKey.statusCode).toBe(403);
+  }, 60_000);
+});
+
+describe('recording webhook', () => {
+  const valid = () => ({
+    reference_number: `WH-${randomUUID()}`,
+    account_reference: 'LOAN-A3',
+    amount: 2_500,
+    currency: 'USD',
+    paid_at: new Date(Date.now() - 60_000).toISOString(),
+    channel: 'bank_transfer',
+    metadata: { branch: 'north' },
+  });
+
+  it('answers created then duplicate with one id, and GET and the event show one public record', async () => {
+    const payload = valid();
+    const created = await postRecord(merchantA, payload);
+    expect(created.statusCode).toBe(201);
+    const { id } = created.json<{ id: string }>();
+    const again = await postRecord(merchantA, { ...payload, amount: 1 });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ status: 'duplicate', id });
+    await waitForWebhookRecords(merchantA.id);
+    const read = await stack.app.inject({
+      method: 'GET',
+      url: `/v1/payment_records/${id}`,
+      headers: bearer(merchantA.apiKey),
+    });
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toMatchObject({
+      id,
+      object: 'payment_record',
+      reference_number: payload.reference_number,
+      amount: 2_500,
+      source: 'webhook',
+      metadata: { branch: 'north' },
+    });
+    const event = await stack.prisma.event.findFirstOrThrow({
+      where: { resourceId: id, type: 'payment_record.created' },
+    });
+    expect(event.data).toEqual(read.json());
+    // Another merchant sees nothing.
+    const other = await stack.app.inject({
+      method: 'GET',
+      url: `/v1/payment_records/${id}`,
+      headers: bearer(merchantB.apiKey),
+    });
+    expect(other.statusCode).toBe(404);
+  });
+
+  it.each([
+    ['an unknown account', { account_reference: 'LOAN-NOPE' }, 404, 'resource_missing', 'account_reference'],
+    ['another currency', { currency: 'EUR' }, 400, 'currency_mismatch', 'currency'],
+    ['an amount over the limit', { amount: Number(maxAmountMinor) + 1 }, 400, 'amount_too_large', 'amount'],
+    ['a zero amount', { amount: 0 }, 400, 'parameter_invalid', 'amount'],
+    ['a future paid_at', { paid_at: new Date(Date.now() + dayMs).toISOString() }, 400, 'parameter_invalid', 'paid_at'],
+    ['a paid_at that is no date', { paid_at: 'yesterday' }, 400, 'parameter_invalid', 'paid_at'],
+    ['an unknown field', { colour: 'red' }, 400, 'parameter_unknown', 'colour'],
+  ])('refuses %s with a 4xx', async (_name, change, status, code, param) => {
+    const response = await postRecord(merchantA, { ...valid(), ...change });
+    expect(response.statusCode).toBe(status);
+    expect(response.json()).toMatchObject({ error: { code, param } });
+  });
+
+  it('checks the partner signature, channel and merchant', async () => {
+    const partner = { merchant_id: merchantA.id, ...valid(), channel: undefined };
+    expect((await postPartnerRecord('agents', partner, 'whsec_wrong')).json()).toMatchObject({
+      error: { code: 'webhook_signature_invalid' },
+    });
+    expect((await postPartnerRecord('nobody', partner)).statusCode).toBe(404);
+    const otherMerchant = await postPartnerRecord('agents', { ...partner, merchant_id: merchantB.id });
+    expect(otherMerchant.statusCode).toBe(404);
+    expect(otherMerchant.json()).toMatchObject({ error: { code: 'resource_missing', param: 'merchant_id' } });
+    const missing = await postPartnerRecord('agents', { ...partner, amount: undefined });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({ error: { code: 'parameter_missing', param: 'amount' } });
+    const accepted = await postPartnerRecord('agents', partner);
+    expect(accepted.statusCode).toBe(201);
+    await waitForWebhookRecords(merchantA.id);
+    const record = await stack.prisma.recordedPayment.findFirstOrThrow({
+      where: { id: accepted.json<{ id: string }>().id },
+    });
+    expect(record.channel).toBe('agents');
+  });
+});
+
+describe('maintenance of recorded payments', () => {
+  it('creates partitions ahead and forgets references past retention, never ledger entries', async () => {
+    const ahead = new Date();
+    ahead.setUTCMonth(ahead.getUTCMonth() + 8, 1);
+    const name = `recorded_payments_${ahead.getUTCFullYear()}${String(ahead.getUTCMonth() + 1).padStart(2, '0')}`;
+    const exists = async () =>
+      (await stack.prisma.$queryRaw<{ found: string | null }[]>`SELECT to_regclass(${name})::text AS found`)[0]?.found;
+    expect(await exists()).toBeNull();
+    const expired = await stack.prisma.paymentReference.findFirstOrThrow({
+      where: { merchantId: merchantB.id, recordedAt: { not: null } },
+    });
+    await stack.prisma.paymentReference.update({
+      where: { merchantId_reference: { merchantId: expired.merchantId, reference: expired.reference } },
+      data: { expiresAt: new Date(Date.now() - 1_000) },
+    });
+    const entries = await stack.prisma.ledgerEntry.count();
+    const result = await stack.temporal.workflow.execute('maintenanceWorkflow', {
+      taskQueue: stack.taskQueue,
+      workflowId: `maintenance-records-${randomUUID()}`,
+      args: [{ idempotencyKeyTtlMs: dayMs, maxHoldsExpiredPerRun: 10, recordPartitionsMonthsAhead: 8 }],
+    });
+    expect(result).toMatchObject({ ledgerDiscrepancies: 0 });
+    expect((result as { recordPartitionsCreated: number }).recordPartitionsCreated).toBeGreaterThanOrEqual(1);
+    expect((result as { expiredReferences: number }).expiredReferences).toBeGreaterThanOrEqual(1);
+    expect(await exists()).toBe(name);
+    expect(
+      await stack.prisma.paymentReference.count({
+        where: { merchantId: expired.merchantId, reference: expired.reference },
+      }),
+    ).toBe(0);
+    expect(await stack.prisma.ledgerEntry.count()).toBeGreaterThanOrEqual(entries);
+    expect(await stack.prisma.recordedPayment.count({ where: { id: expired.recordedPaymentId } })).toBe(1);
+  });
 });
