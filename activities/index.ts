@@ -9,6 +9,7 @@ import { createCardProviderActivities } from './card-provider.ts';
 import { createProviderEventActivities } from './provider-events.ts';
 import { createDeliveryActivities } from './deliveries.ts';
 import { createMaintenanceActivities } from './maintenance.ts';
+import { createRecordActivities } from './records.ts';
 import { createPaymentV1Activities } from './legacy/payment-v1.ts';
 import { createWebhookV1Activities } from './legacy/webhook-v1.ts';
 import type { ProviderGateway } from '../src/providers/provider.ts';
@@ -38,6 +39,7 @@ export function createActivities(deps: ActivityDependencies) {
       allowPrivateDestinations: deps.allowPrivateWebhookDestinations ?? false,
     }),
     ...createMaintenanceActivities(deps.prisma),
+    ...createRecordActivities(deps.prisma),
     ...createPaymentV1Activities(deps.prisma),
     ...createWebhookV1Activities(deps.prisma),
   });

@@ -2,6 +2,12 @@ import type { ProviderName } from './providers/provider.ts';
 import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
 import { defaultTransferSettings } from './domain/transfer-settings.ts';
 import { defaultMaxHoldsExpiredPerRun } from './domain/hold-expiry.ts';
+import {
+  defaultImportBatchSize,
+  defaultImportBatchesPerRun,
+  defaultRecordLimits,
+  type RecordLimits,
+} from './domain/record-limits.ts';
 
 // Every setting comes from the environment, with a documented default and its unit last.
 
@@ -149,7 +155,54 @@ export interface EventStreamConfig {
   eventPublishMaxRetryMs: number;
 }
 
-export interface Config extends PaymentConfig, WebhookConfig, EventStreamConfig {
+/** A partner channel of the recording webhook: who may sign for it, and for which merchants. */
+export interface RecordChannel {
+  /** HMAC secrets; several at once while one rotates. */
+  secrets: string[];
+  /** The merchants this channel may record payments for (the payload names one). */
+  merchants: string[];
+}
+
+export interface RecordConfig {
+  recordLimits: RecordLimits;
+  /** The import's fixed workflow id: one import at a time. */
+  importWorkflowId: string;
+  importScheduleId: string;
+  /** How often the import schedule starts an import (joining a running one). */
+  importIntervalMs: number;
+  importBatchSize: number;
+  importBatchesPerRun: number;
+  /** Only these merchants' staged rows are imported; empty: all. */
+  importMerchantIds: string[];
+  /** Partner channels of POST /v1/webhooks/records/:channel, by name. */
+  recordChannels: Record<string, RecordChannel>;
+  /** The maintenance run keeps recorded_payments partitions this many months ahead. */
+  recordPartitionsMonthsAhead: number;
+}
+
+/** A JSON object of channel → { secrets, merchants }. */
+function recordChannels(name: string): Record<string, RecordChannel> {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return {};
+  const parsed = JSON.parse(raw) as Record<string, { secrets?: unknown; merchants?: unknown }>;
+  const strings = (value: unknown, what: string): string[] => {
+    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) {
+      throw new Error(`${name}.${what} must be a list of non-empty strings`);
+    }
+    return value as string[];
+  };
+  return Object.fromEntries(
+    Object.entries(parsed).map(([channel, settings]) => [
+      channel,
+      {
+        secrets: strings(settings.secrets, `${channel}.secrets`),
+        merchants: strings(settings.merchants, `${channel}.merchants`),
+      },
+    ]),
+  );
+}
+
+export interface Config extends PaymentConfig, WebhookConfig, EventStreamConfig, RecordConfig {
   host: string;
   port: number;
   /** Unset: npm start runs an embedded PostgreSQL, tests create one database per run. */
@@ -188,6 +241,9 @@ export function loadConfig(): Config {
   const config = readConfig();
   // Zero would mean no timeout to Temporal: the capture would retry only by its attempt count.
   if (config.transferCaptureTimeoutMs === 0) throw new Error('TRANSFER_CAPTURE_TIMEOUT_MS must be positive');
+  if (config.importBatchSize === 0 || config.importBatchesPerRun === 0) {
+    throw new Error('IMPORT_BATCH_SIZE and IMPORT_BATCHES_PER_RUN must be positive');
+  }
   if (config.transferHoldExpiryMs <= config.transferCaptureTimeoutMs) {
     // Else the sweep could expire a hold its transfer is still entitled to capture.
     throw new Error('TRANSFER_HOLD_EXPIRY_MS must be longer than TRANSFER_CAPTURE_TIMEOUT_MS');
@@ -311,5 +367,18 @@ function readConfig(): Config {
     natsConnectTimeoutMs: integer('NATS_CONNECT_TIMEOUT_MS', 5_000),
     eventPublishInitialRetryMs: integer('EVENT_PUBLISH_INITIAL_RETRY_MS', 500),
     eventPublishMaxRetryMs: integer('EVENT_PUBLISH_MAX_RETRY_MS', 30_000),
+    recordLimits: {
+      maxAmountMinor: BigInt(integer('RECORD_MAX_AMOUNT_MINOR', Number(defaultRecordLimits.maxAmountMinor))),
+      maxAgeDays: integer('RECORD_MAX_AGE_DAYS', defaultRecordLimits.maxAgeDays),
+      referenceRetentionDays: integer('RECORD_REFERENCE_RETENTION_DAYS', defaultRecordLimits.referenceRetentionDays),
+    },
+    importWorkflowId: text('IMPORT_WORKFLOW_ID', 'import'),
+    importScheduleId: text('IMPORT_SCHEDULE_ID', 'import'),
+    importIntervalMs: integer('IMPORT_INTERVAL_MS', 30_000),
+    importBatchSize: integer('IMPORT_BATCH_SIZE', defaultImportBatchSize),
+    importBatchesPerRun: integer('IMPORT_BATCHES_PER_RUN', defaultImportBatchesPerRun),
+    importMerchantIds: list('IMPORT_MERCHANT_IDS', []),
+    recordChannels: recordChannels('RECORD_WEBHOOK_CHANNELS'),
+    recordPartitionsMonthsAhead: integer('RECORD_PARTITIONS_MONTHS_AHEAD', 3),
   };
 }

@@ -87,6 +87,8 @@ async function main(): Promise<void> {
   const { startWebhookSweeper } = await import('./webhooks/inbox.ts');
   const { ensureMaintenanceSchedule } = await import('./temporal/schedules.ts');
   await ensureMaintenanceSchedule(temporal, config);
+  const { ensureImportSchedule } = await import('./temporal/import-schedule.ts');
+  await ensureImportSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   const sweeper = startWebhookSweeper({ prisma, temporal, config });
   // The event stream publisher too; without NATS_URL events wait unpublished (GET /v1/admin/stats
@@ -94,11 +96,14 @@ async function main(): Promise<void> {
   const { startEventStreamPublisher } = await import('./events/stream-publisher.ts');
   const publisher = config.natsUrl ? startEventStreamPublisher({ prisma, config, natsUrl: config.natsUrl }) : undefined;
   if (!publisher) process.stderr.write('[worker] NATS_URL unset: events are not published to the event stream\n');
+  const { startRecordIntakeSweeper } = await import('./records/intake.ts');
+  const recordSweeper = startRecordIntakeSweeper({ prisma, temporal, config });
   onShutdown(async () => worker.shutdown());
   await worker.run();
   await relay.stop();
   await publisher?.stop();
   await sweeper.stop();
+  await recordSweeper.stop();
   await temporal.connection.close();
   providers.shutdown();
   await connection.close();

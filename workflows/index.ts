@@ -5,6 +5,8 @@ export { paymentWorkflowV2 } from './payment.ts';
 export { deliveryWorkflow } from './delivery.ts';
 export { webhookWorkflowV2 } from './webhook.ts';
 export { maintenanceWorkflow } from './maintenance.ts';
+export { importWorkflow, importTriggerWorkflow } from './import.ts';
+export { recordPaymentWorkflow } from './record.ts';
 // Earlier versions, kept until their last runs close (docs/adr/0001-payment-workflow-v2.md).
 export { paymentWorkflow } from './legacy/payment-v1.ts';
 export { webhookWorkflow } from './legacy/webhook-v1.ts';

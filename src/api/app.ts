@@ -9,6 +9,7 @@ import { ErrorResponse } from './schemas/common.ts';
 import { healthRoutes } from './routes/health.ts';
 import { adminScope, merchantScope } from './merchant-scope.ts';
 import { inboundWebhookRoutes } from './routes/webhooks-inbound.ts';
+import { recordWebhookRoutes } from './routes/webhooks-records.ts';
 import { hashApiKey, presentedKey } from './auth.ts';
 import { createAuthFailureLimiter } from './auth-failures.ts';
 import { assertStorable } from './storable-text.ts';
@@ -62,4 +63,5 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
   await api.register(adminScope, { ...deps, authFailures });
   await api.register(merchantScope, { ...deps, authFailures });
   await api.register(inboundWebhookRoutes, deps);
+  await api.register(recordWebhookRoutes, deps);
 }

@@ -11,6 +11,8 @@ import { webhookEndpointRoutes } from './routes/webhook-endpoints.ts';
 import { ledgerAdminRoutes } from './routes/ledger-admin.ts';
 import { merchantRoutes } from './routes/merchants.ts';
 import { adminStatsRoutes } from './routes/admin-stats.ts';
+import { importRoutes } from './routes/imports.ts';
+import { paymentRecordRoutes } from './routes/payment-records.ts';
 
 /** The scopes share one count of failed authentications per address. */
 export type ScopeDependencies = AppDependencies & { authFailures: AuthFailureLimiter };
@@ -45,6 +47,7 @@ export async function merchantScope(app: FastifyInstance, deps: ScopeDependencie
   await app.register(paymentRoutes, deps);
   await app.register(eventRoutes, deps);
   await app.register(webhookEndpointRoutes, deps);
+  await app.register(paymentRecordRoutes, deps);
 }
 
 /** Platform operator routes, behind ADMIN_API_KEY. */
@@ -55,4 +58,5 @@ export async function adminScope(app: FastifyInstance, deps: ScopeDependencies):
   await app.register(merchantRoutes, deps);
   await app.register(ledgerAdminRoutes, deps);
   await app.register(adminStatsRoutes, deps);
+  await app.register(importRoutes, deps);
 }

@@ -20,6 +20,7 @@ export const eventTypes = [
   'deposit.succeeded',
   'transfer.succeeded',
   'transfer.failed',
+  'payment_record.created',
   'webhook_endpoint.disabled',
 ] as const;
 

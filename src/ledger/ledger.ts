@@ -152,6 +152,8 @@ export interface NewAccount {
   type: AccountType;
   currency: string;
   reference?: string | undefined;
+  /** Unique per merchant: staged and webhook payment records find the account by it. */
+  externalReference?: string | undefined;
 }
 
 export async function createAccount(db: Db, account: NewAccount) {
@@ -162,6 +164,7 @@ export async function createAccount(db: Db, account: NewAccount) {
       type: account.type,
       currency: account.currency,
       reference: account.reference ?? null,
+      externalReference: account.externalReference ?? null,
       allowNegative: negativeAllowed.has(account.type),
     },
   });

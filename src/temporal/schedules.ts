@@ -20,7 +20,7 @@ export async function ensureSchedule(temporal: Client, options: ScheduleOptions)
   }
 }
 
-/** The hourly maintenance run: integrity check, idempotency-key purge, expired holds. */
+/** The hourly maintenance run: integrity check, idempotency-key purge, expired holds, record partitions. */
 export async function ensureMaintenanceSchedule(temporal: Client, config: Config): Promise<void> {
   await ensureSchedule(temporal, {
     scheduleId: maintenanceScheduleId,
@@ -30,7 +30,13 @@ export async function ensureMaintenanceSchedule(temporal: Client, config: Config
       type: 'startWorkflow',
       workflowType: 'maintenanceWorkflow' as unknown as typeof maintenanceWorkflow,
       taskQueue: config.taskQueue,
-      args: [{ idempotencyKeyTtlMs: config.idempotencyKeyTtlMs, maxHoldsExpiredPerRun: config.maxHoldsExpiredPerRun }],
+      args: [
+        {
+          idempotencyKeyTtlMs: config.idempotencyKeyTtlMs,
+          maxHoldsExpiredPerRun: config.maxHoldsExpiredPerRun,
+          recordPartitionsMonthsAhead: config.recordPartitionsMonthsAhead,
+        },
+      ],
     },
   });
 }

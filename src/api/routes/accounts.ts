@@ -42,6 +42,7 @@ interface AccountRow {
   balance: bigint;
   held: bigint;
   reference: string | null;
+  externalReference: string | null;
   createdAt: Date;
 }
 
@@ -55,6 +56,7 @@ function presentAccount(account: AccountRow): Account {
     available: toJsonAmount(account.balance - account.held),
     held: toJsonAmount(account.held),
     reference: account.reference,
+    external_reference: account.externalReference,
     created_at: account.createdAt.toISOString(),
   };
 }
@@ -74,11 +76,27 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
           'currency',
         );
       }
+      const externalReference = request.body.external_reference;
+      const taken = async () =>
+        externalReference !== undefined &&
+        (await deps.prisma.account.count({ where: { merchantId: request.merchantId, externalReference } })) > 0;
+      const refuseTaken = () =>
+        new PaymentsError(
+          'parameter_invalid',
+          `Another account already has external reference '${externalReference}'.`,
+          'external_reference',
+        );
+      if (await taken()) throw refuseTaken();
       const account = await createAccount(deps.prisma, {
         merchantId: request.merchantId,
         type: request.body.type,
         currency: request.body.currency,
         reference: request.body.reference,
+        externalReference,
+      }).catch(async (error: unknown) => {
+        // Two creations with one reference at once: the unique index lets one through.
+        if (await taken()) throw refuseTaken();
+        throw error;
       });
       return reply.status(201).send(presentAccount(account));
     },

@@ -6,6 +6,8 @@ export const CreateAccountBody = Type.Object(
     type: Type.Union([Type.Literal('customer'), Type.Literal('merchant')]),
     currency: CurrencyCode,
     reference: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    /** The merchant's own number for it (a loan or wallet number), unique per merchant: payment records find it by this. */
+    external_reference: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' })),
   },
   { additionalProperties: false },
 );
@@ -20,6 +22,7 @@ export const Account = Type.Object({
   available: SignedAmountMinor,
   held: SignedAmountMinor,
   reference: Type.Union([Type.String(), Type.Null()]),
+  external_reference: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
 });
 export type Account = Static<typeof Account>;

@@ -1,0 +1,103 @@
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from './activity-types.ts';
+import { ledgerActivity } from './activity-options.ts';
+import { startingProgress, type ImportProgress } from '../src/domain/import-progress.ts';
+import type { RecordLimits } from '../src/domain/record-limits.ts';
+
+const { openImportRun, closeImportRun } =
+  proxyActivities<Pick<Activities, 'openImportRun' | 'closeImportRun'>>(ledgerActivity);
+// A batch is one database transaction over up to batchSize rows: seconds, not milliseconds.
+const { recordImportBatch } = proxyActivities<Pick<Activities, 'recordImportBatch'>>({
+  ...ledgerActivity,
+  startToCloseTimeout: '3 minutes',
+  // It heartbeats every second: a dead worker's batch is retried after this, not 3 minutes.
+  heartbeatTimeout: '5 seconds',
+  scheduleToCloseTimeout: '1 hour',
+});
+
+export const importProgressQuery = defineQuery<ImportProgress>('progress');
+
+export interface ImportInput {
+  batchSize: number;
+  /** Continue as new after this many batches, so the history stays small. */
+  batchesPerRun: number;
+  limits: RecordLimits;
+  /** Only these merchants' staged rows; all when absent. */
+  merchantIds?: string[] | undefined;
+  /** Set when a run continues as new: where it stands. */
+  progress?: ImportProgress | undefined;
+}
+
+/**
+ * Imports staged payments, batch after batch, by keyset over unprocessed rows in id order. The
+ * batch is the unit of atomicity and its activity is keyed by run and start id, so a worker
+ * killed at any point resumes exactly where the last committed batch ended. A row staged with
+ * a smaller id after the run passed it (commit order) is left for the next run.
+ */
+export async function importWorkflow(input: ImportInput): Promise<ImportProgress> {
+  const progress = input.progress ?? startingProgress(`imp_${workflowInfo().runId.replaceAll('-', '')}`);
+  setHandler(importProgressQuery, () => progress);
+  if (!input.progress) await openImportRun({ runId: progress.runId });
+  for (let batch = 0; batch < input.batchesPerRun; batch++) {
+    let result;
+    try {
+      result = await recordImportBatch({
+        runId: progress.runId,
+        afterId: progress.afterId,
+        batchSize: input.batchSize,
+        limits: input.limits,
+        merchantIds: input.merchantIds,
+      });
+    } catch (error) {
+      progress.status = 'failed';
+      await closeImportRun({ runId: progress.runId, error: error instanceof Error ? error.message : String(error) });
+      throw ApplicationFailure.nonRetryable(`import ${progress.runId} failed`, 'import_failed', progress);
+    }
+    if (result.rows > 0 && result.batchEndId !== null) {
+      progress.batches += 1;
+      progress.rows += result.rows;
+      progress.recorded += result.recorded;
+      progress.duplicates += result.duplicates;
+      progress.invalid += result.invalid;
+      progress.afterId = result.batchEndId;
+    }
+    if (result.rows < input.batchSize) {
+      await closeImportRun({ runId: progress.runId });
+      progress.status = 'succeeded';
+      return progress;
+    }
+  }
+  return continueAsNew<typeof importWorkflow>({ ...input, progress });
+}
+
+/**
+ * What the import schedule starts: the import under its fixed workflow id, so there is one at
+ * a time. A schedule suffixes its workflows' ids with the time, so it cannot start the import
+ * itself under a fixed id. When an import is running already, this one joins it (does nothing).
+ */
+export async function importTriggerWorkflow(
+  input: ImportInput & { importWorkflowId: string },
+): Promise<{ started: boolean }> {
+  const { importWorkflowId, ...importInput } = input;
+  try {
+    await startChild(importWorkflow, {
+      workflowId: importWorkflowId,
+      args: [importInput],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+    return { started: true };
+  } catch (error) {
+    // @temporalio/common's WorkflowExecutionAlreadyStartedError, which the workflow package does not re-export.
+    if (error instanceof Error && error.name === 'WorkflowExecutionAlreadyStartedError') return { started: false };
+    throw error;
+  }
+}
