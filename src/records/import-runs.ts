@@ -39,7 +39,8 @@ interface ImportRunRow {
   finishedAt: Date | null;
 }
 
-function statusOf(status: string): ImportRunView['status'] {
+/** A stored run status as the public one; anything else is a programmer's error. */
+export function publicImportStatus(status: string): ImportRunView['status'] {
   if (status !== 'running' && status !== 'succeeded' && status !== 'failed') {
     throw new Error(`import status ${status} is not a public one`);
   }
@@ -50,7 +51,7 @@ export function presentImportRun(row: ImportRunRow): ImportRunView {
   return {
     id: row.id,
     object: 'import_run',
-    status: statusOf(row.status),
+    status: publicImportStatus(row.status),
     batches: row.batches,
     rows: row.rows,
     recorded: row.recorded,

@@ -181,7 +181,17 @@ describe('rate limiting, health and internal errors', () => {
     expect(health.json()).toEqual({ status: 'ok' });
     const ready = await stack.app.inject({ method: 'GET', url: '/ready' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', temporal: 'ok' } });
+    // The import's figures are informative (test/integration/imports.test.ts checks their values).
+    expect(ready.json()).toMatchObject({
+      status: 'ok',
+      checks: { postgres: 'ok', temporal: 'ok' },
+      staging_backlog: {
+        pending: expect.any(Number),
+        pending_capped: expect.any(Boolean),
+        oldest_pending_age_ms: expect.any(Number),
+      },
+    });
+    expect(Object.keys(ready.json()).sort()).toEqual(['checks', 'last_import_run', 'staging_backlog', 'status']);
   });
 
   it('answers unknown routes with 404 resource_missing', async () => {
