@@ -4,14 +4,17 @@ import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { spawnWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 import { reconcile } from '../../src/ledger/reconcile.ts';
 import { stripeSignatureHeader } from '../../src/providers/webhook-signatures.ts';
-import { importInput } from '../../src/temporal/import-schedule.ts';
+import { ensureImportSchedule, importInput } from '../../src/temporal/import-schedule.ts';
 import type { ImportProgress } from '../../src/domain/import-progress.ts';
+import type { Config } from '../../src/config.ts';
 
 // The staging import and the recording webhook against the real stack: 20,000+ staged rows with
 // every kind of duplicate and invalid row, a worker killed mid-import, the same references
-// arriving by import and webhook at once, and partitions made ahead by maintenance. Suites share
-// one database: every import here is scoped to this suite's merchants and runs under its own
-// workflow id.
+// arriving by import and webhook at once, partitions made ahead by maintenance, the import
+// schedule, and the operating figures. Suites share one database: every import here is scoped
+// to this suite's merchants and runs under its own workflow id. This is the only suite that
+// stages, imports or records payments, and its tests run one after another, so the global
+// figures of GET /v1/admin/stats and /ready move by exactly what one test does.
 
 const dayMs = 24 * 60 * 60 * 1000;
 const maxAmountMinor = 1_000_000n;
@@ -143,6 +146,20 @@ async function waitForWebhookRecords(merchantId: string): Promise<void> {
       interval: 50,
     })
     .toBe(0);
+}
+
+/** payment_record.created events of these merchants, per record source, and how many records they name. */
+async function recordEvents(merchantIds: string[]): Promise<{ staging: number; webhook: number; records: number }> {
+  const rows = await stack.prisma.$queryRaw<{ source: string; count: bigint; records: bigint }[]>`
+    SELECT data->>'source' AS source, count(*) AS count, count(DISTINCT data->>'id') AS records FROM events
+     WHERE type = 'payment_record.created' AND merchant_id = ANY (${merchantIds}::text[])
+     GROUP BY 1`;
+  const count = (source: string) => Number(rows.find((row) => row.source === source)?.count ?? 0);
+  return {
+    staging: count('staging'),
+    webhook: count('webhook'),
+    records: rows.reduce((sum, row) => sum + Number(row.records), 0),
+  };
 }
 
 async function balanceOf(merchantId: string, externalReference: string): Promise<bigint> {
@@ -325,10 +342,12 @@ describe('staging import', () => {
       where: { merchantId: { in: [merchantA.id, merchantB.id] }, source: 'staging' },
     });
     expect(recordedCount).toBe(expected.recorded);
-    const events = await stack.prisma.event.count({
-      where: { merchantId: { in: [merchantA.id, merchantB.id] }, type: 'payment_record.created' },
+    // Exactly one event per recorded payment, by source: the import's, and the 40 the webhook recorded first.
+    expect(await recordEvents([merchantA.id, merchantB.id])).toEqual({
+      staging: expected.recorded,
+      webhook: webhookRefs.length,
+      records: expected.recorded + webhookRefs.length,
     });
-    expect(events).toBeGreaterThanOrEqual(expected.recorded);
     expect(await reconcile(stack.prisma)).toEqual([]);
   }, 90_000);
 
@@ -336,6 +355,7 @@ describe('staging import', () => {
     const references = Array.from({ length: 150 }, (_, index) => `RACE-${index}`);
     const paidAt = new Date(Date.now() - dayMs);
     const before = await balanceOf(merchantA.id, 'LOAN-A2');
+    const eventsBefore = await recordEvents([merchantA.id]);
     await stage(
       references.map((reference) => ({
         merchantId: merchantA.id,
@@ -383,6 +403,13 @@ describe('staging import', () => {
     const created = answers.filter((answer) => answer.json<{ status: string }>().status === 'created').length;
     expect(staged.filter((row) => row.outcome === 'recorded').length + created).toBe(references.length);
     expect(await balanceOf(merchantA.id, 'LOAN-A2')).toBe(before + 10n * BigInt(references.length));
+    // One event per reference, from whichever way recorded it.
+    const recordedByImport = staged.filter((row) => row.outcome === 'recorded').length;
+    expect(await recordEvents([merchantA.id])).toEqual({
+      staging: eventsBefore.staging + recordedByImport,
+      webhook: eventsBefore.webhook + created,
+      records: eventsBefore.records + references.length,
+    });
 
     const run = await stack.app.inject({
       method: 'GET',
@@ -522,4 +549,284 @@ describe('maintenance of recorded payments', () => {
     expect(await stack.prisma.ledgerEntry.count()).toBeGreaterThanOrEqual(entries);
     expect(await stack.prisma.recordedPayment.count({ where: { id: expired.recordedPaymentId } })).toBe(1);
   });
+});
+
+interface StatsBody {
+  day_started_at: string;
+  staging_today: { rows: number; recorded: number; duplicates: number; invalid: number; duplicate_rate: number };
+  staging_backlog: { pending: number; pending_capped: boolean; oldest_pending_age_ms: number };
+  import_batches: {
+    batches: number;
+    average_batch_ms: number | null;
+    average_batch_rows: number | null;
+    rows_per_second: number | null;
+  };
+  last_import_run: { id: string; status: string; started_at: string; finished_at: string | null } | null;
+  records_today: { staging: number; webhook: number };
+  webhook_intake: { accepted_today: number; awaiting_record: number };
+}
+
+interface ReadyBody {
+  status: string;
+  staging_backlog: StatsBody['staging_backlog'] | null;
+  last_import_run: StatsBody['last_import_run'];
+}
+
+async function adminStats(): Promise<StatsBody> {
+  const response = await stack.app.inject({
+    method: 'GET',
+    url: '/v1/admin/stats',
+    headers: bearer(stack.adminApiKey),
+  });
+  expect(response.statusCode).toBe(200);
+  return response.json<StatsBody>();
+}
+
+async function readiness(): Promise<ReadyBody> {
+  const response = await stack.app.inject({ method: 'GET', url: '/ready' });
+  // A backlog never makes the API unready.
+  expect(response.statusCode).toBe(200);
+  return response.json<ReadyBody>();
+}
+
+describe('operating figures', () => {
+  it('GET /v1/admin/stats and /ready count staged rows, the import and the webhook exactly', async () => {
+    const before = await adminStats();
+    const readyBefore = await readiness();
+    expect(readyBefore.last_import_run).toEqual(before.last_import_run);
+
+    // The webhook: two references accepted, one answered duplicate (which counts nowhere).
+    const webhookRefs = [`OPS-WH-${randomUUID()}`, `OPS-WH-${randomUUID()}`];
+    const paidAt = new Date(Date.now() - dayMs);
+    const record = (reference: string) =>
+      postRecord(merchantA, {
+        reference_number: reference,
+        account_reference: 'LOAN-A1',
+        amount: 400,
+        currency: 'USD',
+        paid_at: paidAt.toISOString(),
+      });
+    for (const reference of webhookRefs) expect((await record(reference)).statusCode).toBe(201);
+    expect((await record(webhookRefs[0] ?? '')).statusCode).toBe(200);
+    await waitForWebhookRecords(merchantA.id);
+
+    // Staged: 12 new references, one again in the same batch, one the webhook took, and 10,000
+    // rows of an unknown merchant (invalid, and more than /ready counts).
+    const base = { merchantId: merchantA.id, accountReference: 'LOAN-A1', amount: 100n, currency: 'USD', paidAt };
+    const opsRefs = Array.from({ length: 12 }, (_, index) => `OPS-S-${index}`);
+    const rows: StagedRow[] = [
+      ...opsRefs.map((reference) => ({ ...base, reference })),
+      { ...base, reference: 'OPS-S-0' },
+      { ...base, reference: webhookRefs[1] ?? '' },
+      ...Array.from({ length: 10_000 }, (_, index) => ({
+        ...base,
+        merchantId: 'mer_unknown_import_test',
+        reference: `OPS-X-${index}`,
+      })),
+    ];
+    await stage(rows);
+
+    const staged = await adminStats();
+    expect(staged.staging_backlog).toMatchObject({
+      pending: before.staging_backlog.pending + rows.length,
+      pending_capped: false,
+    });
+    expect(staged.staging_backlog.oldest_pending_age_ms).toBeGreaterThanOrEqual(0);
+    // /ready counts no further than 10,000, and stays 200 (readiness() checks) with a backlog.
+    expect((await readiness()).staging_backlog).toEqual({
+      pending: 10_000,
+      pending_capped: true,
+      oldest_pending_age_ms: expect.any(Number),
+    });
+
+    const started = await stack.app.inject({ method: 'POST', url: '/v1/imports', headers: bearer(stack.adminApiKey) });
+    expect(started.statusCode).toBe(202);
+    const runId = started.json<{ id: string }>().id;
+    await stack.temporal.workflow.getHandle(stack.config.importWorkflowId).result();
+    const run = (
+      await stack.app.inject({ method: 'GET', url: `/v1/imports/${runId}`, headers: bearer(stack.adminApiKey) })
+    ).json<{ started_at: string; finished_at: string; batches: number }>();
+    expect(run.batches).toBe(11);
+
+    const after = await adminStats();
+    // The test did not straddle midnight UTC (the *_today figures would start again).
+    expect(after.day_started_at).toBe(before.day_started_at);
+    expect(after.staging_today).toMatchObject({
+      rows: before.staging_today.rows + rows.length,
+      recorded: before.staging_today.recorded + opsRefs.length,
+      duplicates: before.staging_today.duplicates + 2,
+      invalid: before.staging_today.invalid + 10_000,
+    });
+    expect(after.staging_today.duplicate_rate).toBe(after.staging_today.duplicates / after.staging_today.rows);
+    expect(after.records_today).toEqual({
+      staging: before.records_today.staging + opsRefs.length,
+      webhook: before.records_today.webhook + webhookRefs.length,
+    });
+    expect(after.webhook_intake).toEqual({
+      accepted_today: before.webhook_intake.accepted_today + webhookRefs.length,
+      awaiting_record: 0,
+    });
+    expect(after.staging_backlog).toEqual({
+      pending: before.staging_backlog.pending,
+      pending_capped: false,
+      oldest_pending_age_ms: before.staging_backlog.pending === 0 ? 0 : expect.any(Number),
+    });
+    const lastRun = { id: runId, status: 'succeeded', started_at: run.started_at, finished_at: run.finished_at };
+    expect(after.last_import_run).toEqual(lastRun);
+    expect((await readiness()).last_import_run).toEqual(lastRun);
+
+    // The batch time is over the 100 newest batches, this run's 11 first among them.
+    const recent = await stack.prisma.importRun.findMany({
+      where: { kind: 'batch', status: 'succeeded' },
+      orderBy: { startedAt: 'desc' },
+      take: 100,
+    });
+    expect(recent.slice(0, 11).every((batch) => batch.runId === runId)).toBe(true);
+    const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+    const totalMs = sum(recent.map((batch) => batch.durationMs ?? 0));
+    const totalRows = sum(recent.map((batch) => batch.rows));
+    expect(after.import_batches).toEqual({
+      batches: recent.length,
+      average_batch_ms: Math.round(totalMs / recent.length),
+      average_batch_rows: Math.round(totalRows / recent.length),
+      rows_per_second: totalMs === 0 ? null : Math.round((totalRows * 1_000) / totalMs),
+    });
+  }, 60_000);
+});
+
+/** The schedule's n-th action (1-based, manual triggers included), once it has been taken. */
+async function scheduleAction(scheduleId: string, n: number) {
+  const schedule = stack.temporal.schedule.getHandle(scheduleId);
+  await expect
+    .poll(async () => (await schedule.describe()).info.recentActions.length, { timeout: 10_000, interval: 50 })
+    .toBeGreaterThanOrEqual(n);
+  const action = (await schedule.describe()).info.recentActions[n - 1];
+  if (!action) throw new Error(`schedule ${scheduleId} has no action ${n}`);
+  return action;
+}
+
+/** What the importTriggerWorkflow a schedule action started returned. */
+async function triggerResult(action: Awaited<ReturnType<typeof scheduleAction>>): Promise<unknown> {
+  const { workflowId, firstExecutionRunId } = action.action.workflow;
+  return stack.temporal.workflow.getHandle(workflowId, undefined, { firstExecutionRunId }).result();
+}
+
+/** Holds a row lock on one staged row, as an import batch takes FOR UPDATE: the batch waits until release(). */
+async function holdStagedRow(id: bigint): Promise<{ release(): Promise<void> }> {
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked = (): void => undefined;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const transaction = stack.prisma.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`SELECT id FROM payment_staging WHERE id = ${id} FOR UPDATE`;
+      locked();
+      await released;
+    },
+    { maxWait: 10_000, timeout: 60_000 },
+  );
+  await Promise.race([isLocked, transaction]);
+  return {
+    async release() {
+      release();
+      await transaction;
+    },
+  };
+}
+
+describe('import schedule', () => {
+  it('runs the import when triggered, joins the running one on a second trigger, and honours pause', async () => {
+    const config: Config = {
+      ...stack.config,
+      importScheduleId: `import-test-${randomUUID()}`,
+      importWorkflowId: `${stack.config.importWorkflowId}-scheduled`,
+      // Its times are multiples of 100 days since the epoch: none falls while the triggers are tested.
+      importIntervalMs: 100 * dayMs,
+    };
+    const schedule = stack.temporal.schedule.getHandle(config.importScheduleId);
+    const importHandle = stack.temporal.workflow.getHandle(config.importWorkflowId);
+    await ensureImportSchedule(stack.temporal, config);
+    try {
+      const described = await schedule.describe();
+      expect(described.state.paused).toBe(false);
+      expect(described.action).toMatchObject({
+        type: 'startWorkflow',
+        workflowType: 'importTriggerWorkflow',
+        taskQueue: stack.taskQueue,
+        args: [{ importWorkflowId: config.importWorkflowId, batchSize: 1_000, merchantIds: config.importMerchantIds }],
+      });
+
+      const paidAt = new Date(Date.now() - dayMs);
+      const scheduled = (prefix: string, count: number): StagedRow[] =>
+        Array.from({ length: count }, (_, index) => ({
+          merchantId: merchantB.id,
+          reference: `${prefix}-${index}`,
+          accountReference: 'LOAN-B0',
+          amount: 20n,
+          currency: 'USD',
+          paidAt,
+        }));
+      const balanceBefore = await balanceOf(merchantB.id, 'LOAN-B0');
+      const fromId = await lastStagingId();
+      await stage(scheduled('SCHED', 30));
+
+      // The import's first batch waits on this lock, so the import is surely running at the second trigger.
+      const firstStaged = await stack.prisma.paymentStaging.findFirstOrThrow({
+        where: { id: { gt: fromId } },
+        orderBy: { id: 'asc' },
+      });
+      const held = await holdStagedRow(firstStaged.id);
+      let importRunId: string;
+      try {
+        await schedule.trigger();
+        const first = await scheduleAction(config.importScheduleId, 1);
+        expect(await triggerResult(first)).toEqual({ started: true });
+        const running = await importHandle.describe();
+        expect(running.status.name).toBe('RUNNING');
+        importRunId = running.runId;
+        // A schedule's workflow ids end in the second they start at: the next trigger comes in a later one.
+        const firstSecond = Math.floor(first.takenAt.getTime() / 1_000);
+        await expect
+          .poll(() => Math.floor(Date.now() / 1_000), { timeout: 2_000, interval: 20 })
+          .toBeGreaterThan(firstSecond);
+        await schedule.trigger();
+        const second = await scheduleAction(config.importScheduleId, 2);
+        expect(await triggerResult(second)).toEqual({ started: false });
+        expect(await importHandle.describe()).toMatchObject({ runId: importRunId, status: { name: 'RUNNING' } });
+        expect((await importHandle.query<ImportProgress>('progress')).rows).toBe(0);
+      } finally {
+        await held.release();
+      }
+      expect(await importHandle.result()).toMatchObject({ status: 'succeeded', rows: 30, recorded: 30 });
+      // Both triggers were served by that one execution.
+      expect((await importHandle.describe()).runId).toBe(importRunId);
+      expect(await outcomeCounts([merchantB.id], fromId)).toEqual({ recorded: 30 });
+      expect(await balanceOf(merchantB.id, 'LOAN-B0')).toBe(balanceBefore + 30n * 20n);
+
+      // Paused by an operator, then ensured again with another interval (a restart with new
+      // settings): the new interval applies, the pause and its note stay.
+      await schedule.pause('bank file late');
+      await ensureImportSchedule(stack.temporal, { ...config, importIntervalMs: 1_000 });
+      const paused = await schedule.describe();
+      expect(paused.state).toMatchObject({ paused: true, note: 'bank file late' });
+      expect(paused.spec.intervals).toMatchObject([{ every: 1_000 }]);
+      const taken = paused.info.numActionsTaken;
+      const pausedFromId = await lastStagingId();
+      await stage(scheduled('SCHED-P', 5));
+      // That nothing runs can only be seen by letting the schedule's next times pass: three of them.
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      expect((await schedule.describe()).info.numActionsTaken).toBe(taken);
+      expect(await outcomeCounts([merchantB.id], pausedFromId)).toEqual({ unprocessed: 5 });
+
+      await schedule.unpause();
+      await expect
+        .poll(() => outcomeCounts([merchantB.id], pausedFromId), { timeout: 20_000, interval: 100 })
+        .toEqual({ recorded: 5 });
+      expect((await schedule.describe()).info.numActionsTaken).toBeGreaterThan(taken);
+    } finally {
+      await schedule.delete();
+    }
+    // Whatever import the schedule started last ends before the next test imports.
+    await importHandle.result();
+  }, 60_000);
 });
