@@ -16,13 +16,16 @@ import { onShutdown } from './main.ts';
 import { startEventRelay } from './events/relay.ts';
 import { startWebhookSweeper } from './webhooks/inbox.ts';
 import { ensureMaintenanceSchedule } from './temporal/schedules.ts';
+import { ensureImportSchedule } from './temporal/import-schedule.ts';
+import { startRecordIntakeSweeper } from './records/intake.ts';
 import { ensureNats } from './nats/nats-server.ts';
 import { startEventStreamPublisher } from './events/stream-publisher.ts';
 
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/),
 // PostgreSQL (embedded, data in .data/) and NATS with JetStream (store in .data/nats) unless
 // TEMPORAL_ADDRESS / DATABASE_URL / NATS_URL point elsewhere; migrations; then the provider
-// simulator, the worker, the outbox relay, the event stream publisher and the API.
+// simulator, the worker (with the maintenance and import schedules), the outbox relay, the event
+// stream publisher and the API.
 
 const log = (line: string): void => {
   process.stderr.write(`[start] ${line}\n`);
@@ -112,13 +115,17 @@ async function main(): Promise<void> {
     await connection.close();
   });
 
+  // As src/worker.ts does: the schedules, and the sweeper of recording-webhook records a crash left behind.
   await ensureMaintenanceSchedule(temporal, config);
+  await ensureImportSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   stops.push(() => relay.stop());
   const publisher = startEventStreamPublisher({ prisma, config, natsUrl: nats.url });
   stops.push(() => publisher.stop());
   const sweeper = startWebhookSweeper({ prisma, temporal, config });
   stops.push(() => sweeper.stop());
+  const recordSweeper = startRecordIntakeSweeper({ prisma, temporal, config });
+  stops.push(() => recordSweeper.stop());
   const server = await startServer({ ...config, adminApiKey }, prisma, temporal);
   stops.push(() => server.close());
 
