@@ -5,12 +5,14 @@ import type { PrismaClient } from '../db/prisma.ts';
 // behind the outbox. Ages are measured on the database's clock, the one that stamped the events.
 
 export const EventStreamStats = Type.Object({
-  /** Events not yet acknowledged by JetStream. */
-  unpublished: Type.Integer({ minimum: 0 }),
-  /** Age of the oldest of them; 0 when there is none. */
-  oldest_unpublished_age_ms: Type.Integer({ minimum: 0 }),
-  /** When the last acknowledgement was recorded; null before the first. */
-  last_published_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  unpublished: Type.Integer({ minimum: 0, description: 'Events not yet acknowledged by JetStream.' }),
+  oldest_unpublished_age_ms: Type.Integer({
+    minimum: 0,
+    description: 'Age of the oldest of them; 0 when there is none.',
+  }),
+  last_published_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When the last acknowledgement was recorded; null before the first.',
+  }),
 });
 
 export type EventStreamStats = Static<typeof EventStreamStats>;

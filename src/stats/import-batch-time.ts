@@ -6,14 +6,16 @@ import type { Db } from '../db/prisma.ts';
 // A batch's time is measured inside its database transaction (record_staged_batch).
 
 export const ImportBatchTimeStats = Type.Object({
-  /** The batches averaged: the most recent ones, up to the window. */
-  batches: Type.Integer({ minimum: 0 }),
-  /** Their average time inside the batch's transaction, rounded; null when there is none. */
-  average_batch_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-  /** Their average size in staged rows, rounded; null when there is none. */
-  average_batch_rows: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-  /** Their rows over their summed time; null when there is none or it took no measurable time. */
-  rows_per_second: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  batches: Type.Integer({ minimum: 0, description: 'The batches averaged: the most recent ones, up to the window.' }),
+  average_batch_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: "Their average time inside the batch's transaction, rounded; null when there is none.",
+  }),
+  average_batch_rows: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: 'Their average size in staged rows, rounded; null when there is none.',
+  }),
+  rows_per_second: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: 'Their rows over their summed time; null when there is none or it took no measurable time.',
+  }),
 });
 
 export type ImportBatchTimeStats = Static<typeof ImportBatchTimeStats>;

@@ -11,8 +11,9 @@ export const LastImportRun = Type.Union([
     id: Type.String(),
     status: ImportRunSchema.properties.status,
     started_at: Type.String({ format: 'date-time' }),
-    /** Null while it runs. */
-    finished_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    finished_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'Null while it runs.',
+    }),
   }),
   Type.Null(),
 ]);

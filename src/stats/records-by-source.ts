@@ -7,10 +7,11 @@ import type { Db } from '../db/prisma.ts';
 // (source, recorded_at, created_at).
 
 export const RecordsBySourceStats = Type.Object({
-  /** Recorded today by the staging import (by batch start, UTC day). */
-  staging: Type.Integer({ minimum: 0 }),
-  /** Recorded today by the recording webhook's workflows (by recorded_at, UTC day). */
-  webhook: Type.Integer({ minimum: 0 }),
+  staging: Type.Integer({ minimum: 0, description: 'Recorded today by the staging import (by batch start, UTC day).' }),
+  webhook: Type.Integer({
+    minimum: 0,
+    description: "Recorded today by the recording webhook's workflows (by recorded_at, UTC day).",
+  }),
 });
 
 export type RecordsBySourceStats = Static<typeof RecordsBySourceStats>;

@@ -7,12 +7,18 @@ import type { Db } from '../db/prisma.ts';
 // the table, and the count stops at the caller's limit.
 
 export const StagingBacklog = Type.Object({
-  /** Unprocessed staged rows, of every merchant (also those outside IMPORT_MERCHANT_IDS), counted up to a limit. */
-  pending: Type.Integer({ minimum: 0 }),
-  /** True when there are more than `pending`: counting stopped at the limit. */
-  pending_capped: Type.Boolean(),
-  /** How long the import's next row (the lowest unprocessed id) has been staged; 0 when none. */
-  oldest_pending_age_ms: Type.Integer({ minimum: 0 }),
+  pending: Type.Integer({
+    minimum: 0,
+    description:
+      'Unprocessed staged rows, of every merchant (also those outside IMPORT_MERCHANT_IDS), counted up to a limit.',
+  }),
+  pending_capped: Type.Boolean({
+    description: 'True when there are more than `pending`: counting stopped at the limit.',
+  }),
+  oldest_pending_age_ms: Type.Integer({
+    minimum: 0,
+    description: "How long the import's next row (the lowest unprocessed id) has been staged; 0 when none.",
+  }),
 });
 
 export type StagingBacklog = Static<typeof StagingBacklog>;

@@ -7,16 +7,21 @@ import type { Db } from '../db/prisma.ts';
 // is a thousand index entries, never a scan of payment_staging or recorded_payments.
 
 export const StagingTodayStats = Type.Object({
-  /** Staged rows the import processed today (by batch start, UTC day), whatever their outcome. */
-  rows: Type.Integer({ minimum: 0 }),
-  /** Of them, recorded as new payments. */
-  recorded: Type.Integer({ minimum: 0 }),
-  /** Of them, duplicates of a reference already recorded (by an earlier row, batch or the webhook). */
-  duplicates: Type.Integer({ minimum: 0 }),
-  /** Of them, invalid (`invalid: <reason>` on the staged row). */
-  invalid: Type.Integer({ minimum: 0 }),
-  /** duplicates / rows, from 0 to 1; 0 when nothing was processed. */
-  duplicate_rate: Type.Number({ minimum: 0, maximum: 1 }),
+  rows: Type.Integer({
+    minimum: 0,
+    description: 'Staged rows the import processed today (by batch start, UTC day), whatever their outcome.',
+  }),
+  recorded: Type.Integer({ minimum: 0, description: 'Of them, recorded as new payments.' }),
+  duplicates: Type.Integer({
+    minimum: 0,
+    description: 'Of them, duplicates of a reference already recorded (by an earlier row, batch or the webhook).',
+  }),
+  invalid: Type.Integer({ minimum: 0, description: 'Of them, invalid (`invalid: <reason>` on the staged row).' }),
+  duplicate_rate: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    description: 'duplicates / rows, from 0 to 1; 0 when nothing was processed.',
+  }),
 });
 
 export type StagingTodayStats = Static<typeof StagingTodayStats>;

@@ -7,10 +7,14 @@ import type { Db } from '../db/prisma.ts';
 // not counted here.
 
 export const WebhookIntakeStats = Type.Object({
-  /** Records the webhook accepted (answered `created`) today, UTC day. */
-  accepted_today: Type.Integer({ minimum: 0 }),
-  /** Accepted records, of any day, whose workflow has not recorded them yet (the sweeper restarts them). */
-  awaiting_record: Type.Integer({ minimum: 0 }),
+  accepted_today: Type.Integer({
+    minimum: 0,
+    description: 'Records the webhook accepted (answered `created`) today, UTC day.',
+  }),
+  awaiting_record: Type.Integer({
+    minimum: 0,
+    description: 'Accepted records, of any day, whose workflow has not recorded them yet (the sweeper restarts them).',
+  }),
 });
 
 export type WebhookIntakeStats = Static<typeof WebhookIntakeStats>;

@@ -23,8 +23,10 @@ const batchTimeWindowBatches = 100;
 const Stats = Type.Object({
   object: Type.Literal('stats'),
   generated_at: Type.String({ format: 'date-time' }),
-  /** Where "today" begins for the *_today sections: 00:00 UTC of the day of generated_at. */
-  day_started_at: Type.String({ format: 'date-time' }),
+  day_started_at: Type.String({
+    format: 'date-time',
+    description: 'Where "today" begins for the *_today sections: 00:00 UTC of the day of generated_at.',
+  }),
   staging_today: StagingTodayStats,
   staging_backlog: StagingBacklog,
   import_batches: ImportBatchTimeStats,

@@ -57,8 +57,9 @@ const Ready = Type.Object({
   /** ok when PostgreSQL and Temporal answer; the import's figures below never change it. */
   status: Status,
   checks: Type.Object({ postgres: Status, temporal: Status }),
-  /** Unprocessed staged rows, counted up to 10,000; null when they could not be read in time. */
-  staging_backlog: Type.Union([StagingBacklog, Type.Null()]),
+  staging_backlog: Type.Union([StagingBacklog, Type.Null()], {
+    description: 'Unprocessed staged rows, counted up to 10,000; null when they could not be read in time.',
+  }),
   /** The newest import run; null before the first, or when it could not be read in time. */
   last_import_run: LastImportRun,
 });
