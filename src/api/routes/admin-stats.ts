@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { AppDependencies } from '../app.ts';
+import type { AppDependencies } from '../dependencies.ts';
 import { withErrors } from '../schemas/common.ts';
 import { EventStreamStats, eventStreamStats } from '../../stats/event-stream.ts';
 import { StagingTodayStats, stagingTodayStats } from '../../stats/staging-today.ts';

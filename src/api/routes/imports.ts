@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppDependencies } from '../app.ts';
+import type { AppDependencies } from '../dependencies.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import type { ImportProgress } from '../../domain/import-progress.ts';
 import { IdParams, withErrors } from '../schemas/common.ts';

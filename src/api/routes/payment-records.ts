@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { AppDependencies } from '../app.ts';
+import type { AppDependencies } from '../dependencies.ts';
 import { idempotencySettings, idempotent } from '../idempotency.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';

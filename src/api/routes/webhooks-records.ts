@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
-import type { AppDependencies } from '../app.ts';
+import type { AppDependencies } from '../dependencies.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { verifyStripeSignature } from '../../providers/webhook-signatures.ts';
 import { createRecordIntake } from '../../records/intake.ts';
