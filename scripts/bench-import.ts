@@ -349,8 +349,12 @@ function commandLine(): string {
   const shown = Object.keys(process.env)
     .filter((name) => name.startsWith('BENCH_'))
     .sort()
-    .map((name) => `${name}=${process.env[name] ?? ''}`);
+    .map((name) => `${name}=${shellQuote(process.env[name] ?? '')}`);
   return [...shown, 'npm run bench:import'].join(' ');
+}
+
+function shellQuote(value: string): string {
+  return /^[\w.,:/@-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 // ---------------------------------------------------------------------------------------------
