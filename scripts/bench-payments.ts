@@ -26,20 +26,18 @@
 // Knobs: the BENCH_* variables in `optionDocs` below; DATABASE_URL and TEMPORAL_ADDRESS use
 // running services instead of starting them.
 
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { Pool as HttpPool } from 'undici';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import protoPackage, { type temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import * as prettier from 'prettier';
 import { loadConfig } from '../src/config.ts';
 import { dataDir, dropDatabase, resolveDatabase, withDatabase } from '../src/db/database.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
@@ -51,20 +49,21 @@ import { dataConverter } from '../src/temporal/data-converter.ts';
 import { ensureTemporal, findTemporalBinary, freePort, type TemporalServer } from '../src/temporal/dev-server.ts';
 import { webhookWorkflowId } from '../src/webhooks/inbox.ts';
 import type { CeilingActivities, ceilingWorkflow } from './bench-workflows/ceiling.ts';
-import {
-  cleanupOnSignal,
-  clockTicksPerSecond,
-  findPostmaster,
-  machineCpu,
-  numberFromEnv,
-  packageVersion,
-  percentile,
-  type ProcStat,
-} from './bench-support.ts';
+import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion, percentile } from './bench-support.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
+import { docsMarkers, updateDocsSection } from './bench-docs.ts';
+import {
+  CpuMeter,
+  findDevServerPid,
+  logTail,
+  startChild,
+  waitUntil,
+  type Child,
+  type CpuSample,
+  type CpuSpan,
+} from './bench-processes.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
-const docsFile = path.join(projectRoot, 'docs', 'benchmarks.md');
 const run = promisify(execFile);
 
 // ---------------------------------------------------------------------------------------------
@@ -147,8 +146,6 @@ const maintenanceIntervalMs = 30 * 24 * 60 * 60 * 1000;
 const unmatchedRetryMs = 1_000;
 /** Each wallet account is funded with this much (USD cents) during setup. */
 const walletFundingMinor = 50_000_000;
-const readyTimeoutMs = 120_000;
-const childStopTimeoutMs = 15_000;
 const requestTimeoutMs = 60_000;
 const historyTimeoutMs = 30_000;
 const quietPollMs = 250;
@@ -284,208 +281,8 @@ function classify(answer: Answer, status: number, paymentStatus: string | undefi
 // Child processes
 // ---------------------------------------------------------------------------------------------
 
-interface Child {
-  name: string;
-  pid: number;
-  logFile: string;
-  /** Why it ended, once it has. */
-  exitReason(): string | undefined;
-  stop(): Promise<void>;
-}
-
-const exitWithParent = pathToFileURL(path.join(projectRoot, 'scripts', 'bench-exit-with-parent.mjs')).href;
-
-/**
- * `node --import tsx <script>`: what `tsx <script>` runs, without tsx's own relay process; with
- * an IPC channel whose end makes the child stop (scripts/bench-exit-with-parent.mjs).
- */
-async function startChild(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string): Promise<Child> {
-  const output: FileHandle = await open(logFile, 'a');
-  // BENCH_PROFILE_DIR: each child writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : [];
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...profile, '--import', 'tsx', '--import', exitWithParent, script],
-    {
-      cwd: projectRoot,
-      env,
-      stdio: ['ignore', output.fd, output.fd, 'ipc'],
-    },
-  );
-  let reason: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      reason = `exit code ${code ?? 'none'}, signal ${signal ?? 'none'}`;
-      resolve();
-    });
-  });
-  child.once('error', (error) => {
-    reason ??= error.message;
-  });
-  if (child.pid === undefined) throw new Error(`${name} did not start`);
-  return {
-    name,
-    pid: child.pid,
-    logFile,
-    exitReason: () => reason,
-    async stop() {
-      if (reason === undefined) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), childStopTimeoutMs);
-        await exited;
-        clearTimeout(timer);
-      }
-      await output.close().catch(() => {});
-    },
-  };
-}
-
-async function logTail(file: string, lines = 15): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-async function waitUntil(what: string, ready: () => Promise<boolean>, children: Child[]): Promise<void> {
-  const deadline = performance.now() + readyTimeoutMs;
-  for (;;) {
-    for (const child of children) {
-      const reason = child.exitReason();
-      if (reason) throw new Error(`${child.name} ended (${reason}):\n${await logTail(child.logFile)}`);
-    }
-    if (await ready().catch(() => false)) return;
-    if (performance.now() > deadline) throw new Error(`${what} not ready within ${readyTimeoutMs / 1000} s`);
-    await sleep(200);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// CPU accounting from /proc
-// ---------------------------------------------------------------------------------------------
-
 const groups = ['temporal', 'api', 'worker', 'sim', 'postgres', 'bench'] as const;
 type Group = (typeof groups)[number];
-
-interface ProcTimes extends ProcStat {
-  /** CPU ms of its children that have exited and been waited for (cutime + cstime). */
-  reapedMs: number;
-}
-
-/**
- * Like readProcStat (bench-support), plus the CPU of exited children: PostgreSQL backends come
- * and go with the connection pools (idle connections close after 10 s), and their CPU must not
- * leave with them.
- */
-async function readProcTimes(pid: number): Promise<ProcTimes | undefined> {
-  try {
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const openAt = text.indexOf('(');
-    const close = text.lastIndexOf(')');
-    // After the command name: state ppid … utime (11) stime (12) cutime (13) cstime (14), in ticks.
-    const fields = text.slice(close + 2).split(' ');
-    const ms = (a: number, b: number): number => ((Number(fields[a]) + Number(fields[b])) * 1000) / clockTicksPerSecond;
-    return { ppid: Number(fields[1]), comm: text.slice(openAt + 1, close), cpuMs: ms(11, 12), reapedMs: ms(13, 14) };
-  } catch {
-    return undefined;
-  }
-}
-
-async function allProcTimes(): Promise<Map<number, ProcTimes>> {
-  const stats = new Map<number, ProcTimes>();
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return stats;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readProcTimes(Number(entry));
-    if (stat) stats.set(Number(entry), stat);
-  }
-  return stats;
-}
-
-/** CPU ms of a process, its live descendants and the children they have reaped. */
-function treeCpuMs(stats: Map<number, ProcTimes>, root: number | undefined): number {
-  if (root === undefined || !stats.has(root)) return Number.NaN;
-  const children = new Map<number, number[]>();
-  for (const [pid, stat] of stats) {
-    const list = children.get(stat.ppid);
-    if (list) list.push(pid);
-    else children.set(stat.ppid, [pid]);
-  }
-  let total = 0;
-  const pending = [root];
-  const seen = new Set<number>();
-  while (pending.length > 0) {
-    const pid = pending.pop() as number;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
-    const stat = stats.get(pid);
-    total += (stat?.cpuMs ?? 0) + (stat?.reapedMs ?? 0);
-    pending.push(...(children.get(pid) ?? []));
-  }
-  return total;
-}
-
-interface CpuSample {
-  atMs: number;
-  atEpochMs: number;
-  ms: Record<Group, number>;
-  machineBusy: number;
-  machineTotal: number;
-}
-
-interface CpuSpan {
-  wallMs: number;
-  /** CPU ms per group over the span. */
-  ms: Record<Group, number>;
-  /** Cores in use over the span (2 = both vCPUs of this machine busy). */
-  machineCores: number;
-  otherCores: number;
-}
-
-class CpuMeter {
-  constructor(private readonly roots: Partial<Record<Exclude<Group, 'bench'>, number>>) {}
-
-  async sample(): Promise<CpuSample> {
-    const own = process.cpuUsage();
-    const stats = await allProcTimes();
-    const machine = machineCpu();
-    const ms = { bench: (own.user + own.system) / 1000 } as Record<Group, number>;
-    for (const group of groups) if (group !== 'bench') ms[group] = treeCpuMs(stats, this.roots[group]);
-    return {
-      atMs: performance.now(),
-      atEpochMs: Date.now(),
-      ms,
-      machineBusy: machine.busy,
-      machineTotal: machine.total,
-    };
-  }
-
-  static span(before: CpuSample, after: CpuSample): CpuSpan {
-    const wallMs = Math.max(1, after.atMs - before.atMs);
-    const ms = {} as Record<Group, number>;
-    let known = 0;
-    for (const group of groups) {
-      // A process that exits between samples takes its CPU time with it: never below zero.
-      ms[group] = Number.isFinite(after.ms[group]) ? Math.max(0, after.ms[group] - before.ms[group]) : Number.NaN;
-      if (Number.isFinite(ms[group])) known += ms[group];
-    }
-    const machineTotal = Math.max(1, after.machineTotal - before.machineTotal);
-    const machineCores = ((after.machineBusy - before.machineBusy) / machineTotal) * os.availableParallelism();
-    return { wallMs, ms, machineCores, otherCores: Math.max(0, machineCores - known / wallMs) };
-  }
-}
-
-async function findDevServerPid(): Promise<number | undefined> {
-  for (const [pid, stat] of await allProcTimes()) {
-    if (stat.ppid !== process.pid) continue;
-    const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (commandLine.includes('start-dev')) return pid;
-  }
-  return undefined;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Load: closed loop, several calls per iteration, counted by completion time
@@ -552,7 +349,7 @@ type Iteration = (worker: number, recorder: Recorder) => Promise<void>;
 interface Driven {
   recorder: Recorder;
   /** Taken before the first loop starts. */
-  cpuStart: CpuSample;
+  cpuStart: CpuSample<Group>;
 }
 
 /**
@@ -563,7 +360,7 @@ async function drive(
   concurrency: number,
   callNames: readonly string[],
   iteration: Iteration,
-  meter: CpuMeter,
+  meter: CpuMeter<Group>,
   children: Child[],
 ): Promise<Driven> {
   const cpuStart = await meter.sample();
@@ -811,10 +608,7 @@ function spread(values: number[]): string {
 // docs/benchmarks.md
 // ---------------------------------------------------------------------------------------------
 
-const sectionStart = '<!-- bench:payments:start -->';
-const sectionEnd = '<!-- bench:payments:end -->';
-const runStart = (title: string): string => `<!-- bench:payments:run ${JSON.stringify(title)} -->`;
-const runEnd = '<!-- bench:payments:run:end -->';
+const { sectionStart, sectionEnd, runStart, runEnd } = docsMarkers('payments');
 
 function docsSection(runs: string[]): string {
   const options = [
@@ -939,32 +733,7 @@ ${sectionEnd}
 }
 
 async function updateDocs(runBlock: string, title: string): Promise<void> {
-  const current = await readFile(docsFile, 'utf8').catch(() => '');
-  const startAt = current.indexOf(sectionStart);
-  const endAt = current.indexOf(sectionEnd);
-  const hasSection = startAt >= 0 && endAt > startAt;
-  const existing = hasSection ? current.slice(startAt, endAt + sectionEnd.length) : '';
-  const runs: string[] = [];
-  let replaced = false;
-  const runPattern = /<!-- bench:payments:run ("(?:[^"\\]|\\.)*") -->[\s\S]*?<!-- bench:payments:run:end -->/g;
-  for (const match of existing.matchAll(runPattern)) {
-    const existingTitle = JSON.parse(match[1] as string) as string;
-    if (existingTitle === title) {
-      runs.push(runBlock);
-      replaced = true;
-    } else runs.push(match[0]);
-  }
-  if (!replaced) runs.push(runBlock);
-  const section = (
-    await prettier.format(docsSection(runs), {
-      ...((await prettier.resolveConfig(docsFile)) ?? {}),
-      parser: 'markdown',
-    })
-  ).trimEnd();
-  const next = hasSection
-    ? `${current.slice(0, startAt)}${section}${current.slice(endAt + sectionEnd.length)}`
-    : `${current.trimEnd()}\n\n${section}\n`;
-  await writeFile(docsFile, next);
+  await updateDocsSection('payments', title, runBlock, docsSection);
 }
 
 function commandLine(): string {
@@ -1001,7 +770,7 @@ interface Row {
   concurrency: number;
   callNames: readonly string[];
   recorder: Recorder;
-  span: CpuSpan;
+  span: CpuSpan<Group>;
   /** From the start of the warm-up. */
   rowStartEpochMs: number;
   drainEndEpochMs: number;
@@ -1161,7 +930,13 @@ async function main(): Promise<void> {
       ['worker', 'src/worker.ts'],
       ['API', 'src/server.ts'],
     ] as const) {
-      const child = await startChild(name, script, childEnv, path.join(runDir, `${name.toLowerCase()}.log`));
+      const child = await startChild(
+        name,
+        script,
+        childEnv,
+        path.join(runDir, `${name.toLowerCase()}.log`),
+        profileDir,
+      );
       children.push(child);
       stops.push({ name, stop: () => child.stop() });
     }
@@ -1240,7 +1015,7 @@ async function main(): Promise<void> {
     );
 
     const postmaster = await findPostmaster(admin);
-    const meter = new CpuMeter({
+    const meter = new CpuMeter(groups, {
       temporal: externalTemporal ? undefined : await findDevServerPid(),
       postgres: postmaster,
       api: api.pid,
@@ -1324,7 +1099,7 @@ async function main(): Promise<void> {
         concurrency,
         callNames,
         recorder: driven.recorder,
-        span: CpuMeter.span(driven.cpuStart, after),
+        span: meter.span(driven.cpuStart, after),
         rowStartEpochMs: driven.cpuStart.atEpochMs,
         drainEndEpochMs: after.atEpochMs,
         drainMs: drained.ms,
@@ -1354,7 +1129,7 @@ async function main(): Promise<void> {
     log(`at rest: ${restSeconds} s with no load`);
     const restStart = await meter.sample();
     await sleep(restSeconds * 1000);
-    const rest = CpuMeter.span(restStart, await meter.sample());
+    const rest = meter.span(restStart, await meter.sample());
 
     // ------------------------------------------------------------------ 1. ceiling
     Runtime.install({
@@ -1831,7 +1606,7 @@ async function main(): Promise<void> {
         runEnd,
       ].join('\n');
       await updateDocs(block, label);
-      log(`wrote the results into ${path.relative(projectRoot, docsFile)} (${title})`);
+      log(`wrote the results into docs/benchmarks.md (${title})`);
     }
   } catch (error) {
     if (!aborted) keepRunDir = true;

@@ -1,5 +1,5 @@
 import type { Db, PrismaClient } from '../db/prisma.ts';
-import { outboxRow } from '../events/outbox.ts';
+import { appendEvents } from '../events/outbox.ts';
 import {
   defaultRecordLimits,
   oldestPaidAtMs,
@@ -69,28 +69,26 @@ async function writeEvents(tx: Db): Promise<void> {
            amount, currency, paid_at, channel, metadata, transaction_id, now() AS created_at
       FROM staged_batch WHERE outcome = 'recorded' ORDER BY id`;
   if (recorded.length === 0) return;
-  await tx.event.createMany({
-    data: recorded.map((row) =>
-      outboxRow(
-        recordCreatedEvent(row.merchant_id, {
-          id: row.id,
-          referenceNumber: row.reference_number,
-          accountId: row.account_id,
-          accountReference: row.account_reference,
-          customerReference: row.customer_reference,
-          amount: row.amount,
-          currency: row.currency,
-          paidAt: row.paid_at,
-          channel: row.channel,
-          metadata: row.metadata,
-          source: 'staging',
-          transactionId: row.transaction_id,
-          createdAt: row.created_at,
-        }),
-      ),
+  await appendEvents(
+    tx,
+    recorded.map((row) =>
+      recordCreatedEvent(row.merchant_id, {
+        id: row.id,
+        referenceNumber: row.reference_number,
+        accountId: row.account_id,
+        accountReference: row.account_reference,
+        customerReference: row.customer_reference,
+        amount: row.amount,
+        currency: row.currency,
+        paidAt: row.paid_at,
+        channel: row.channel,
+        metadata: row.metadata,
+        source: 'staging',
+        transactionId: row.transaction_id,
+        createdAt: row.created_at,
+      }),
     ),
-    skipDuplicates: true,
-  });
+  );
 }
 
 export async function recordStagedBatch(db: PrismaClient, input: StagedBatchInput): Promise<StagedBatchResult> {
