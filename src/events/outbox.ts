@@ -42,29 +42,3 @@ export function outboxRow(event: OutboundEvent) {
 export async function appendEvent(db: Db, event: OutboundEvent): Promise<void> {
   await db.event.createMany({ data: [outboxRow(event)], skipDuplicates: true });
 }
-
-/**
- * Many events in one statement, skipping those already written (by source key). The rows go as
- * one JSON parameter: createMany's statement with a bind parameter per column and row costs
- * about ten times as much for thousands of rows (the staging import writes 5,000 at once).
- */
-export async function appendEvents(db: Db, events: readonly OutboundEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const rows = events.map((event) => {
-    const row = outboxRow(event);
-    return {
-      id: row.id,
-      merchant_id: row.merchantId,
-      type: row.type,
-      resource_id: row.resourceId,
-      data: row.data,
-      source_key: row.sourceKey,
-    };
-  });
-  await db.$executeRaw`
-    INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
-    SELECT e.id, e.merchant_id, e.type, e.resource_id, e.data, e.source_key
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-           AS e(id text, merchant_id text, type text, resource_id text, data jsonb, source_key text)
-    ON CONFLICT DO NOTHING`;
-}

@@ -1,12 +1,10 @@
 import type { Db, PrismaClient } from '../db/prisma.ts';
-import { appendEvents } from '../events/outbox.ts';
 import {
   defaultRecordLimits,
   oldestPaidAtMs,
   referenceRetentionMs,
   type RecordLimits,
 } from '../domain/record-limits.ts';
-import { recordCreatedEvent } from './public-record.ts';
 
 // One batch of the staging import: the SQL function record_staged_batch (its migration says
 // what it does, set-based) and the outbox events of what it recorded, in ONE database
@@ -47,48 +45,21 @@ interface BatchRow {
   replayed: boolean;
 }
 
-interface RecordedRow {
-  id: string;
-  merchant_id: string;
-  account_id: string;
-  reference_number: string;
-  account_reference: string;
-  customer_reference: string | null;
-  amount: bigint;
-  currency: string;
-  paid_at: Date;
-  channel: string | null;
-  metadata: unknown;
-  transaction_id: string;
-  created_at: Date;
-}
-
+/**
+ * One payment_record.created event per payment the batch recorded, written by PostgreSQL from the
+ * batch's rows: payment_record_json builds the public shape (its migration; a test proves it
+ * equals recordCreatedEvent's for the same row, type and source key included), and new_id the
+ * event id. Building thousands of events here and sending them back cost more than the ledger.
+ */
 async function writeEvents(tx: Db): Promise<void> {
-  const recorded = await tx.$queryRaw<RecordedRow[]>`
-    SELECT record_id AS id, merchant_id, account_id, reference_number, account_reference, customer_reference,
-           amount, currency, paid_at, channel, metadata, transaction_id, now() AS created_at
-      FROM staged_batch WHERE outcome = 'recorded' ORDER BY id`;
-  if (recorded.length === 0) return;
-  await appendEvents(
-    tx,
-    recorded.map((row) =>
-      recordCreatedEvent(row.merchant_id, {
-        id: row.id,
-        referenceNumber: row.reference_number,
-        accountId: row.account_id,
-        accountReference: row.account_reference,
-        customerReference: row.customer_reference,
-        amount: row.amount,
-        currency: row.currency,
-        paidAt: row.paid_at,
-        channel: row.channel,
-        metadata: row.metadata,
-        source: 'staging',
-        transactionId: row.transaction_id,
-        createdAt: row.created_at,
-      }),
-    ),
-  );
+  await tx.$executeRaw`
+    INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
+    SELECT new_id('evt'), b.merchant_id, 'payment_record.created', b.record_id,
+           payment_record_json(b.record_id, b.reference_number, b.account_id, b.account_reference, b.customer_reference,
+             b.amount, b.currency, b.paid_at, b.channel, b.metadata, 'staging', b.transaction_id, now()),
+           'payment_record:' || b.record_id || ':created'
+      FROM staged_batch b WHERE b.outcome = 'recorded' ORDER BY b.id
+    ON CONFLICT DO NOTHING`;
 }
 
 export async function recordStagedBatch(db: PrismaClient, input: StagedBatchInput): Promise<StagedBatchResult> {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { spawnWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 import { reconcile } from '../../src/ledger/reconcile.ts';
+import { presentRecordedPayment, recordCreatedEvent } from '../../src/records/public-record.ts';
 import { stripeSignatureHeader } from '../../src/providers/webhook-signatures.ts';
 import { ensureImportSchedule, importInput } from '../../src/temporal/import-schedule.ts';
 import type { ImportProgress } from '../../src/domain/import-progress.ts';
@@ -160,6 +161,30 @@ async function recordEvents(merchantIds: string[]): Promise<{ staging: number; w
     webhook: count('webhook'),
     records: rows.reduce((sum, row) => sum + Number(row.records), 0),
   };
+}
+
+/**
+ * The import's events are built by PostgreSQL (payment_record_json): each must be exactly the
+ * event recordCreatedEvent makes of the stored record, type, source key and public shape alike.
+ */
+async function expectImportEventsAsApplicationWould(merchantIds: string[]): Promise<void> {
+  const records = await stack.prisma.recordedPayment.findMany({
+    where: { merchantId: { in: merchantIds }, source: 'staging' },
+    orderBy: { id: 'asc' },
+  });
+  const events = await stack.prisma.event.findMany({
+    where: { type: 'payment_record.created', resourceId: { in: records.map((record) => record.id) } },
+    orderBy: { resourceId: 'asc' },
+  });
+  expect(
+    events.map((event) => ({
+      merchantId: event.merchantId,
+      type: event.type,
+      resourceId: event.resourceId,
+      data: event.data,
+      sourceKey: event.sourceKey,
+    })),
+  ).toEqual(records.map((record) => recordCreatedEvent(record.merchantId, record)));
 }
 
 async function balanceOf(merchantId: string, externalReference: string): Promise<bigint> {
@@ -348,6 +373,7 @@ describe('staging import', () => {
       webhook: webhookRefs.length,
       records: expected.recorded + webhookRefs.length,
     });
+    await expectImportEventsAsApplicationWould([merchantA.id, merchantB.id]);
     expect(await reconcile(stack.prisma)).toEqual([]);
   }, 90_000);
 
@@ -431,6 +457,84 @@ describe('staging import', () => {
     });
     expect(merchantKey.statusCode).toBe(403);
   }, 60_000);
+});
+
+describe('public shape of a recorded payment built in SQL', () => {
+  // payment_record_json (used by the import for its events) against presentRecordedPayment,
+  // the one definition, on the same row as Prisma reads it: every kind of metadata, nulls,
+  // microseconds, another time zone, the largest JSON-safe amount, both sources.
+  it.each([
+    ['no metadata, nulls', null, null, null, '2026-11-30 23:59:59.999999+00', '1', 'staging'],
+    [
+      'an object',
+      '{"branch": "north", "nested": {"a": [1, "x", null]}}',
+      'C-7',
+      'agents',
+      '2026-06-01 12:00:00.0005+02',
+      '9007199254740991',
+      'webhook',
+    ],
+    ['an array', '[1, 2]', 'C-8', 'bank_transfer', '2026-01-01 00:00:00+00', '250', 'staging'],
+    ['a string', '"just text"', null, 'x', '2025-12-31 23:59:59.123456-05', '42', 'staging'],
+    ['a number', '12.5', null, null, '2026-03-29 01:30:00.1+01', '99', 'webhook'],
+    ['JSON null', 'null', null, null, '2026-10-25 02:30:00.000001+00', '7', 'staging'],
+  ])('equals presentRecordedPayment with %s', async (_name, metadata, customer, channel, paidAt, amount, source) => {
+    const [row] = await stack.prisma.$queryRaw<
+      {
+        id: string;
+        reference_number: string;
+        account_id: string;
+        account_reference: string;
+        customer_reference: string | null;
+        amount: bigint;
+        currency: string;
+        paid_at: Date;
+        channel: string | null;
+        metadata: unknown;
+        source: string;
+        transaction_id: string;
+        created_at: Date;
+        json: unknown;
+      }[]
+    >`
+      SELECT r.*, payment_record_json(r.id, r.reference_number, r.account_id, r.account_reference, r.customer_reference,
+               r.amount, r.currency, r.paid_at, r.channel, r.metadata, r.source, r.transaction_id, r.created_at) AS json
+        FROM (SELECT 'rec_sql'::text AS id, 'REF "1" ü'::text AS reference_number, 'acct_sql'::text AS account_id,
+                     'LOAN-Ä'::text AS account_reference, ${customer}::text AS customer_reference,
+                     ${amount}::bigint AS amount, 'USD'::char(3) AS currency, ${paidAt}::timestamptz AS paid_at,
+                     ${channel}::text AS channel, ${metadata}::jsonb AS metadata, ${source}::text AS source,
+                     'txn_sql'::text AS transaction_id, clock_timestamp() AS created_at) r`;
+    if (!row) throw new Error('no row');
+    const { json, ...columns } = row;
+    expect(json).toEqual(
+      presentRecordedPayment({
+        id: columns.id,
+        referenceNumber: columns.reference_number,
+        accountId: columns.account_id,
+        accountReference: columns.account_reference,
+        customerReference: columns.customer_reference,
+        amount: columns.amount,
+        currency: columns.currency,
+        paidAt: columns.paid_at,
+        channel: columns.channel,
+        metadata: columns.metadata,
+        source: columns.source,
+        transactionId: columns.transaction_id,
+        createdAt: columns.created_at,
+      }),
+    );
+  });
+
+  it('refuses, as presentRecordedPayment does, an amount past 2^53 - 1 and a source that is not public', async () => {
+    await expect(
+      stack.prisma.$queryRaw`SELECT payment_record_json('rec_x', 'R', 'acct_x', 'A', NULL, 9007199254740992, 'USD',
+        now(), NULL, NULL, 'staging', 'txn_x', now())`,
+    ).rejects.toThrow(/exceeds the JSON-safe range/);
+    await expect(
+      stack.prisma.$queryRaw`SELECT payment_record_json('rec_x', 'R', 'acct_x', 'A', NULL, 1, 'USD',
+        now(), NULL, NULL, 'internal', 'txn_x', now())`,
+    ).rejects.toThrow(/not a public one/);
+  });
 });
 
 describe('recording webhook', () => {
