@@ -215,22 +215,39 @@ describe('database-enforced invariants', () => {
     expect(await prisma.ledgerEntry.count({ where: { accountId: account } })).toBe(1);
   });
 
-  it('rejects at commit a transaction whose entries do not balance', async () => {
+  it('rejects at once an INSERT whose entries do not balance, and a transaction split into unbalanced statements', async () => {
     const account = await openAccount(prisma);
+    const other = await openAccount(prisma);
     const txn = newId('txn');
     await withClient(async (client) => {
+      const insertEntry = (id: string, accountId: string, amount: number) =>
+        client.query(
+          `INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency, balance_after, sequence)
+           VALUES ($1, $2, $3, $4, 'USD', $4, 1)`,
+          [id, txn, accountId, amount],
+        );
       await client.query('BEGIN');
       await client.query(`INSERT INTO ledger_transactions (id, kind, idempotency_key) VALUES ($1, 'manual', $1)`, [
         txn,
       ]);
-      await client.query(
-        `INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency, balance_after, sequence)
-         VALUES ($1, $2, $3, 500, 'USD', 500, 1)`,
-        [newId('ent'), txn, account],
-      );
-      await expect(client.query('COMMIT')).rejects.toThrow(/unbalanced in USD/);
+      // Each statement must balance by itself: a credit now and its debit later is refused.
+      await expect(insertEntry(newId('ent'), account, 500)).rejects.toThrow(/unbalanced in USD/);
+      await client.query('ROLLBACK');
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO ledger_transactions (id, kind, idempotency_key) VALUES ($1, 'manual', $1)`, [
+        txn,
+      ]);
+      await expect(
+        client.query(
+          `INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency, balance_after, sequence)
+           VALUES ($1, $3, $4, 500, 'USD', 500, 1), ($2, $3, $5, -400, 'USD', -400, 1)`,
+          [newId('ent'), newId('ent'), txn, account, other],
+        ),
+      ).rejects.toThrow(/unbalanced in USD/);
+      await client.query('ROLLBACK');
     });
     expect(await prisma.ledgerTransaction.count({ where: { id: txn } })).toBe(0);
+    expect(await prisma.ledgerEntry.count({ where: { accountId: { in: [account, other] } } })).toBe(0);
   });
 
   it('rejects an entry in another currency than its account', async () => {
