@@ -537,6 +537,21 @@ describe('public shape of a recorded payment built in SQL', () => {
   });
 });
 
+describe('recorded payment integrity', () => {
+  it("refuses a recorded payment whose merchant is not its account's owner", async () => {
+    const account = accounts.get(`${merchantA.id}/LOAN-A0`);
+    if (!account) throw new Error('no account LOAN-A0');
+    await expect(
+      stack.prisma.$executeRaw`
+        INSERT INTO recorded_payments (id, merchant_id, account_id, reference_number, account_reference, amount, currency,
+                                       paid_at, source, transaction_id)
+        VALUES ('rec_foreign_owner', ${merchantB.id}, ${account.id}, 'R-FOREIGN', 'LOAN-A0', 100, 'USD', now(), 'webhook',
+                'txn_none')`,
+    ).rejects.toThrow(/recorded_payments_account_merchant_fkey/);
+    expect(await stack.prisma.recordedPayment.count({ where: { id: 'rec_foreign_owner' } })).toBe(0);
+  });
+});
+
 describe('recording webhook', () => {
   const valid = () => ({
     reference_number: `WH-${randomUUID()}`,
