@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { captureHold, placeHold, releaseHold } from '../src/ledger/ledger.ts';
 import { appendEvent } from '../src/events/outbox.ts';
-import { presentTransfer } from '../src/transfers/public-transfer.ts';
+import { presentTransfer, type TransferFacts } from '../src/transfers/public-transfer.ts';
 import type { Db } from '../src/db/prisma.ts';
 import { PaymentsError } from '../src/domain/errors.ts';
 import { defaultTransferSettings } from '../src/domain/transfer-settings.ts';
@@ -26,20 +26,10 @@ export interface TransferView extends TransferInput {
 
 const transactionOptions = { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 } as const;
 
-function view(row: {
-  id: string;
-  merchantId: string;
-  fromAccountId: string;
-  toAccountId: string;
-  amount: bigint;
-  currency: string;
-  description: string | null;
-  status: string;
-  failureCode: string | null;
-  failureMessage: string | null;
-  transactionId: string | null;
-  createdAt: Date;
-}): TransferView {
+/** A `transfers` row: the public transfer's facts, its merchant, and a stored instant. */
+type TransferRow = TransferFacts & { merchantId: string; createdAt: Date };
+
+function view(row: TransferRow): TransferView {
   return {
     transferId: row.id,
     merchantId: row.merchantId,
@@ -56,7 +46,7 @@ function view(row: {
   };
 }
 
-function announce(db: Db, row: Parameters<typeof view>[0]) {
+function announce(db: Db, row: TransferRow) {
   return appendEvent(db, {
     merchantId: row.merchantId,
     type: `transfer.${row.status}`,
