@@ -1,10 +1,10 @@
-import { randomToken } from '../ids.ts';
+import { timeOrderedToken } from '../ids.ts';
 
 /** `rec_…`, the same form as the ids the database makes for imported records (new_id). */
 export function newRecordId(): string {
-  return `rec_${randomToken(22)}`;
+  return `rec_${timeOrderedToken()}`;
 }
 
 export function newImportRunId(): string {
-  return `imp_${randomToken(22)}`;
+  return `imp_${timeOrderedToken()}`;
 }

@@ -1,4 +1,4 @@
-import type { Db, PrismaClient } from '../db/prisma.ts';
+import type { PrismaClient } from '../db/prisma.ts';
 import {
   defaultRecordLimits,
   oldestPaidAtMs,
@@ -6,9 +6,10 @@ import {
   type RecordLimits,
 } from '../domain/record-limits.ts';
 
-// One batch of the staging import: the SQL function record_staged_batch (its migration says
-// what it does, set-based) and the outbox events of what it recorded, in ONE database
-// transaction. Callable without Temporal (the import activity, the benchmark's baseline).
+// One batch of the staging import: the SQL function record_staged_batch (its migrations say
+// what it does, set-based: the recorded payments, their ledger postings and their outbox
+// events), in ONE database transaction. Callable without Temporal (the import activity, the
+// benchmark's baseline).
 
 export interface StagedBatchInput {
   runId: string;
@@ -45,23 +46,6 @@ interface BatchRow {
   replayed: boolean;
 }
 
-/**
- * One payment_record.created event per payment the batch recorded, written by PostgreSQL from the
- * batch's rows: payment_record_json builds the public shape (its migration; a test proves it
- * equals recordCreatedEvent's for the same row, type and source key included), and new_id the
- * event id. Building them in Node and sending them back as JSON cost the client 26 µs per row.
- */
-async function writeEvents(tx: Db): Promise<void> {
-  await tx.$executeRaw`
-    INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
-    SELECT new_id('evt'), b.merchant_id, 'payment_record.created', b.record_id,
-           payment_record_json(b.record_id, b.reference_number, b.account_id, b.account_reference, b.customer_reference,
-             b.amount, b.currency, b.paid_at, b.channel, b.metadata, 'staging', b.transaction_id, now()),
-           'payment_record:' || b.record_id || ':created'
-      FROM staged_batch b WHERE b.outcome = 'recorded' ORDER BY b.id
-    ON CONFLICT DO NOTHING`;
-}
-
 export async function recordStagedBatch(db: PrismaClient, input: StagedBatchInput): Promise<StagedBatchResult> {
   const limits = input.limits ?? defaultRecordLimits;
   const oldest = new Date(oldestPaidAtMs(Date.now(), limits));
@@ -74,7 +58,6 @@ export async function recordStagedBatch(db: PrismaClient, input: StagedBatchInpu
           ${limits.maxAmountMinor}::bigint, ${oldest}::timestamptz, ${retention}::interval, ${merchantIds}::text[])`;
       const row = rows[0];
       if (!row) throw new Error('record_staged_batch returned no row');
-      if (!row.replayed && row.row_count > 0) await writeEvents(tx);
       return {
         batchStartId: row.batch_start_id,
         batchEndId: row.batch_end_id,

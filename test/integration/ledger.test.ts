@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { PaymentsError } from '../../src/domain/errors.ts';
 import { balance, captureHold, entries, placeHold, post, releaseHold } from '../../src/ledger/ledger.ts';
 import { reconcile } from '../../src/ledger/reconcile.ts';
-import { newId } from '../../src/ids.ts';
+import { idTimePart, newId } from '../../src/ids.ts';
 import { connectPrisma, fund, openAccount } from '../support/ledger-fixtures.ts';
 
 const prisma = connectPrisma(30);
@@ -248,6 +248,90 @@ describe('database-enforced invariants', () => {
     });
     expect(await prisma.ledgerTransaction.count({ where: { id: txn } })).toBe(0);
     expect(await prisma.ledgerEntry.count({ where: { accountId: { in: [account, other] } } })).toBe(0);
+  });
+
+  it('rejects entries whose transaction or account does not exist, and events of no merchant, per statement', async () => {
+    const account = await openAccount(prisma);
+    const other = await openAccount(prisma);
+    const txn = newId('txn');
+    await withClient(async (client) => {
+      const insertPair = (transactionId: string, first: string, currency = 'USD') =>
+        client.query(
+          `INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency, balance_after, sequence)
+           VALUES ($1, $3, $4, 500, $6, 500, 1), ($2, $3, $5, -500, $6, -500, 1)`,
+          [newId('ent'), newId('ent'), transactionId, first, other, currency],
+        );
+      await expect(insertPair(txn, account)).rejects.toMatchObject({
+        code: '23503',
+        message: `ledger entry refers to transaction ${txn}, which does not exist`,
+      });
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO ledger_transactions (id, kind, idempotency_key) VALUES ($1, 'manual', $1)`, [
+        txn,
+      ]);
+      await expect(insertPair(txn, 'acct_missing')).rejects.toMatchObject({
+        code: '23503',
+        message: 'ledger entry refers to account acct_missing in USD, which does not exist',
+      });
+      await client.query('ROLLBACK');
+    });
+    expect(await prisma.ledgerEntry.count({ where: { accountId: { in: [account, other] } } })).toBe(0);
+    await withClient(async (client) => {
+      await expect(
+        client.query(
+          `INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
+           VALUES ($1, 'mer_missing', 'payment.created', 'pay_x', '{}', $1)`,
+          [newId('evt')],
+        ),
+      ).rejects.toMatchObject({ code: '23503', message: 'event refers to merchant mer_missing, which does not exist' });
+    });
+  });
+
+  it('never lets a ledger transaction, an account or a merchant lose its key', async () => {
+    const account = await openAccount(prisma);
+    await fund(prisma, account, 10n);
+    const row = await prisma.account.findUniqueOrThrow({ where: { id: account } });
+    const entry = await prisma.ledgerEntry.findFirstOrThrow({ where: { accountId: account } });
+    await withClient(async (client) => {
+      const refused = (sql: string, params: unknown[], table: string) =>
+        expect(client.query(sql, params)).rejects.toMatchObject({
+          code: '23001',
+          message: expect.stringContaining(`of ${table} rejected`),
+        });
+      await refused('DELETE FROM ledger_transactions WHERE id = $1', [entry.transactionId], 'ledger_transactions');
+      await refused(
+        `UPDATE ledger_transactions SET reference = 'x' WHERE id = $1`,
+        [entry.transactionId],
+        'ledger_transactions',
+      );
+      await refused('TRUNCATE ledger_transactions CASCADE', [], 'ledger_transactions');
+      await refused('DELETE FROM accounts WHERE id = $1', [account], 'accounts');
+      await refused(`UPDATE accounts SET currency = 'EUR' WHERE id = $1`, [account], 'accounts');
+      await refused(`UPDATE accounts SET id = 'acct_renamed' WHERE id = $1`, [account], 'accounts');
+      await refused('TRUNCATE accounts CASCADE', [], 'accounts');
+      if (row.merchantId) {
+        await refused('DELETE FROM merchants WHERE id = $1', [row.merchantId], 'merchants');
+        await refused(`UPDATE merchants SET id = 'mer_renamed' WHERE id = $1`, [row.merchantId], 'merchants');
+      }
+      await refused('TRUNCATE merchants CASCADE', [], 'merchants');
+      // What may change still does.
+      await client.query(`UPDATE accounts SET reference = 'renamed' WHERE id = $1`, [account]);
+    });
+    expect(await balance(prisma, account)).toBe(10n);
+  });
+
+  it('makes ids in PostgreSQL with the same time part as the application', async () => {
+    const instants = [0, 61, 62, 1_700_000_000_123, Date.UTC(2026, 11, 6, 10, 0, 0, 999), 62 ** 8 - 1];
+    const isoInstants = instants.map((ms) => new Date(ms).toISOString());
+    const rows = await prisma.$queryRaw<{ part: string }[]>`
+      SELECT id_time_part(at) AS part FROM unnest(${isoInstants}::timestamptz[]) WITH ORDINALITY AS t(at, n) ORDER BY n`;
+    expect(rows.map((r) => r.part)).toEqual(instants.map(idTimePart));
+    const before = Date.now();
+    const [made] = await prisma.$queryRaw<{ id: string }[]>`SELECT new_id('evt') AS id`;
+    const after = Date.now();
+    expect(made?.id).toMatch(/^evt_[0-9A-Za-z]{22}$/);
+    const part = made?.id.slice(4, 12) ?? '';
+    expect(part >= idTimePart(before) && part <= idTimePart(after)).toBe(true);
   });
 
   it('rejects an entry in another currency than its account', async () => {
