@@ -3,7 +3,8 @@ import type { PrismaClient } from '../src/db/prisma.ts';
 import type { RecordLimits } from '../src/domain/record-limits.ts';
 import { closeImportRun, openImportRun } from '../src/records/import-runs.ts';
 import { recordClaimedReference } from '../src/records/record-payment.ts';
-import { recordStagedBatch, type StagedBatchResult } from '../src/records/staged-batch.ts';
+import type { BatchPlan } from '../src/domain/batch-window.ts';
+import { planStagedBatches, recordStagedBatch, type StagedBatchResult } from '../src/records/staged-batch.ts';
 
 // Activities of the import and recording workflows. Each write is keyed: a batch by run and
 // the id it starts after, a webhook record by its claimed reference, the run by its id.
@@ -11,6 +12,7 @@ import { recordStagedBatch, type StagedBatchResult } from '../src/records/staged
 export interface ImportBatchInput {
   runId: string;
   afterId: bigint;
+  untilId?: bigint | null | undefined;
   batchSize: number;
   limits: RecordLimits;
   merchantIds?: string[] | undefined;
@@ -22,6 +24,16 @@ export function createRecordActivities(prisma: PrismaClient) {
   return {
     async openImportRun(input: { runId: string }): Promise<void> {
       await openImportRun(prisma, input.runId);
+    },
+
+    /** The next batches' ranges (reads ids only: a retry may plan anew, nothing was written). */
+    async planImportBatches(input: {
+      afterId: bigint;
+      batchSize: number;
+      count: number;
+      merchantIds?: string[] | undefined;
+    }): Promise<BatchPlan> {
+      return planStagedBatches(prisma, input);
     },
 
     /** One batch in one database transaction; a retry answers the stored result. */

@@ -32,11 +32,12 @@ import protoPackage from '@temporalio/proto';
 import { loadConfig } from '../src/config.ts';
 import { createDatabase, dataDir, dropDatabase, resolveDatabase, withDatabase } from '../src/db/database.ts';
 import { createPrisma } from '../src/db/prisma.ts';
-import { defaultRecordLimits, type RecordLimits } from '../src/domain/record-limits.ts';
+import { defaultImportParallelBatches, defaultRecordLimits, type RecordLimits } from '../src/domain/record-limits.ts';
+import { runBatchWindow } from '../src/domain/batch-window.ts';
 import type { ImportProgress } from '../src/domain/import-progress.ts';
 import { reconcile } from '../src/ledger/reconcile.ts';
 import { closeImportRun, openImportRun } from '../src/records/import-runs.ts';
-import { recordStagedBatch } from '../src/records/staged-batch.ts';
+import { planStagedBatches, recordStagedBatch } from '../src/records/staged-batch.ts';
 import { connectClient } from '../src/temporal/client.ts';
 import { ensureTemporal, findTemporalBinary, freePort, type TemporalServer } from '../src/temporal/dev-server.ts';
 import type { importWorkflow } from '../workflows/import.ts';
@@ -64,6 +65,7 @@ const run = promisify(execFile);
 const rowCount = Math.floor(numberFromEnv('BENCH_IMPORT_ROWS', 1_000_000));
 const batchSize = Math.floor(numberFromEnv('BENCH_IMPORT_BATCH_SIZE', 5_000));
 const batchesPerRun = Math.floor(numberFromEnv('BENCH_IMPORT_BATCHES_PER_RUN', 20));
+const parallelBatches = Math.floor(numberFromEnv('BENCH_IMPORT_PARALLEL_BATCHES', defaultImportParallelBatches));
 const merchantCount = Math.floor(numberFromEnv('BENCH_IMPORT_MERCHANTS', 4));
 const accountsPerMerchant = Math.floor(numberFromEnv('BENCH_IMPORT_ACCOUNTS_PER_MERCHANT', 250));
 const paths = (process.env.BENCH_IMPORT_PATHS ?? 'direct,workflow,floor').split(',').map((p) => p.trim());
@@ -76,6 +78,11 @@ const optionDocs: { name: string; fallback: string; meaning: string }[] = [
   { name: 'BENCH_IMPORT_ROWS', fallback: '1000000', meaning: 'staged rows, imported once per path' },
   { name: 'BENCH_IMPORT_BATCH_SIZE', fallback: '5000', meaning: 'rows per batch (one transaction, one activity)' },
   { name: 'BENCH_IMPORT_BATCHES_PER_RUN', fallback: '20', meaning: 'batches before the workflow continues as new' },
+  {
+    name: 'BENCH_IMPORT_PARALLEL_BATCHES',
+    fallback: String(defaultImportParallelBatches),
+    meaning: 'batches at once, on both paths (IMPORT_PARALLEL_BATCHES)',
+  },
   { name: 'BENCH_IMPORT_MERCHANTS', fallback: '4', meaning: 'merchants the staged rows belong to' },
   { name: 'BENCH_IMPORT_ACCOUNTS_PER_MERCHANT', fallback: '250', meaning: 'accounts (external references) each' },
   { name: 'BENCH_IMPORT_PATHS', fallback: 'direct,workflow,floor', meaning: 'which paths to run, in this order' },
@@ -193,23 +200,30 @@ interface Measured {
   span: CpuSpan<Group>;
 }
 
+/** The import without Temporal: the same planned ranges and batches, as many at once. */
 async function runDirect(url: string): Promise<{ rows: number }> {
-  const prisma = createPrisma(url, 2);
+  const prisma = createPrisma(url, parallelBatches + 1);
   const runId = `imp_bench_direct_${randomBytes(4).toString('hex')}`;
   try {
     await openImportRun(prisma, runId);
-    let afterId = 0n;
     let rows = 0;
     let lastLog = performance.now();
-    for (;;) {
-      const result = await recordStagedBatch(prisma, { runId, afterId, batchSize, limits });
-      rows += result.rows;
-      if (result.batchEndId !== null) afterId = result.batchEndId;
-      if (performance.now() - lastLog > progressLogMs) {
-        log(`direct: ${rows.toLocaleString('en-US')} rows`);
-        lastLog = performance.now();
-      }
-      if (result.rows < batchSize) break;
+    let end: { afterId: bigint; exhausted: boolean } = { afterId: 0n, exhausted: false };
+    while (!end.exhausted) {
+      end = await runBatchWindow({
+        startAfterId: end.afterId,
+        parallelBatches,
+        maxBatches: batchesPerRun,
+        plan: (afterId, count) => planStagedBatches(prisma, { afterId, batchSize, count }),
+        run: (range) => recordStagedBatch(prisma, { runId, ...range, batchSize, limits }),
+        finished: (_range, result) => {
+          rows += result.rows;
+          if (performance.now() - lastLog > progressLogMs) {
+            log(`direct: ${rows.toLocaleString('en-US')} rows`);
+            lastLog = performance.now();
+          }
+        },
+      });
     }
     await closeImportRun(prisma, runId, { status: 'succeeded' });
     return { rows };
@@ -492,7 +506,7 @@ async function main(): Promise<void> {
         const handle = await temporal.workflow.start<typeof importWorkflow>('importWorkflow', {
           taskQueue,
           workflowId: `bench-import-${tag}`,
-          args: [{ batchSize, batchesPerRun, limits }],
+          args: [{ batchSize, batchesPerRun, parallelBatches, limits }],
         });
         const progress = setInterval(() => {
           void handle
@@ -576,7 +590,8 @@ async function main(): Promise<void> {
         `staging took ${stagingSeconds.toFixed(1)} s for both databases at once (not measured below)`,
     );
     out.push(
-      `batches of ${count(batchSize)} rows; workflow continues as new every ${batchesPerRun} batches; ` +
+      `batches of ${count(batchSize)} rows, ${parallelBatches} at once on both paths; workflow continues as new ` +
+        `every ${batchesPerRun} batches; ` +
         `worker DATABASE_POOL_SIZE=${config.databasePoolSize}`,
     );
     out.push('');

@@ -5,6 +5,8 @@ import { defaultMaxHoldsExpiredPerRun } from './domain/hold-expiry.ts';
 import {
   defaultImportBatchSize,
   defaultImportBatchesPerRun,
+  defaultImportParallelBatches,
+  maxImportParallelBatches,
   defaultRecordLimits,
   type RecordLimits,
 } from './domain/record-limits.ts';
@@ -172,6 +174,8 @@ export interface RecordConfig {
   importIntervalMs: number;
   importBatchSize: number;
   importBatchesPerRun: number;
+  /** Batches running at once (1..maxImportParallelBatches). */
+  importParallelBatches: number;
   /** Only these merchants' staged rows are imported; empty: all. */
   importMerchantIds: string[];
   /** Partner channels of POST /v1/webhooks/records/:channel, by name. */
@@ -243,6 +247,9 @@ export function loadConfig(): Config {
   if (config.transferCaptureTimeoutMs === 0) throw new Error('TRANSFER_CAPTURE_TIMEOUT_MS must be positive');
   if (config.importBatchSize === 0 || config.importBatchesPerRun === 0) {
     throw new Error('IMPORT_BATCH_SIZE and IMPORT_BATCHES_PER_RUN must be positive');
+  }
+  if (config.importParallelBatches < 1 || config.importParallelBatches > maxImportParallelBatches) {
+    throw new Error(`IMPORT_PARALLEL_BATCHES must be between 1 and ${maxImportParallelBatches}`);
   }
   if (config.transferHoldExpiryMs <= config.transferCaptureTimeoutMs) {
     // Else the sweep could expire a hold its transfer is still entitled to capture.
@@ -377,6 +384,7 @@ function readConfig(): Config {
     importIntervalMs: integer('IMPORT_INTERVAL_MS', 30_000),
     importBatchSize: integer('IMPORT_BATCH_SIZE', defaultImportBatchSize),
     importBatchesPerRun: integer('IMPORT_BATCHES_PER_RUN', defaultImportBatchesPerRun),
+    importParallelBatches: integer('IMPORT_PARALLEL_BATCHES', defaultImportParallelBatches),
     importMerchantIds: list('IMPORT_MERCHANT_IDS', []),
     recordChannels: recordChannels('RECORD_WEBHOOK_CHANNELS'),
     recordPartitionsMonthsAhead: integer('RECORD_PARTITIONS_MONTHS_AHEAD', 3),

@@ -3,6 +3,7 @@ import {
   ParentClosePolicy,
   continueAsNew,
   defineQuery,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -11,12 +12,15 @@ import {
 import type { Activities } from './activity-types.ts';
 import { ledgerActivity } from './activity-options.ts';
 import { startingProgress, type ImportProgress } from '../src/domain/import-progress.ts';
+import { runBatchWindow } from '../src/domain/batch-window.ts';
 import type { RecordLimits } from '../src/domain/record-limits.ts';
 
 const { openImportRun, closeImportRun } =
   proxyActivities<Pick<Activities, 'openImportRun' | 'closeImportRun'>>(ledgerActivity);
 // A batch is one database transaction over up to batchSize rows: seconds, not milliseconds.
-const { recordImportBatch } = proxyActivities<Pick<Activities, 'recordImportBatch'>>({
+const { recordImportBatch, planImportBatches } = proxyActivities<
+  Pick<Activities, 'recordImportBatch' | 'planImportBatches'>
+>({
   ...ledgerActivity,
   startToCloseTimeout: '3 minutes',
   // It heartbeats every second: a dead worker's batch is retried after this, not 3 minutes.
@@ -30,6 +34,8 @@ export interface ImportInput {
   batchSize: number;
   /** Continue as new after this many batches, so the history stays small. */
   batchesPerRun: number;
+  /** Batches at once over disjoint ranges; 1 when absent (inputs from before it existed). */
+  parallelBatches?: number | undefined;
   limits: RecordLimits;
   /** Only these merchants' staged rows; all when absent. */
   merchantIds?: string[] | undefined;
@@ -47,36 +53,83 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
   const progress = input.progress ?? startingProgress(`imp_${workflowInfo().runId.replaceAll('-', '')}`);
   setHandler(importProgressQuery, () => progress);
   if (!input.progress) await openImportRun({ runId: progress.runId });
+  // Since parallel batches: planned ranges, several at once. Histories from before replay the
+  // one-batch-after-another loop below.
+  const exhausted = patched('import-parallel-batches')
+    ? await importInRanges(input, progress)
+    : await importOneByOne(input, progress);
+  if (exhausted) {
+    await closeImportRun({ runId: progress.runId });
+    progress.status = 'succeeded';
+    return progress;
+  }
+  return continueAsNew<typeof importWorkflow>({ ...input, progress });
+}
+
+/** Runs up to batchesPerRun batches; true when the staged rows ran out. */
+async function importInRanges(input: ImportInput, progress: ImportProgress): Promise<boolean> {
+  const end = await failRunOnError(progress, () =>
+    runBatchWindow({
+      startAfterId: progress.afterId,
+      parallelBatches: input.parallelBatches ?? 1,
+      maxBatches: input.batchesPerRun,
+      plan: (afterId, count) =>
+        planImportBatches({ afterId, batchSize: input.batchSize, count, merchantIds: input.merchantIds }),
+      run: (range) =>
+        recordImportBatch({
+          runId: progress.runId,
+          afterId: range.afterId,
+          untilId: range.untilId,
+          batchSize: input.batchSize,
+          limits: input.limits,
+          merchantIds: input.merchantIds,
+        }),
+      finished: (_range, result) => countBatch(progress, result),
+    }),
+  );
+  progress.afterId = end.afterId;
+  return end.exhausted;
+}
+
+async function importOneByOne(input: ImportInput, progress: ImportProgress): Promise<boolean> {
   for (let batch = 0; batch < input.batchesPerRun; batch++) {
-    let result;
-    try {
-      result = await recordImportBatch({
+    const result = await failRunOnError(progress, () =>
+      recordImportBatch({
         runId: progress.runId,
         afterId: progress.afterId,
         batchSize: input.batchSize,
         limits: input.limits,
         merchantIds: input.merchantIds,
-      });
-    } catch (error) {
-      progress.status = 'failed';
-      await closeImportRun({ runId: progress.runId, error: error instanceof Error ? error.message : String(error) });
-      throw ApplicationFailure.nonRetryable(`import ${progress.runId} failed`, 'import_failed', progress);
-    }
-    if (result.rows > 0 && result.batchEndId !== null) {
-      progress.batches += 1;
-      progress.rows += result.rows;
-      progress.recorded += result.recorded;
-      progress.duplicates += result.duplicates;
-      progress.invalid += result.invalid;
-      progress.afterId = result.batchEndId;
-    }
-    if (result.rows < input.batchSize) {
-      await closeImportRun({ runId: progress.runId });
-      progress.status = 'succeeded';
-      return progress;
-    }
+      }),
+    );
+    countBatch(progress, result);
+    if (result.rows > 0 && result.batchEndId !== null) progress.afterId = result.batchEndId;
+    if (result.rows < input.batchSize) return true;
   }
-  return continueAsNew<typeof importWorkflow>({ ...input, progress });
+  return false;
+}
+
+function countBatch(
+  progress: ImportProgress,
+  result: { rows: number; recorded: number; duplicates: number; invalid: number },
+): void {
+  if (result.rows === 0) return;
+  progress.batches += 1;
+  progress.rows += result.rows;
+  progress.recorded += result.recorded;
+  progress.duplicates += result.duplicates;
+  progress.invalid += result.invalid;
+}
+
+/** A batch out of retries fails the run: recorded as failed, and the workflow with it. */
+async function failRunOnError<T>(progress: ImportProgress, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    progress.status = 'failed';
+    await closeImportRun({ runId: progress.runId, error: error instanceof Error ? error.message : String(error) });
+    throw ApplicationFailure.nonRetryable(`import ${progress.runId} failed`, 'import_failed', progress);
+  }
 }
 
 /**

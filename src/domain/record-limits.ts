@@ -24,6 +24,13 @@ export const paidAtSkewMs = 5 * 60 * 1000;
 export const defaultImportBatchSize = 1_000;
 /** An import run continues as new after this many batches, so its history stays small. */
 export const defaultImportBatchesPerRun = 20;
+/**
+ * Batches an import runs at once (src/domain/batch-window.ts). Two keep both cores of a small
+ * machine busy: one batch posts (holding the account locks) while the next writes its rows.
+ */
+export const defaultImportParallelBatches = 2;
+/** More would only queue on the account locks and the database's cores. */
+export const maxImportParallelBatches = 8;
 
 /** The oldest paid_at accepted at `nowMs`. */
 export function oldestPaidAtMs(nowMs: number, limits: Pick<RecordLimits, 'maxAgeDays'>): number {

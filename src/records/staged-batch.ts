@@ -1,4 +1,5 @@
-import type { PrismaClient } from '../db/prisma.ts';
+import type { Db, PrismaClient } from '../db/prisma.ts';
+import type { BatchPlan } from '../domain/batch-window.ts';
 import {
   defaultRecordLimits,
   oldestPaidAtMs,
@@ -13,8 +14,10 @@ import {
 
 export interface StagedBatchInput {
   runId: string;
-  /** Keyset: the batch takes unprocessed rows with a larger id. */
+  /** Keyset: the batch takes unprocessed rows with a larger id… */
   afterId: bigint;
+  /** …and, when set, not larger than this (a range planned by planStagedBatches). */
+  untilId?: bigint | null | undefined;
   batchSize: number;
   limits?: RecordLimits | undefined;
   /** Only these merchants' staged rows (tests, a staged rollout); all when absent. */
@@ -55,7 +58,8 @@ export async function recordStagedBatch(db: PrismaClient, input: StagedBatchInpu
     async (tx) => {
       const rows = await tx.$queryRaw<BatchRow[]>`
         SELECT * FROM record_staged_batch(${input.runId}, ${input.afterId}::bigint, ${input.batchSize}::int,
-          ${limits.maxAmountMinor}::bigint, ${oldest}::timestamptz, ${retention}::interval, ${merchantIds}::text[])`;
+          ${limits.maxAmountMinor}::bigint, ${oldest}::timestamptz, ${retention}::interval, ${merchantIds}::text[],
+          ${input.untilId ?? null}::bigint)`;
       const row = rows[0];
       if (!row) throw new Error('record_staged_batch returned no row');
       return {
@@ -70,4 +74,25 @@ export async function recordStagedBatch(db: PrismaClient, input: StagedBatchInpu
     },
     { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: batchTimeoutMs },
   );
+}
+
+/**
+ * The next `count` batches after `afterId`: the last id of each run of `batchSize` unprocessed
+ * staged rows, read from the unprocessed rows' index (ids only, nothing locked).
+ */
+export async function planStagedBatches(
+  db: Db,
+  input: { afterId: bigint; batchSize: number; count: number; merchantIds?: string[] | undefined },
+): Promise<BatchPlan> {
+  const merchantIds = input.merchantIds && input.merchantIds.length > 0 ? input.merchantIds : null;
+  const chunks = await db.$queryRaw<{ until_id: bigint; row_count: number }[]>`
+    SELECT max(c.id) AS until_id, count(*)::int AS row_count
+      FROM (SELECT s.id, (row_number() OVER (ORDER BY s.id) - 1) / ${input.batchSize}::int AS chunk
+              FROM (SELECT ps.id FROM payment_staging ps
+                     WHERE ps.id > ${input.afterId}::bigint AND ps.processed_at IS NULL
+                       AND (${merchantIds}::text[] IS NULL OR ps.merchant_id = ANY (${merchantIds}::text[]))
+                     ORDER BY ps.id LIMIT ${input.batchSize * input.count}::int) s) c
+     GROUP BY c.chunk ORDER BY c.chunk`;
+  const rows = chunks.reduce((sum, chunk) => sum + chunk.row_count, 0);
+  return { untilIds: chunks.map((chunk) => chunk.until_id), more: rows === input.batchSize * input.count };
 }

@@ -8,6 +8,7 @@ export function importInput(config: Config): ImportInput {
   return {
     batchSize: config.importBatchSize,
     batchesPerRun: config.importBatchesPerRun,
+    parallelBatches: config.importParallelBatches,
     limits: config.recordLimits,
     merchantIds: config.importMerchantIds.length > 0 ? config.importMerchantIds : undefined,
   };

@@ -311,9 +311,33 @@ async function recordImportPaths(stack: Stack, merchant: { id: string; apiKey: s
     args: [{ idempotencyKeyTtlMs: 24 * 60 * 60 * 1000, maxHoldsExpiredPerRun: 100, recordPartitionsMonthsAhead: 4 }],
   });
   await maintenance.result();
+  // Since parallel batches: planned ranges, two at once, over two runs (continue-as-new).
+  await stack.prisma.$executeRaw`
+    INSERT INTO payment_staging (merchant_id, reference_number, account_reference, amount_minor, currency, paid_at)
+    SELECT ${merchant.id}, 'REPLAY-P-' || (g % 6), 'LOAN-REPLAY', 100, 'USD', now() - interval '1 day'
+      FROM generate_series(1, 7) g`;
+  const parallelId = `import-parallel-record-${Date.now()}`;
+  const parallel = await stack.temporal.workflow.start('importWorkflow', {
+    taskQueue: stack.taskQueue,
+    workflowId: parallelId,
+    args: [
+      {
+        batchSize: 2,
+        batchesPerRun: 3,
+        parallelBatches: 2,
+        limits: { maxAmountMinor: 1_000_000n, maxAgeDays: 365, referenceRetentionDays: 90 },
+        merchantIds: [merchant.id],
+      },
+    ],
+  });
+  expect(await parallel.result()).toMatchObject({ status: 'succeeded', rows: 7, recorded: 6, duplicates: 1 });
+  const parallelFirst = (await parallel.describe()).raw.workflowExecutionInfo?.firstRunId;
+  if (!parallelFirst) throw new Error('the parallel import has no first run id');
   const paths: [string, string, string?][] = [
     ['import-first-run', workflowId, first],
     ['import-resumed-run', workflowId],
+    ['import-parallel-first-run', parallelId, parallelFirst],
+    ['import-parallel-resumed-run', parallelId],
     ['maintenance-records-housekeeping', maintenance.workflowId],
   ];
   return paths;
@@ -348,7 +372,7 @@ describe('workflow replay', () => {
 
   it('replays every recorded history with the current workflow code', async () => {
     const files = (await readdir(fixtures)).filter((file) => file.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(31);
+    expect(files.length).toBeGreaterThanOrEqual(33);
     const histories = await Promise.all(
       files.map(async (file) => ({
         workflowId: file,

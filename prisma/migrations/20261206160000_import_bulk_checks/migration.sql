@@ -276,20 +276,28 @@ BEGIN
 END;
 $$;
 
--- 4. record_staged_batch: same contract as in 20261206093000, except that it now also writes the
--- batch's payment_record.created events (the caller did, right after), and in this order: the
--- ledger posting last, so the account locks it takes (external_funding's among them, shared by
--- every batch and deposit in the currency) are held from there to commit only, not while the
--- batch's other rows are written. Its ids share the batch's time part (one per batch, not one
--- clock reading per id), and the candidates get theirs as the batch is read (no second pass).
-CREATE OR REPLACE FUNCTION record_staged_batch(
+-- 4. record_staged_batch: same contract as in 20261206093000, with three changes.
+-- * An upper bound, p_until_id (NULL: none): the batch takes unprocessed rows with
+--   p_after_id < id <= p_until_id, so that batches planned over disjoint ranges can run at once
+--   (src/domain/batch-window.ts). Two batches at once never deadlock: their staged rows are
+--   disjoint, both claim references in (merchant, reference) order, and both lock accounts in
+--   id order, last.
+-- * It also writes the batch's payment_record.created events (the caller did, right after).
+-- * The ledger posting comes last, so the account locks it takes (external_funding's among
+--   them, shared by every batch and deposit in the currency) are held from there to commit
+--   only, not while the batch's other rows are written.
+-- Its ids share the batch's time part (one clock reading per batch, not one per id), and the
+-- candidates get theirs as the batch is read (no second pass).
+DROP FUNCTION record_staged_batch(text, bigint, int, bigint, timestamptz, interval, text[]);
+CREATE FUNCTION record_staged_batch(
   p_run_id text,
   p_after_id bigint,
   p_batch_size int,
   p_max_amount bigint,
   p_oldest_paid_at timestamptz,
   p_reference_retention interval,
-  p_merchant_ids text[]
+  p_merchant_ids text[],
+  p_until_id bigint
 ) RETURNS TABLE (batch_start_id bigint, batch_end_id bigint, row_count int, recorded int, duplicates int, invalid int, replayed boolean)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -347,7 +355,8 @@ BEGIN
                    WHEN s.paid_at IS NULL OR s.paid_at > started + interval '5 minutes' OR s.paid_at < p_oldest_paid_at THEN 'bad_paid_at'
                  END AS invalid_reason
             FROM (SELECT * FROM "payment_staging" ps
-                   WHERE ps.id > p_after_id AND ps.processed_at IS NULL
+                   WHERE ps.id > p_after_id AND (p_until_id IS NULL OR ps.id <= p_until_id)
+                     AND ps.processed_at IS NULL
                      AND (p_merchant_ids IS NULL OR ps.merchant_id = ANY (p_merchant_ids))
                    ORDER BY ps.id LIMIT p_batch_size FOR UPDATE) s
             LEFT JOIN "merchants" m ON m.id = s.merchant_id
