@@ -2,6 +2,7 @@ import type { ProviderName } from './providers/provider.ts';
 import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
 import { defaultTransferSettings } from './domain/transfer-settings.ts';
 import { defaultMaxHoldsExpiredPerRun } from './domain/hold-expiry.ts';
+import { maxTimerDelayMs } from './events/poll-loop.ts';
 import {
   defaultImportBatchSize,
   defaultImportBatchesPerRun,
@@ -254,6 +255,14 @@ export function loadConfig(): Config {
   if (config.transferHoldExpiryMs <= config.transferCaptureTimeoutMs) {
     // Else the sweep could expire a hold its transfer is still entitled to capture.
     throw new Error('TRANSFER_HOLD_EXPIRY_MS must be longer than TRANSFER_CAPTURE_TIMEOUT_MS');
+  }
+  // Node timers run these; past 2^31 - 1 ms one silently fires every millisecond instead.
+  for (const [name, value] of [
+    ['WEBHOOK_SWEEP_INTERVAL_MS', config.webhookSweepIntervalMs],
+    ['EVENT_RELAY_INTERVAL_MS', config.relayIntervalMs],
+    ['EVENT_PUBLISH_INTERVAL_MS', config.eventPublishIntervalMs],
+  ] as const) {
+    if (value < 1 || value > maxTimerDelayMs) throw new Error(`${name} must be from 1 to ${maxTimerDelayMs}`);
   }
   checkEventStream(config);
   return config;

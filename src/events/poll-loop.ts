@@ -26,6 +26,9 @@ function retryDelayMs(options: { intervalMs: number; retry?: { initialMs: number
   return Math.min(options.retry.maxMs, options.retry.initialMs * 2 ** Math.min(failures - 1, 30));
 }
 
+/** Node's timers hold 32-bit signed milliseconds; a longer delay silently becomes 1 ms (a busy loop). */
+export const maxTimerDelayMs = 2 ** 31 - 1;
+
 export function startPollLoop(options: {
   intervalMs: number;
   /** Resolves true when there is more to do right away. */
@@ -34,6 +37,11 @@ export function startPollLoop(options: {
   /** After failed passes wait initialMs, doubling up to maxMs, instead of intervalMs. */
   retry?: { initialMs: number; maxMs: number };
 }): PollLoop {
+  for (const delayMs of [options.intervalMs, options.retry?.initialMs ?? 1, options.retry?.maxMs ?? 1]) {
+    if (!Number.isSafeInteger(delayMs) || delayMs < 1 || delayMs > maxTimerDelayMs) {
+      throw new Error(`poll loop delays must be whole milliseconds from 1 to ${maxTimerDelayMs}, got ${delayMs}`);
+    }
+  }
   let stopped = false;
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;

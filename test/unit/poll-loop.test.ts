@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startPollLoop } from '../../src/events/poll-loop.ts';
+import { maxTimerDelayMs, startPollLoop } from '../../src/events/poll-loop.ts';
+import { loadConfig } from '../../src/config.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -44,5 +45,36 @@ describe('poll loop', () => {
     await vi.advanceTimersByTimeAsync(600);
     await loop.stop();
     expect(calls).toEqual([0, 250, 500]);
+  });
+});
+
+describe('poll loop delays', () => {
+  const noop = { pass: async () => false, log: { error: () => undefined } };
+
+  it('refuses a delay Node would turn into 1 ms, or none at all', () => {
+    for (const intervalMs of [2 ** 31, 30 * 24 * 60 * 60 * 1000, 0, 1.5]) {
+      expect(() => startPollLoop({ ...noop, intervalMs })).toThrow(/from 1 to 2147483647/);
+    }
+    expect(() => startPollLoop({ ...noop, intervalMs: 10, retry: { initialMs: 10, maxMs: 2 ** 31 } })).toThrow(
+      /from 1 to 2147483647/,
+    );
+  });
+
+  it('runs at the longest delay a timer holds', async () => {
+    const loop = startPollLoop({ ...noop, intervalMs: maxTimerDelayMs });
+    await loop.stop();
+  });
+});
+
+describe('timer settings', () => {
+  it('refuses EVENT_RELAY_INTERVAL_MS past 2^31 - 1 ms', () => {
+    const saved = process.env.EVENT_RELAY_INTERVAL_MS;
+    process.env.EVENT_RELAY_INTERVAL_MS = String(30 * 24 * 60 * 60 * 1000);
+    try {
+      expect(() => loadConfig()).toThrow('EVENT_RELAY_INTERVAL_MS must be from 1 to 2147483647');
+    } finally {
+      if (saved === undefined) delete process.env.EVENT_RELAY_INTERVAL_MS;
+      else process.env.EVENT_RELAY_INTERVAL_MS = saved;
+    }
   });
 });
