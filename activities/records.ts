@@ -4,7 +4,12 @@ import type { RecordLimits } from '../src/domain/record-limits.ts';
 import { closeImportRun, openImportRun } from '../src/records/import-runs.ts';
 import { recordClaimedReference } from '../src/records/record-payment.ts';
 import type { BatchPlan } from '../src/domain/batch-window.ts';
-import { planStagedBatches, recordStagedBatch, type StagedBatchResult } from '../src/records/staged-batch.ts';
+import {
+  hasStagedBacklog,
+  planStagedBatches,
+  recordStagedBatch,
+  type StagedBatchResult,
+} from '../src/records/staged-batch.ts';
 
 // Activities of the import and recording workflows. Each write is keyed: a batch by run and
 // the id it starts after, a webhook record by its claimed reference, the run by its id.
@@ -24,6 +29,11 @@ export function createRecordActivities(prisma: PrismaClient) {
   return {
     async openImportRun(input: { runId: string }): Promise<void> {
       await openImportRun(prisma, input.runId);
+    },
+
+    /** Whether any staged row (of these merchants, or any) waits to be imported. */
+    async hasStagedBacklog(input: { merchantIds?: string[] | undefined }): Promise<boolean> {
+      return hasStagedBacklog(prisma, input);
     },
 
     /** The next batches' ranges (reads ids only: a retry may plan anew, nothing was written). */

@@ -15,8 +15,8 @@ import { startingProgress, type ImportProgress } from '../src/domain/import-prog
 import { runBatchWindow } from '../src/domain/batch-window.ts';
 import type { RecordLimits } from '../src/domain/record-limits.ts';
 
-const { openImportRun, closeImportRun } =
-  proxyActivities<Pick<Activities, 'openImportRun' | 'closeImportRun'>>(ledgerActivity);
+const { openImportRun, closeImportRun, hasStagedBacklog } =
+  proxyActivities<Pick<Activities, 'openImportRun' | 'closeImportRun' | 'hasStagedBacklog'>>(ledgerActivity);
 // A batch is one database transaction over up to batchSize rows: seconds, not milliseconds.
 const { recordImportBatch, planImportBatches } = proxyActivities<
   Pick<Activities, 'recordImportBatch' | 'planImportBatches'>
@@ -136,11 +136,16 @@ async function failRunOnError<T>(progress: ImportProgress, step: () => Promise<T
  * What the import schedule starts: the import under its fixed workflow id, so there is one at
  * a time. A schedule suffixes its workflows' ids with the time, so it cannot start the import
  * itself under a fixed id. When an import is running already, this one joins it (does nothing).
+ * Since `import-trigger-needs-backlog`, a tick with nothing staged starts nothing: no import,
+ * no run row (the schedule ticks every 30 s; empty runs crowded GET /v1/imports).
  */
 export async function importTriggerWorkflow(
   input: ImportInput & { importWorkflowId: string },
-): Promise<{ started: boolean }> {
+): Promise<{ started: boolean; nothingStaged?: true }> {
   const { importWorkflowId, ...importInput } = input;
+  if (patched('import-trigger-needs-backlog') && !(await hasStagedBacklog({ merchantIds: input.merchantIds }))) {
+    return { started: false, nothingStaged: true };
+  }
   try {
     await startChild(importWorkflow, {
       workflowId: importWorkflowId,

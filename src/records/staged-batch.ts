@@ -49,11 +49,16 @@ interface BatchRow {
   replayed: boolean;
 }
 
+/** The SQL functions' merchant filter: null (every merchant) when none is named. */
+function merchantFilter(merchantIds: string[] | undefined): string[] | null {
+  return merchantIds && merchantIds.length > 0 ? merchantIds : null;
+}
+
 export async function recordStagedBatch(db: PrismaClient, input: StagedBatchInput): Promise<StagedBatchResult> {
   const limits = input.limits ?? defaultRecordLimits;
   const oldest = new Date(oldestPaidAtMs(Date.now(), limits));
   const retention = `${referenceRetentionMs(limits)} milliseconds`;
-  const merchantIds = input.merchantIds && input.merchantIds.length > 0 ? input.merchantIds : null;
+  const merchantIds = merchantFilter(input.merchantIds);
   return db.$transaction(
     async (tx) => {
       const rows = await tx.$queryRaw<BatchRow[]>`
@@ -84,7 +89,7 @@ export async function planStagedBatches(
   db: Db,
   input: { afterId: bigint; batchSize: number; count: number; merchantIds?: string[] | undefined },
 ): Promise<BatchPlan> {
-  const merchantIds = input.merchantIds && input.merchantIds.length > 0 ? input.merchantIds : null;
+  const merchantIds = merchantFilter(input.merchantIds);
   const chunks = await db.$queryRaw<{ until_id: bigint; row_count: number }[]>`
     SELECT max(c.id) AS until_id, count(*)::int AS row_count
       FROM (SELECT s.id, (row_number() OVER (ORDER BY s.id) - 1) / ${input.batchSize}::int AS chunk
@@ -95,4 +100,14 @@ export async function planStagedBatches(
      GROUP BY c.chunk ORDER BY c.chunk`;
   const rows = chunks.reduce((sum, chunk) => sum + chunk.row_count, 0);
   return { untilIds: chunks.map((chunk) => chunk.until_id), more: rows === input.batchSize * input.count };
+}
+
+/** Whether any staged row waits to be imported (the unprocessed rows' index answers). */
+export async function hasStagedBacklog(db: Db, input: { merchantIds?: string[] | undefined }): Promise<boolean> {
+  const merchantIds = merchantFilter(input.merchantIds);
+  const [row] = await db.$queryRaw<{ waiting: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM payment_staging ps
+                    WHERE ps.processed_at IS NULL
+                      AND (${merchantIds}::text[] IS NULL OR ps.merchant_id = ANY (${merchantIds}::text[]))) AS waiting`;
+  return row?.waiting === true;
 }

@@ -950,4 +950,20 @@ describe('import schedule', () => {
     // Whatever import the schedule started last ends before the next test imports.
     await importHandle.result();
   }, 60_000);
+
+  it('starts nothing, and leaves no run behind, on a tick with nothing staged', async () => {
+    const merchant = await stack.merchant();
+    const importWorkflowId = `import-empty-${randomUUID()}`;
+    const runsBefore = await stack.prisma.importRun.count();
+    const result = await stack.temporal.workflow.execute('importTriggerWorkflow', {
+      taskQueue: stack.taskQueue,
+      workflowId: `import-trigger-empty-${randomUUID()}`,
+      args: [{ ...importInput(stack.config), merchantIds: [merchant.id], importWorkflowId }],
+    });
+    expect(result).toEqual({ started: false, nothingStaged: true });
+    await expect(stack.temporal.workflow.getHandle(importWorkflowId).describe()).rejects.toMatchObject({
+      name: 'WorkflowNotFoundError',
+    });
+    expect(await stack.prisma.importRun.count()).toBe(runsBefore);
+  });
 });

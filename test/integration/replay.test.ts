@@ -333,7 +333,23 @@ async function recordImportPaths(stack: Stack, merchant: { id: string; apiKey: s
   expect(await parallel.result()).toMatchObject({ status: 'succeeded', rows: 7, recorded: 6, duplicates: 1 });
   const parallelFirst = (await parallel.describe()).raw.workflowExecutionInfo?.firstRunId;
   if (!parallelFirst) throw new Error('the parallel import has no first run id');
+  // Since the trigger looks for a backlog first: a tick with nothing staged starts nothing.
+  const emptyTrigger = await stack.temporal.workflow.start('importTriggerWorkflow', {
+    taskQueue: stack.taskQueue,
+    workflowId: `import-trigger-empty-record-${Date.now()}`,
+    args: [
+      {
+        batchSize: 2,
+        batchesPerRun: 3,
+        limits: { maxAmountMinor: 1_000_000n, maxAgeDays: 365, referenceRetentionDays: 90 },
+        merchantIds: [merchant.id],
+        importWorkflowId: `import-never-${Date.now()}`,
+      },
+    ],
+  });
+  expect(await emptyTrigger.result()).toEqual({ started: false, nothingStaged: true });
   const paths: [string, string, string?][] = [
+    ['import-trigger-nothing-staged', emptyTrigger.workflowId],
     ['import-first-run', workflowId, first],
     ['import-resumed-run', workflowId],
     ['import-parallel-first-run', parallelId, parallelFirst],
@@ -372,7 +388,7 @@ describe('workflow replay', () => {
 
   it('replays every recorded history with the current workflow code', async () => {
     const files = (await readdir(fixtures)).filter((file) => file.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(33);
+    expect(files.length).toBeGreaterThanOrEqual(34);
     const histories = await Promise.all(
       files.map(async (file) => ({
         workflowId: file,
