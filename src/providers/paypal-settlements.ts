@@ -13,6 +13,8 @@ import { settlementPageSize, type SettlementLine, type SettlementReports } from 
 export interface PayPalSettlementOptions {
   baseUrl: string;
   timeoutMs: number;
+  /** Lines per page; the provider's own limit caps it. */
+  pageSize?: number;
   accessToken?: string;
 }
 
@@ -42,6 +44,7 @@ const reportValidator = Compile(PayPalSettlementReport);
 const kinds: Record<string, SettlementLine['kind']> = { T0006: 'capture', T1107: 'refund' };
 
 export function createPayPalSettlementReports(options: PayPalSettlementOptions): SettlementReports {
+  const pageSize = options.pageSize ?? settlementPageSize;
   const http = createHttpClient({
     provider: 'paypal',
     baseUrl: options.baseUrl,
@@ -65,7 +68,7 @@ export function createPayPalSettlementReports(options: PayPalSettlementOptions):
         date,
         transaction_currency: currency,
         page: cursor ?? '1',
-        page_size: String(settlementPageSize),
+        page_size: String(pageSize),
       });
       const report = await fetchReport(query);
       const lines = report.transaction_details.flatMap(({ transaction_info: line }): SettlementLine[] => {

@@ -11,6 +11,8 @@ import { settlementPageSize, type SettlementLine, type SettlementReports } from 
 export interface StripeSettlementOptions {
   baseUrl: string;
   timeoutMs: number;
+  /** Lines per page; the provider's own limit caps it. */
+  pageSize?: number;
   apiKey?: string;
 }
 
@@ -43,6 +45,7 @@ const reportValidator = Compile(StripeSettlementReport);
 const kinds: Record<string, SettlementLine['kind']> = { charge: 'capture', refund: 'refund' };
 
 export function createStripeSettlementReports(options: StripeSettlementOptions): SettlementReports {
+  const pageSize = options.pageSize ?? settlementPageSize;
   const http = createHttpClient({
     provider: 'stripe',
     baseUrl: options.baseUrl,
@@ -62,7 +65,7 @@ export function createStripeSettlementReports(options: StripeSettlementOptions):
       return report.totals.map((total) => total.currency.toUpperCase());
     },
     async page({ date, currency, cursor }) {
-      const query = new URLSearchParams({ date, currency: currency.toLowerCase(), limit: String(settlementPageSize) });
+      const query = new URLSearchParams({ date, currency: currency.toLowerCase(), limit: String(pageSize) });
       if (cursor) query.set('starting_after', cursor);
       const report = await fetchReport(query);
       const lines = report.data.flatMap((line): SettlementLine[] => {
