@@ -61,7 +61,7 @@ export async function resolveItem(db: Db, id: string, note: string): Promise<Rec
   if (!item) throw new PaymentsError('resource_missing', `No such reconciliation item: '${id}'.`, 'id');
   if (item.note !== note) {
     throw new PaymentsError(
-      'reconciliation_item_unexpected_state',
+      'item_already_resolved',
       `This item was already resolved on ${item.resolved_at ?? 'an earlier day'} with another note.`,
     );
   }

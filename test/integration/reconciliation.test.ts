@@ -331,7 +331,7 @@ describe('a day with every kind of mismatch', () => {
     expect(again.json()).toEqual(resolved.json());
     const other = await resolve('Something else.');
     expect(other.statusCode).toBe(409);
-    expect(other.json().error).toMatchObject({ code: 'reconciliation_item_unexpected_state' });
+    expect(other.json().error).toMatchObject({ code: 'item_already_resolved' });
     const missing = await stack.app.inject({
       method: 'POST',
       url: '/v1/reconciliation/items/rci_nothing/resolve',
