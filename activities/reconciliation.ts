@@ -14,6 +14,12 @@ import { reconciliationTargets } from '../src/reconciliation/targets.ts';
 
 type RunStep = ReconciliationTarget & { runId: string };
 
+interface FetchProgress {
+  /** The next page to fetch; null before the first. */
+  cursor: string | null;
+  storedLines: number;
+}
+
 const heartbeatEveryMs = 1_000;
 
 export function createReconciliationActivities(prisma: PrismaClient, providers: ProviderGateway) {
@@ -23,22 +29,27 @@ export function createReconciliationActivities(prisma: PrismaClient, providers: 
     },
 
     /**
-     * Fetches the day's report page by page into the run's lines (how many were new, returned). It heartbeats the next page's
-     * cursor after each one is stored, so a retry (a dead worker, a provider outage) resumes
-     * there; a page stored twice stores nothing the second time.
+     * Fetches the day's report page by page into the run's lines (how many were new, returned).
+     * It heartbeats where it stands (the next page's cursor once a page is stored), so a retry
+     * after a dead worker or a provider outage resumes there; a page stored twice stores nothing
+     * the second time.
      */
     async fetchSettlementReport(input: RunStep): Promise<{ storedLines: number }> {
       const reports = providers.settlementReports(input.provider);
-      const resumed = Context.current().info.heartbeatDetails as { cursor: string; storedLines: number } | undefined;
-      let cursor: string | null = resumed?.cursor ?? null;
-      let storedLines = resumed?.storedLines ?? 0;
-      do {
-        const page = await reports.page({ date: input.date, currency: input.currency, cursor });
-        storedLines += await storeReportPage(prisma, input, page);
-        cursor = page.next;
-        if (cursor !== null) Context.current().heartbeat({ cursor, storedLines });
-      } while (cursor !== null);
-      return { storedLines };
+      const resumed = Context.current().info.heartbeatDetails as FetchProgress | undefined;
+      const progress: FetchProgress = { cursor: resumed?.cursor ?? null, storedLines: resumed?.storedLines ?? 0 };
+      const beat = setInterval(() => Context.current().heartbeat(progress), heartbeatEveryMs);
+      try {
+        do {
+          const page = await reports.page({ date: input.date, currency: input.currency, cursor: progress.cursor });
+          progress.storedLines += await storeReportPage(prisma, input, page);
+          progress.cursor = page.next;
+          Context.current().heartbeat(progress);
+        } while (progress.cursor !== null);
+        return { storedLines: progress.storedLines };
+      } finally {
+        clearInterval(beat);
+      }
     },
 
     async matchSettlementReport(input: RunStep): Promise<MatchResult> {
