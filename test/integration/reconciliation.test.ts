@@ -19,7 +19,7 @@ import type { reconciliationTriggerWorkflow } from '../../workflows/reconciliati
 
 // Reconciliation on the real stack: the suite's own simulator publishes the settlement reports,
 // our ledger is the run's database. The suite keeps to currencies no other suite pays in (SEK,
-// DKK, NOK), so the days it reconciles hold only its own payments, whatever runs beside it.
+// DKK, NOK, CZK), so the days it reconciles hold only its own payments, whatever runs beside it.
 
 let stack: Stack;
 let merchant: { id: string; apiKey: string };
@@ -159,6 +159,30 @@ describe('a clean day', () => {
       matched: 2,
       items: { total: 0 },
       totals: { provider: { captured: 7_000, refunded: 1_250 }, agree: true },
+    });
+  });
+});
+
+describe('a provider outage', () => {
+  it('is ridden out: the report is fetched again until it comes, and the day still reconciles clean', async () => {
+    const payment = await pay({ amount: 2_000, currency: 'CZK', source: card() });
+    expect(payment.status).toBe('succeeded');
+    const outage = await stack.sim.inject({
+      method: 'POST',
+      url: '/admin/faults',
+      payload: { provider: 'stripe', outage_seconds: 2 },
+    });
+    expect(outage.statusCode).toBe(200);
+    const before = (await api.simStats()).stripe.requests;
+    const run = await reconcileDay({ provider: 'stripe', currency: 'CZK', date: today() });
+    // Turned away while the outage lasted, then served.
+    expect((await api.simStats()).stripe.requests - before).toBeGreaterThan(2);
+    expect(run).toMatchObject({
+      status: 'completed',
+      provider_lines: 1,
+      matched: 1,
+      items: { total: 0 },
+      failure_code: null,
     });
   });
 });
