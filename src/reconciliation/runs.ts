@@ -81,6 +81,32 @@ export async function failRun(db: Db, input: { runId: string; executionId: strin
   });
 }
 
+/** A run its workflow has not opened yet (just started, no worker has taken it): as it will open. */
+export function unopenedRun(target: ReconciliationTarget): ReconciliationRun {
+  return presentRun(
+    {
+      id: reconciliationRunId(target),
+      ...target,
+      date: dateOf(target.date),
+      status: 'running',
+      executions: 0,
+      providerLines: 0,
+      ledgerTransactions: 0,
+      matched: 0,
+      providerCaptured: 0n,
+      providerRefunded: 0n,
+      ledgerCaptured: 0n,
+      ledgerRefunded: 0n,
+      integrityHealthy: null,
+      integrityDiscrepancies: null,
+      error: null,
+      startedAt: new Date(),
+      completedAt: null,
+    },
+    noItems,
+  );
+}
+
 /** Items per run, by kind and status, for a page of runs in one query. */
 async function itemCounts(db: Db, runIds: string[]): Promise<Map<string, ItemCounts>> {
   if (runIds.length === 0) return new Map();

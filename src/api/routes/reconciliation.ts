@@ -22,9 +22,8 @@ import {
 } from '../schemas/reconciliation.ts';
 import { deadlineAfter } from '../answer-deadlines.ts';
 import { callBefore, temporalUnavailable } from '../temporal-deadlines.ts';
-import { findRun, listRuns, reconciliationRunId } from '../../reconciliation/runs.ts';
+import { findRun, listRuns, reconciliationRunId, unopenedRun } from '../../reconciliation/runs.ts';
 import { findItem, listItems, resolveItem } from '../../reconciliation/items.ts';
-import { noItems, presentRun } from '../../reconciliation/public-run.ts';
 import type { reconciliationWorkflow } from '../../../workflows/reconciliation.ts';
 
 // Reconciliation (admin): run one provider's report for a currency and day now (the schedule
@@ -74,33 +73,8 @@ export async function reconciliationRoutes(fastify: FastifyInstance, deps: AppDe
         }),
       );
       if (!started) throw temporalUnavailable('The reconciliation could not be started in time; retry.');
-      const id = reconciliationRunId(target);
-      const stored = await findRun(deps.prisma, id);
       // Started or joined just now: running, whatever its previous execution ended as.
-      const run =
-        stored ??
-        presentRun(
-          {
-            id,
-            ...target,
-            date: new Date(`${target.date}T00:00:00.000Z`),
-            status: 'running',
-            executions: 0,
-            providerLines: 0,
-            ledgerTransactions: 0,
-            matched: 0,
-            providerCaptured: 0n,
-            providerRefunded: 0n,
-            ledgerCaptured: 0n,
-            ledgerRefunded: 0n,
-            integrityHealthy: null,
-            integrityDiscrepancies: null,
-            error: null,
-            startedAt: new Date(),
-            completedAt: null,
-          },
-          noItems,
-        );
+      const run = (await findRun(deps.prisma, reconciliationRunId(target))) ?? unopenedRun(target);
       return reply.status(202).send({ ...run, status: 'running', completed_at: null });
     },
   );
