@@ -10,6 +10,7 @@ import { createProviderEventActivities } from './provider-events.ts';
 import { createDeliveryActivities } from './deliveries.ts';
 import { createMaintenanceActivities } from './maintenance.ts';
 import { createRecordActivities } from './records.ts';
+import { createReconciliationActivities } from './reconciliation.ts';
 import { createPaymentV1Activities } from './legacy/payment-v1.ts';
 import { createWebhookV1Activities } from './legacy/webhook-v1.ts';
 import type { ProviderGateway } from '../src/providers/provider.ts';
@@ -40,6 +41,7 @@ export function createActivities(deps: ActivityDependencies) {
     }),
     ...createMaintenanceActivities(deps.prisma),
     ...createRecordActivities(deps.prisma),
+    ...createReconciliationActivities(deps.prisma, deps.providers),
     ...createPaymentV1Activities(deps.prisma),
     ...createWebhookV1Activities(deps.prisma),
   });

@@ -207,7 +207,13 @@ function recordChannels(name: string): Record<string, RecordChannel> {
   );
 }
 
-export interface Config extends PaymentConfig, WebhookConfig, EventStreamConfig, RecordConfig {
+export interface ReconciliationConfig {
+  reconciliationScheduleId: string;
+  /** When the schedule reconciles the previous UTC day: a cron expression, in UTC. */
+  reconciliationCron: string;
+}
+
+export interface Config extends PaymentConfig, WebhookConfig, EventStreamConfig, RecordConfig, ReconciliationConfig {
   host: string;
   port: number;
   /** Unset: npm start runs an embedded PostgreSQL, tests create one database per run. */
@@ -397,5 +403,8 @@ function readConfig(): Config {
     importMerchantIds: list('IMPORT_MERCHANT_IDS', []),
     recordChannels: recordChannels('RECORD_WEBHOOK_CHANNELS'),
     recordPartitionsMonthsAhead: integer('RECORD_PARTITIONS_MONTHS_AHEAD', 3),
+    reconciliationScheduleId: text('RECONCILIATION_SCHEDULE_ID', 'reconciliation'),
+    // 01:30 UTC: the day has ended, and a posting retried after a short outage has landed.
+    reconciliationCron: text('RECONCILIATION_CRON', '30 1 * * *'),
   };
 }

@@ -17,6 +17,7 @@ import { startEventRelay } from './events/relay.ts';
 import { startWebhookSweeper } from './webhooks/inbox.ts';
 import { ensureMaintenanceSchedule } from './temporal/schedules.ts';
 import { ensureImportSchedule } from './temporal/import-schedule.ts';
+import { ensureReconciliationSchedule } from './temporal/reconciliation-schedule.ts';
 import { startRecordIntakeSweeper } from './records/intake.ts';
 import { ensureNats } from './nats/nats-server.ts';
 import { startEventStreamPublisher } from './events/stream-publisher.ts';
@@ -24,7 +25,7 @@ import { startEventStreamPublisher } from './events/stream-publisher.ts';
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/),
 // PostgreSQL (embedded, data in .data/) and NATS with JetStream (store in .data/nats) unless
 // TEMPORAL_ADDRESS / DATABASE_URL / NATS_URL point elsewhere; migrations; then the provider
-// simulator, the worker (with the maintenance and import schedules), the outbox relay, the event
+// simulator, the worker (with the maintenance, import and reconciliation schedules), the outbox relay, the event
 // stream publisher and the API.
 
 const log = (line: string): void => {
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
   // As src/worker.ts does: the schedules, and the sweeper of recording-webhook records a crash left behind.
   await ensureMaintenanceSchedule(temporal, config);
   await ensureImportSchedule(temporal, config);
+  await ensureReconciliationSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   stops.push(() => relay.stop());
   const publisher = startEventStreamPublisher({ prisma, config, natsUrl: nats.url });

@@ -26,6 +26,8 @@ export const errorCatalog = {
   card_declined: { type: 'card_error', status: 402, retryable: false },
   payment_blocked: { type: 'card_error', status: 402, retryable: false },
   payment_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
+  // A reconciliation item already resolved with another note: the first resolution stands.
+  item_already_resolved: { type: 'invalid_request_error', status: 409, retryable: false },
   // The provider timed out, failed with 5xx or its circuit is open: retried, then rerouted.
   provider_unavailable: { type: 'api_error', status: 503, retryable: true },
   rate_limited: { type: 'rate_limit_error', status: 429, retryable: true },

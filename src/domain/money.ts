@@ -26,3 +26,8 @@ export function toJsonAmount(amount: bigint): number {
   }
   return Number(amount);
 }
+
+/** Every ISO 4217 code dinero.js knows. */
+export function allCurrencyCodes(): string[] {
+  return [...byCode.keys()];
+}

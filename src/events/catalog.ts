@@ -26,6 +26,15 @@ export const eventTypes = [
 
 export type EventType = (typeof eventTypes)[number];
 
+/**
+ * The platform's own events, for operators: written without a merchant, published on the event
+ * stream, never sent to a merchant's webhook endpoints nor listed by GET /v1/events (so no
+ * endpoint can subscribe to them).
+ */
+export const platformEventTypes = ['reconciliation.mismatch_found', 'reconciliation.run_completed'] as const;
+
+export type PlatformEventType = (typeof platformEventTypes)[number];
+
 const announcedPaymentTypes: ReadonlySet<string> = new Set(paymentEventTypes);
 
 /** Whether a payment transition is announced to its merchant. */

@@ -1,6 +1,7 @@
 import type { Db, Prisma } from '../db/prisma.ts';
 import { toJsonAmount } from '../domain/money.ts';
 import { newId } from '../ids.ts';
+import type { PlatformEventType } from './catalog.ts';
 
 // The transactional outbox: an event row is written with the same database transaction
 // client as the change it announces, so there is never a change without its event or an
@@ -41,4 +42,27 @@ export function outboxRow(event: OutboundEvent) {
 
 export async function appendEvent(db: Db, event: OutboundEvent): Promise<void> {
   await db.event.createMany({ data: [outboxRow(event)], skipDuplicates: true });
+}
+
+/** An event of the platform's own (reconciliation.*): no merchant, so no webhook; the event stream carries it. */
+export interface PlatformEvent {
+  type: PlatformEventType;
+  resourceId: string;
+  data: object;
+  sourceKey: string;
+}
+
+export async function appendPlatformEvents(db: Db, events: readonly PlatformEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.event.createMany({
+    data: events.map((event) => ({
+      id: newId('evt'),
+      merchantId: null,
+      type: event.type,
+      resourceId: event.resourceId,
+      data: jsonSafe(event.data) as Prisma.InputJsonValue,
+      sourceKey: event.sourceKey,
+    })),
+    skipDuplicates: true,
+  });
 }

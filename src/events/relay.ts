@@ -58,8 +58,10 @@ export async function relayOnce(deps: RelayDependencies): Promise<RelayPassResul
   });
   if (events.length === 0) return { read: 0, dispatched: 0, deliveriesStarted: 0 };
 
+  // The platform's own events (no merchant) go to the event stream only: no endpoint hears them.
+  const merchantsOfEvents = new Set(events.flatMap((event) => (event.merchantId === null ? [] : [event.merchantId])));
   const endpoints = await prisma.webhookEndpoint.findMany({
-    where: { merchantId: { in: [...new Set(events.map((event) => event.merchantId))] }, status: 'enabled' },
+    where: { merchantId: { in: [...merchantsOfEvents] }, status: 'enabled' },
     select: { id: true, merchantId: true, events: true, createdAt: true },
   });
   // An endpoint hears about what happens from its creation on, like Stripe's.

@@ -257,7 +257,11 @@ export const paypalSigner: WebhookSigner = (secret, rawBody, nowMs) => {
   };
 };
 
-export function paypalSettlement(settlement: Settlement) {
+/** PayPal's reporting API pages at most 500 transactions. */
+export const maxPayPalPageSize = 500;
+
+export function paypalSettlement(settlement: Settlement, paging: { page: number; pageSize: number }) {
+  const start = (paging.page - 1) * paging.pageSize;
   return {
     date: settlement.date,
     totals: settlement.totals.map((total) => ({
@@ -267,7 +271,7 @@ export function paypalSettlement(settlement: Settlement) {
       net: money(total.net, total.currency),
       count: total.count,
     })),
-    transaction_details: settlement.lines.map((line) => ({
+    transaction_details: settlement.lines.slice(start, start + paging.pageSize).map((line) => ({
       transaction_info: {
         transaction_id: line.id,
         paypal_reference_id: line.chargeId,
@@ -278,5 +282,8 @@ export function paypalSettlement(settlement: Settlement) {
         custom_field: line.paymentId ?? null,
       },
     })),
+    page: paging.page,
+    total_items: settlement.lines.length,
+    total_pages: Math.max(1, Math.ceil(settlement.lines.length / paging.pageSize)),
   };
 }

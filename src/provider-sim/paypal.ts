@@ -12,14 +12,16 @@ import {
   paypalInvalid,
   paypalNotFound,
   paypalRefund,
+  maxPayPalPageSize,
   paypalSettlement,
 } from './paypal-shapes.ts';
 import { answerOnce, clientGone, installPersonality, type Personality } from './personality.ts';
-import { settlementFor, utcDayStartMs } from './settlements.ts';
+import { defaultSettlementPageSize, settlementFor, utcDayStartMs } from './settlements.ts';
 import type { Simulator } from './simulator.ts';
 
 // The PayPal personality, mounted under /paypal: /v2/payments/authorizations (create,
-// capture, void, get), /v2/payments/captures/:id/refund and a daily settlement report.
+// capture, void, get), /v2/payments/captures/:id/refund and a daily settlement report, paged
+// like PayPal's reporting API (page, page_size, total_pages).
 
 const Money = Type.Object(
   {
@@ -74,7 +76,12 @@ const RefundBody = Type.Object(
   { additionalProperties: false },
 );
 const SettlementQuery = Type.Object(
-  { date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) },
+  {
+    date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+    transaction_currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+    page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+    page_size: Type.Integer({ minimum: 1, maximum: maxPayPalPageSize, default: defaultSettlementPageSize }),
+  },
   { additionalProperties: false },
 );
 
@@ -231,6 +238,8 @@ export async function paypalRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
       const response = paypalInvalid('date', 'INVALID_PARAMETER_VALUE', 'Not a calendar date.');
       return reply.code(response.status).send(response.body);
     }
-    return paypalSettlement(settlementFor(processor.all(), request.query.date, startMs));
+    const { date, transaction_currency: currency, page, page_size: pageSize } = request.query;
+    const settlement = settlementFor(processor.all(), date, startMs, currency);
+    return paypalSettlement(settlement, { page, pageSize });
   });
 }

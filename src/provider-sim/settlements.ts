@@ -1,7 +1,9 @@
 import type { SimCharge } from './processor.ts';
 
 // The daily settlement report: what was captured and refunded on one UTC day, line by line
-// and totalled per currency. Built from the charges still held in memory (see maxCharges).
+// and totalled per currency, optionally for one currency only. Built from the charges still
+// held in memory (see maxCharges). Lines are in time order (ties by id), so a report is read
+// page by page like a provider's list API.
 
 export interface SettlementLine {
   kind: 'capture' | 'refund';
@@ -38,10 +40,20 @@ export function utcDayStartMs(date: string): number | undefined {
   return startMs;
 }
 
-export function settlementFor(charges: Iterable<SimCharge>, date: string, startMs: number): Settlement {
+/** Lines a page holds by default, and at most (Stripe's lists stop at 100; reports go further). */
+export const defaultSettlementPageSize = 100;
+export const maxSettlementPageSize = 1_000;
+
+export function settlementFor(
+  charges: Iterable<SimCharge>,
+  date: string,
+  startMs: number,
+  currency?: string | undefined,
+): Settlement {
   const within = (atMs: number) => atMs >= startMs && atMs < startMs + dayMs;
   const lines: SettlementLine[] = [];
   for (const charge of charges) {
+    if (currency !== undefined && charge.currency !== currency) continue;
     const base = { chargeId: charge.id, paymentId: charge.paymentId, currency: charge.currency };
     if (charge.capturedAtMs !== undefined && within(charge.capturedAtMs)) {
       lines.push({ ...base, kind: 'capture', id: charge.id, amount: charge.amountCaptured, atMs: charge.capturedAtMs });
@@ -52,7 +64,7 @@ export function settlementFor(charges: Iterable<SimCharge>, date: string, startM
       }
     }
   }
-  lines.sort((a, b) => a.atMs - b.atMs);
+  lines.sort((a, b) => a.atMs - b.atMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   const totals = new Map<string, SettlementTotal>();
   for (const line of lines) {
@@ -70,4 +82,15 @@ export function settlementFor(charges: Iterable<SimCharge>, date: string, startM
     totals.set(line.currency, total);
   }
   return { date, lines, totals: [...totals.values()].sort((a, b) => a.currency.localeCompare(b.currency)) };
+}
+
+/** The lines after the one with id `startingAfter` (from the first without), at most `limit`. */
+export function linesAfter(
+  settlement: Settlement,
+  startingAfter: string | undefined,
+  limit: number,
+): { lines: SettlementLine[]; hasMore: boolean } | undefined {
+  const start = startingAfter === undefined ? 0 : settlement.lines.findIndex((line) => line.id === startingAfter) + 1;
+  if (start === 0 && startingAfter !== undefined) return undefined;
+  return { lines: settlement.lines.slice(start, start + limit), hasMore: start + limit < settlement.lines.length };
 }

@@ -9,7 +9,7 @@ import {
   type SimFailure,
   type SimRefund,
 } from './processor.ts';
-import type { Settlement } from './settlements.ts';
+import type { Settlement, SettlementLine } from './settlements.ts';
 import { stripeId } from './sim-ids.ts';
 import type { WebhookEvent, WebhookSigner } from './webhooks.ts';
 
@@ -175,7 +175,7 @@ export const stripeSigner: WebhookSigner = (secret, rawBody, nowMs) => ({
   'stripe-signature': stripeSignatureHeader(secret, rawBody, seconds(nowMs)),
 });
 
-export function stripeSettlement(settlement: Settlement) {
+export function stripeSettlement(settlement: Settlement, page: { lines: SettlementLine[]; hasMore: boolean }) {
   return {
     object: 'settlement_report' as const,
     date: settlement.date,
@@ -186,7 +186,7 @@ export function stripeSettlement(settlement: Settlement) {
       net: toJsonAmount(total.net),
       count: total.count,
     })),
-    data: settlement.lines.map((line) => ({
+    data: page.lines.map((line) => ({
       id: line.id,
       object: 'balance_transaction' as const,
       type: line.kind === 'capture' ? ('charge' as const) : ('refund' as const),
@@ -197,5 +197,6 @@ export function stripeSettlement(settlement: Settlement) {
       created: seconds(line.atMs),
       metadata: line.paymentId === undefined ? {} : { payment_id: line.paymentId },
     })),
+    has_more: page.hasMore,
   };
 }

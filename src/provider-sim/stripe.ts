@@ -2,12 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { answerOnce, clientGone, installPersonality, type Personality } from './personality.ts';
-import { settlementFor, utcDayStartMs } from './settlements.ts';
+import {
+  defaultSettlementPageSize,
+  linesAfter,
+  maxSettlementPageSize,
+  settlementFor,
+  utcDayStartMs,
+} from './settlements.ts';
 import type { Simulator } from './simulator.ts';
 import { stripeCharge, stripeError, stripeFailure, stripeRefund, stripeSettlement } from './stripe-shapes.ts';
 
 // The Stripe personality, mounted under /stripe: /v1/charges, capture, void, /v1/refunds,
-// and a daily settlement report.
+// and a daily settlement report, paged like Stripe's lists (limit, starting_after, has_more).
 
 const AmountMinor = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const ObjectId = Type.String({ minLength: 1, maxLength: 255 });
@@ -44,7 +50,12 @@ const RefundBody = Type.Object(
   { additionalProperties: false },
 );
 const SettlementQuery = Type.Object(
-  { date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }) },
+  {
+    date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+    currency: Type.Optional(Type.String({ pattern: '^[a-z]{3}$' })),
+    limit: Type.Integer({ minimum: 1, maximum: maxSettlementPageSize, default: defaultSettlementPageSize }),
+    starting_after: Type.Optional(ObjectId),
+  },
   { additionalProperties: false },
 );
 
@@ -147,6 +158,15 @@ export async function stripeRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
       });
       return reply.code(response.status).send(response.body);
     }
-    return stripeSettlement(settlementFor(processor.all(), request.query.date, startMs));
+    const { date, currency, limit, starting_after: startingAfter } = request.query;
+    const settlement = settlementFor(processor.all(), date, startMs, currency?.toUpperCase());
+    const page = linesAfter(settlement, startingAfter, limit);
+    if (!page) {
+      const response = stripeError(404, 'invalid_request_error', 'resource_missing', 'No such line.', {
+        param: 'starting_after',
+      });
+      return reply.code(response.status).send(response.body);
+    }
+    return stripeSettlement(settlement, page);
   });
 }

@@ -1,4 +1,5 @@
 import { PaymentsError } from '../domain/errors.ts';
+import type { SettlementReports } from './settlement-report.ts';
 
 // One interface over every card processor. Adapters translate each provider's endpoint
 // shapes, amount formats and errors into these types; nothing above this file knows which
@@ -71,6 +72,8 @@ export interface ProviderGateway {
     failedAttempts: { provider: ProviderName; message: string; outcomeUnknown: boolean }[];
   }>;
   forCharge(provider: ProviderName): PaymentProvider;
+  /** The provider's daily settlement reports (reconciliation); not behind the payment breakers. */
+  settlementReports(provider: ProviderName): SettlementReports;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type ProviderGateway,
   type ProviderName,
 } from './provider.ts';
+import type { SettlementReports } from './settlement-report.ts';
 
 // Picks a provider per currency and keeps one circuit breaker per provider. Only
 // provider_unavailable counts against a breaker: a decline means the provider works.
@@ -32,6 +33,8 @@ export interface ProviderRouterOptions {
   /** For currencies missing from `routing`. */
   defaultRoute: ProviderName[];
   breaker: BreakerSettings;
+  /** Settlement report clients per provider, for reconciliation. */
+  settlementReports?: Partial<Record<ProviderName, SettlementReports>>;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -157,9 +160,16 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
     );
   }
 
+  function settlementReports(name: ProviderName): SettlementReports {
+    const reports = options.settlementReports?.[name];
+    if (!reports) throw new PaymentsError('parameter_invalid', `No settlement reports from ${name}.`, 'provider');
+    return reports;
+  }
+
   return {
     authorize,
     forCharge,
+    settlementReports,
     breakerState(name) {
       const breaker = breakerFor(name);
       return breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed';

@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { startStack, bearer, type Stack } from '../support/stack.ts';
 import { card, paymentsClient } from '../support/payments.ts';
 import { merchantAccountId, systemAccountId } from '../../src/ledger/ledger.ts';
+import { foldedAndCurrent } from '../support/payment-history.ts';
 
 let stack: Stack;
 let merchant: { id: string; apiKey: string };
@@ -22,6 +23,10 @@ beforeAll(async () => {
   api = paymentsClient(stack, merchant);
 });
 afterAll(async () => {
+  // Every payment this suite made, folded from its events, is its read model (GET ?at= with no end).
+  const histories = await foldedAndCurrent(stack.prisma, stack.merchantIds);
+  expect(histories.length).toBeGreaterThan(20);
+  for (const { id, folded, current } of histories) expect(folded, id).toEqual(current);
   const report = await stack.app.inject({
     method: 'GET',
     url: '/v1/ledger/integrity',
@@ -343,6 +348,95 @@ describe('listing and search', () => {
     await expect.poll(() => find('requires_capture'), { timeout: 10_000 }).toContain(id);
     await api.act(id, 'cancel');
     await expect.poll(() => find('canceled'), { timeout: 10_000 }).toContain(id);
+  });
+});
+
+describe('a payment at any past moment', () => {
+  const at = (id: string, instant: string, key = merchant.apiKey) =>
+    stack.app.inject({
+      method: 'GET',
+      url: `/v1/payments/${id}?at=${encodeURIComponent(instant)}`,
+      headers: bearer(key),
+    });
+  const earlier = (instant: string) => new Date(Date.parse(instant) - 1).toISOString();
+
+  it('answers the payment as it was at each step, in its public shape', async () => {
+    const created = await api.create({ amount: 10_000, currency: 'USD', source: card(), capture_method: 'manual' });
+    const id = created.json().id as string;
+    expect((await api.act(id, 'capture', { amount: 8_000 })).statusCode).toBe(200);
+    const refund = await api.act(
+      id,
+      'refunds',
+      { amount: 3_000, reason: 'duplicate' },
+      { 'idempotency-key': `${id}-r` },
+    );
+    expect(refund.statusCode).toBe(201);
+    const current = await api.get(id);
+    const steps = await api.timeline(id);
+    expect(steps.map((step) => step.type)).toEqual([
+      'payment.created',
+      'payment.requires_capture',
+      'payment.succeeded',
+      'refund.succeeded',
+    ]);
+    const [opened, authorized, captured, refunded] = steps.map((step) => step.created_at) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+
+    const before = await at(id, earlier(current.created_at));
+    expect(before.statusCode).toBe(404);
+    expect(before.json().error).toMatchObject({ code: 'resource_missing', param: 'at' });
+
+    expect((await at(id, opened)).json()).toEqual({
+      ...current,
+      status: 'processing',
+      amount_captured: 0,
+      amount_refunded: 0,
+      fee: null,
+      net_amount: null,
+      source: { type: 'card', brand: null, last4: null, provider: null },
+      refunds: [],
+    });
+    expect((await at(id, earlier(captured))).json()).toEqual({
+      ...current,
+      status: 'requires_capture',
+      amount_capturable: 10_000,
+      amount_captured: 0,
+      amount_refunded: 0,
+      fee: null,
+      net_amount: null,
+      refunds: [],
+    });
+    expect(Date.parse(authorized)).toBeLessThan(Date.parse(captured));
+    expect((await at(id, captured)).json()).toEqual({ ...current, amount_refunded: 0, refunds: [] });
+    expect((await at(id, refunded)).json()).toEqual(current);
+    expect((await at(id, new Date(Date.now() + 60_000).toISOString())).json()).toEqual(current);
+    expect(current).toMatchObject({
+      status: 'succeeded',
+      amount_captured: 8_000,
+      amount_refunded: 3_000,
+      refunds: [expect.objectContaining({ amount: 3_000, reason: 'duplicate' })],
+    });
+  });
+
+  it('refuses an instant it cannot read, and another merchant’s payment, in the error shape', async () => {
+    const id = (await api.create({ amount: 1_000, currency: 'USD', source: card() })).json().id as string;
+    for (const instant of ['yesterday', '2026-12-31T23:59:60Z', '2026-13-01T00:00:00Z', '']) {
+      const response = await at(id, instant);
+      expect(response.statusCode, instant).toBe(400);
+      expect(response.json().error).toMatchObject({
+        type: 'invalid_request_error',
+        code: 'parameter_invalid',
+        param: 'at',
+      });
+    }
+    const other = await stack.merchant();
+    const foreign = await at(id, new Date().toISOString(), other.apiKey);
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json().error).toMatchObject({ code: 'resource_missing', param: 'id' });
   });
 });
 

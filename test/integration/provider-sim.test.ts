@@ -5,9 +5,11 @@ import { PaymentsError, type ErrorCode } from '../../src/domain/errors.ts';
 import { startProviderSim } from '../../src/provider-sim/server.ts';
 import type { HttpPaymentProvider } from '../../src/providers/http.ts';
 import { createPayPalProvider } from '../../src/providers/paypal.ts';
-import type { AuthorizeRequest, ProviderName } from '../../src/providers/provider.ts';
+import type { AuthorizeRequest, ProviderCharge, ProviderName } from '../../src/providers/provider.ts';
 import { createProviderRouter, type ProviderRouter } from '../../src/providers/router.ts';
 import { createStripeProvider } from '../../src/providers/stripe.ts';
+import { createStripeSettlementReports } from '../../src/providers/stripe-settlements.ts';
+import { createPayPalSettlementReports } from '../../src/providers/paypal-settlements.ts';
 import { verifyPayPalSignature, verifyStripeSignature } from '../../src/providers/webhook-signatures.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
 import type { ProcessorStats } from '../../src/provider-sim/processor.ts';
@@ -750,6 +752,7 @@ describe('settlement reports', () => {
         }),
         expect.objectContaining({ id: refund.refundId, type: 'refund', amount: -300, charge: stripeCharge.chargeId }),
       ],
+      has_more: false,
     });
 
     const jpy = authorizeRequest({ amount: 1050n, currency: 'JPY', capture: true });
@@ -788,8 +791,97 @@ describe('settlement reports', () => {
       },
     ]);
     expect(paypalReport.transaction_details).toHaveLength(3);
+    expect(paypalReport).toMatchObject({ page: 1, total_items: 3, total_pages: 1 });
 
     const otherDay = await admin<{ totals: unknown[] }>('GET', '/stripe/v1/settlements?date=2001-01-01');
     expect(otherDay.totals).toEqual([]);
+  });
+
+  it('are read by our settlement clients one currency at a time, page by page', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const requests = [1_000n, 2_000n, 3_000n].map((amount) =>
+      authorizeRequest({ amount, currency: 'CHF', capture: true }),
+    );
+    const charges: ProviderCharge[] = [];
+    for (const request of requests) charges.push(await adapters.stripe.authorize(request));
+    const refund = await adapters.stripe.refund({
+      idempotencyKey: `${requests[0]?.paymentId}:refund`,
+      chargeId: charges[0]?.chargeId ?? '',
+      amount: 400n,
+    });
+    await adapters.stripe.authorize(authorizeRequest({ amount: 9_000n, currency: 'SEK', capture: true }));
+
+    const stripeReports = createStripeSettlementReports({
+      baseUrl: `${baseUrl}/stripe`,
+      timeoutMs: clientTimeoutMs,
+      pageSize: 2,
+    });
+    const pages = [];
+    let cursor: string | null = null;
+    do {
+      const page = await stripeReports.page({ date: today, currency: 'CHF', cursor });
+      pages.push(page);
+      cursor = page.next;
+    } while (cursor !== null);
+    expect(pages.map((page) => page.lines.length)).toEqual([2, 2]);
+    expect(pages[0]?.totals).toEqual({ captured: 6_000n, refunded: 400n });
+    expect(pages.flatMap((page) => page.lines)).toEqual([
+      ...requests.map((request, index) => ({
+        kind: 'capture',
+        lineId: charges[index]?.chargeId,
+        chargeId: charges[index]?.chargeId,
+        paymentId: request.paymentId,
+        amount: request.amount,
+        currency: 'CHF',
+        occurredAt: expect.any(Date),
+      })),
+      {
+        kind: 'refund',
+        lineId: refund.refundId,
+        chargeId: charges[0]?.chargeId,
+        paymentId: requests[0]?.paymentId,
+        amount: 400n,
+        currency: 'CHF',
+        occurredAt: expect.any(Date),
+      },
+    ]);
+    expect(await stripeReports.currencies(today)).toEqual(['CHF', 'SEK']);
+
+    const paypalRequest = authorizeRequest({ amount: 1_050n, currency: 'JPY', capture: true });
+    const paypalCharge = await adapters.paypal.authorize(paypalRequest);
+    await adapters.paypal.refund({
+      idempotencyKey: `${paypalRequest.paymentId}:refund`,
+      chargeId: paypalCharge.chargeId,
+      amount: 50n,
+    });
+    const paypalReports = createPayPalSettlementReports({
+      baseUrl: `${baseUrl}/paypal`,
+      timeoutMs: clientTimeoutMs,
+      pageSize: 1,
+    });
+    const first = await paypalReports.page({ date: today, currency: 'JPY' });
+    expect(first.next).toBe('2');
+    const jpyLines = [first];
+    for (let next = first.next; next !== null;) {
+      const page = await paypalReports.page({ date: today, currency: 'JPY', cursor: next });
+      jpyLines.push(page);
+      next = page.next;
+    }
+    expect(jpyLines.flatMap((page) => page.lines)).toContainEqual({
+      kind: 'capture',
+      lineId: paypalCharge.chargeId,
+      chargeId: paypalCharge.chargeId,
+      paymentId: paypalRequest.paymentId,
+      amount: 1_050n,
+      currency: 'JPY',
+      occurredAt: expect.any(Date),
+    });
+    // Refunds are negative in PayPal's report; ours are positive, like every line.
+    expect(jpyLines.flatMap((page) => page.lines).filter((line) => line.kind === 'refund')).toEqual([
+      expect.objectContaining({ amount: 50n, currency: 'JPY' }),
+    ]);
+
+    const unknownCursor = await fetch(`${baseUrl}/stripe/v1/settlements?date=${today}&starting_after=nothing`);
+    expect(unknownCursor.status).toBe(404);
   });
 });

@@ -200,6 +200,7 @@ async function recordPaths(stack: Stack): Promise<void> {
 
   paths.push(...(await recordMoreV2Paths(stack, pay, post, from)));
   paths.push(...(await recordImportPaths(stack, merchant)));
+  paths.push(...(await recordReconciliationPaths(stack)));
 
   await mkdir(fixtures, { recursive: true });
   for (const [name, workflowId, runId] of paths) {
@@ -359,6 +360,27 @@ async function recordImportPaths(stack: Stack, merchant: { id: string; apiKey: s
   return paths;
 }
 
+/** A reconciliation of the day's dollar payments at Stripe, and the schedule's trigger for the day. */
+async function recordReconciliationPaths(stack: Stack): Promise<[string, string, string?][]> {
+  const date = new Date().toISOString().slice(0, 10);
+  const run = await stack.temporal.workflow.start('reconciliationWorkflow', {
+    taskQueue: stack.taskQueue,
+    workflowId: `reconciliation-record-${Date.now()}`,
+    args: [{ provider: 'stripe', currency: 'USD', date }],
+  });
+  await run.result();
+  const trigger = await stack.temporal.workflow.start('reconciliationTriggerWorkflow', {
+    taskQueue: stack.taskQueue,
+    workflowId: `reconciliation-trigger-record-${Date.now()}`,
+    args: [{ providers: ['stripe', 'paypal'], date }],
+  });
+  await trigger.result();
+  return [
+    ['reconciliation-completed', run.workflowId],
+    ['reconciliation-trigger', trigger.workflowId],
+  ];
+}
+
 /** Recording runs in beforeAll, where expect.poll is not available: a bounded poll instead. */
 async function waitFor(ready: () => Promise<boolean>, tries = 200, intervalMs = 50): Promise<void> {
   for (let attempt = 0; attempt < tries; attempt++) {
@@ -388,7 +410,7 @@ describe('workflow replay', () => {
 
   it('replays every recorded history with the current workflow code', async () => {
     const files = (await readdir(fixtures)).filter((file) => file.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(34);
+    expect(files.length).toBeGreaterThanOrEqual(36);
     const histories = await Promise.all(
       files.map(async (file) => ({
         workflowId: file,

@@ -30,6 +30,8 @@ export interface Stack {
   routes: RouteOptions[];
   /** Creates a merchant through the API and returns its id and key. */
   merchant(): Promise<{ id: string; apiKey: string }>;
+  /** The merchants this suite created, in order. */
+  merchantIds: readonly string[];
   close(): Promise<void>;
 }
 
@@ -135,7 +137,7 @@ export async function startStack(
       );
     }
   };
-  return { app, config, sim, simUrl, prisma, temporal, taskQueue, adminApiKey, routes, merchant, close };
+  return { app, config, sim, simUrl, prisma, temporal, taskQueue, adminApiKey, routes, merchant, merchantIds, close };
 }
 
 function stopWorker(worker: Worker): void {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { eventTypes, isEventTypeFilter } from '../../src/events/catalog.ts';
+import { eventTypes, isEventTypeFilter, platformEventTypes } from '../../src/events/catalog.ts';
 import { announcement } from '../../src/payments/read-model.ts';
 import { openingView } from '../../src/domain/payment-view.ts';
 import { defaultFeeSchedule } from '../../src/domain/fees.ts';
@@ -63,6 +63,19 @@ describe('the published catalog', () => {
     const paragraph = readme.slice(start, readme.indexOf('\n\n', start));
     const listed = [...paragraph.slice(paragraph.indexOf(':')).matchAll(/`([a-z_.]+)`/g)].map((match) => match[1]);
     expect(listed).toEqual([...eventTypes]);
+  });
+
+  it("README lists the platform's own event types, which no merchant endpoint can subscribe to", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf("The platform's own event types (`platformEventTypes`");
+    expect(start).toBeGreaterThan(-1);
+    const paragraph = readme.slice(start, readme.indexOf('\n\n', start));
+    const listed = [...paragraph.slice(paragraph.indexOf('):')).matchAll(/`([a-z_.]+)`/g)].map((match) => match[1]);
+    expect(listed).toEqual([...platformEventTypes]);
+    for (const type of platformEventTypes) {
+      expect((eventTypes as readonly string[]).includes(type)).toBe(false);
+      expect(isEventTypeFilter(type)).toBe(false);
+    }
   });
 });
 

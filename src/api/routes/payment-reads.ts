@@ -49,11 +49,14 @@ export async function listPayments(
   return { data: rows.slice(0, limit), hasMore: rows.length > limit };
 }
 
-/** The payment's recorded transitions, oldest first (its timeline shows the public ones). */
-export function loadPaymentEvents(prisma: PrismaClient, paymentId: string) {
+/**
+ * The payment's recorded transitions, oldest first (its timeline shows the public ones); with
+ * `until`, those recorded by then (an API instant covers its whole millisecond).
+ */
+export function loadPaymentEvents(prisma: PrismaClient, paymentId: string, until?: Date) {
   return prisma.paymentEvent.findMany({
-    where: { paymentId },
+    where: { paymentId, ...(until ? { createdAt: { lt: new Date(until.getTime() + 1) } } : {}) },
     orderBy: { version: 'asc' },
-    select: { type: true, data: true, createdAt: true },
+    select: { version: true, type: true, data: true, createdAt: true },
   });
 }

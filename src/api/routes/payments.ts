@@ -24,6 +24,7 @@ import {
   Payment,
   PaymentList,
   PaymentListQuery,
+  PaymentQuery,
   PaymentTimeline,
   Refund,
   RefundBody,
@@ -32,7 +33,8 @@ import { loadPayment, listPayments, loadPaymentEvents } from './payment-reads.ts
 import { presentPayment, type PaymentFacts } from '../../payments/public-payment.ts';
 import { presentRefund, type RefundFacts } from '../../payments/public-refund.ts';
 import { presentTimeline } from '../../payments/public-payment-timeline.ts';
-import { optionalQueryInstant } from '../query-time.ts';
+import { optionalQueryInstant, queryInstant } from '../query-time.ts';
+import { foldPayment } from '../../domain/payment-history.ts';
 import { cardFingerprint } from '../../payments/card-fingerprint.ts';
 
 export function paymentSettings(config: Config): PaymentSettings {
@@ -184,10 +186,27 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     },
   );
 
+  // With `at`, the payment as it was then, folded from its events (src/domain/payment-history.ts).
   app.get(
     '/v1/payments/:id',
-    { schema: { tags: ['payments'], params: IdParams, response: withErrors({ 200: Payment }) } },
-    async (request) => presentPayment(await ownPayment(request.merchantId, request.params.id)),
+    {
+      schema: {
+        tags: ['payments'],
+        params: IdParams,
+        querystring: PaymentQuery,
+        response: withErrors({ 200: Payment }),
+      },
+    },
+    async (request) => {
+      const payment = await ownPayment(request.merchantId, request.params.id);
+      if (request.query.at === undefined) return presentPayment(payment);
+      const at = queryInstant(request.query.at, 'at');
+      if (at.getTime() < payment.createdAt.getTime()) {
+        throw new PaymentsError('resource_missing', `No such payment at ${at.toISOString()}: '${payment.id}'.`, 'at');
+      }
+      const events = await loadPaymentEvents(deps.prisma, payment.id, at);
+      return presentPayment(foldPayment(payment, events, payment.refunds));
+    },
   );
 
   app.get(

@@ -63,6 +63,15 @@ export const PaymentListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const PaymentQuery = Type.Object(
+  {
+    at: Type.Optional(
+      Type.String({ format: 'date-time', description: 'ISO 8601 instant: the payment as it was then; default now' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const PaymentList = Type.Object({
   object: Type.Literal('list'),
   data: Type.Array(Payment),
