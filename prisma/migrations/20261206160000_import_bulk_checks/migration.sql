@@ -74,8 +74,9 @@ SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
   missing text;
 BEGIN
+  -- As the foreign key did, a NULL merchant refers to nothing and is not checked here.
   SELECT e.merchant_id INTO missing FROM new_events e
-   WHERE NOT EXISTS (SELECT 1 FROM "merchants" m WHERE m.id = e.merchant_id) LIMIT 1;
+   WHERE e.merchant_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "merchants" m WHERE m.id = e.merchant_id) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'event refers to merchant %, which does not exist', missing USING ERRCODE = 'foreign_key_violation';
   END IF;
