@@ -1,12 +1,13 @@
 import { PaymentsError } from '../domain/errors.ts';
 import type { SettlementReports } from './settlement-report.ts';
+import type { ProviderName } from './provider-name.ts';
 
 // One interface over every card processor. Adapters translate each provider's endpoint
 // shapes, amount formats and errors into these types; nothing above this file knows which
 // provider answered. Every call that changes state carries an idempotency key derived from
 // the payment id and the step, so a retried activity never charges twice.
 
-export type ProviderName = 'stripe' | 'paypal';
+export type { ProviderName };
 
 export type ChargeStatus = 'authorized' | 'captured' | 'voided';
 

@@ -1,4 +1,4 @@
-import type { ProviderName } from './provider.ts';
+import type { ProviderName } from './provider-name.ts';
 
 // A provider's daily settlement report in our terms, one page at a time: what it captured and
 // refunded on one UTC day in one currency, line by line, and its own totals. The adapters

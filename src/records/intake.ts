@@ -5,6 +5,7 @@ import { PaymentsError } from '../domain/errors.ts';
 import { oldestPaidAtMs, paidAtSkewMs, referenceRetentionMs, type RecordLimits } from '../domain/record-limits.ts';
 import { startPollLoop, stderrLogger, type PollLogger, type PollLoop } from '../events/poll-loop.ts';
 import { newRecordId } from './record-ids.ts';
+import type { RecordPayload } from './record-payload.ts';
 import type { recordPaymentWorkflow } from '../../workflows/record.ts';
 
 // The recording webhook's intake, as the provider-webhook inbox: a record is acknowledged once
@@ -24,18 +25,6 @@ export interface IncomingRecord {
   paidAt: string;
   channel?: string | undefined;
   metadata?: Record<string, string> | undefined;
-}
-
-/** What the workflow records, kept in the reference row until it has. */
-export interface RecordPayload {
-  accountId: string;
-  accountReference: string;
-  customerReference: string | null;
-  amount: string;
-  currency: string;
-  paidAt: string;
-  channel: string | null;
-  metadata: Record<string, string> | null;
 }
 
 export interface IntakeAnswer {

@@ -2,7 +2,7 @@ import type { PrismaClient } from '../db/prisma.ts';
 import { ensureSystemAccount, post } from '../ledger/ledger.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { recordCreatedEvent, type RecordedPaymentFacts } from './public-record.ts';
-import type { RecordPayload } from './intake.ts';
+import type { RecordPayload } from './record-payload.ts';
 
 // Records a webhook-claimed reference: the recorded payment, its ledger posting
 // (external_funding pays the account) and its outbox event, in one database transaction. The

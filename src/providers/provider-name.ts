@@ -1,0 +1,2 @@
+/** The card processors the router can send a payment to. */
+export type ProviderName = 'stripe' | 'paypal';
