@@ -1,3 +1,4 @@
+import { idTimePart } from '../../src/ids.ts';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import Fastify from 'fastify';
@@ -784,7 +785,8 @@ describe('merchant B and merchant A', () => {
     await expect.poll(() => receiver.received('a-down').length, poll).toBeGreaterThan(before);
   });
 
-  it('gives B random ids, which reveal nothing of how many resources A made in between', async () => {
+  it('gives B ids that reveal nothing of how many resources A made in between', async () => {
+    const startedPart = idTimePart(Date.now());
     const families: Record<string, string[]> = { acct: [], dep: [], pay: [], evt: [], ent: [], txn: [], we: [] };
     for (let round = 0; round < 4; round++) {
       // A makes a burst between each of B's: sequential ids would step by A's count.
@@ -803,10 +805,23 @@ describe('merchant B and merchant A', () => {
     for (const [prefix, ids] of Object.entries(families)) {
       expect(ids.length, prefix).toBeGreaterThanOrEqual(4);
       for (const id of ids) expect(id).toMatch(new RegExp(`^${prefix}_[0-9A-Za-z_-]{22}$`));
-      // Random 22-character ids share a 4-character start with odds of about one in 15 million;
-      // counters, timestamps and ULIDs made close together share far more.
+      // Payment and deposit ids are a hash of their workflow id: random all through. The
+      // others are their own creation time (public anyway, as `created`), then 14 random
+      // characters: the time part can only say when B's resource was made. Random parts share a
+      // 4-character start with odds of about one in 15 million; counters made close together
+      // share far more.
+      const timeOrdered = prefix !== 'pay' && prefix !== 'dep';
+      const randomPart = (id: string) => id.slice(prefix.length + 1 + (timeOrdered ? 8 : 0));
+      if (timeOrdered) {
+        for (const id of ids) {
+          const timePart = id.slice(prefix.length + 1, prefix.length + 9);
+          expect(timePart <= idTimePart(Date.now()), id).toBe(true);
+        }
+        const madeNow = ids.filter((id) => id.slice(prefix.length + 1, prefix.length + 9) >= startedPart);
+        expect(madeNow.length, prefix).toBeGreaterThanOrEqual(prefix === 'wd' ? 0 : 4);
+      }
       for (let i = 1; i < ids.length; i++)
-        expect(sharedPrefix(ids[i - 1]!, ids[i]!), `${ids[i - 1]} ${ids[i]}`).toBeLessThan(4);
+        expect(sharedPrefix(randomPart(ids[i - 1]!), randomPart(ids[i]!)), `${ids[i - 1]} ${ids[i]}`).toBeLessThan(4);
     }
     for (const id of families.we!) expect((await b.call('DELETE', `/v1/webhook_endpoints/${id}`)).statusCode).toBe(200);
   });
