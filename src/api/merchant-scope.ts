@@ -13,6 +13,7 @@ import { merchantRoutes } from './routes/merchants.ts';
 import { adminStatsRoutes } from './routes/admin-stats.ts';
 import { importRoutes } from './routes/imports.ts';
 import { paymentRecordRoutes } from './routes/payment-records.ts';
+import { paymentAdminRoutes } from './routes/payments-admin.ts';
 
 /** The scopes share one count of failed authentications per address. */
 export type ScopeDependencies = AppDependencies & { authFailures: AuthFailureLimiter };
@@ -59,4 +60,5 @@ export async function adminScope(app: FastifyInstance, deps: ScopeDependencies):
   await app.register(ledgerAdminRoutes, deps);
   await app.register(adminStatsRoutes, deps);
   await app.register(importRoutes, deps);
+  await app.register(paymentAdminRoutes, deps);
 }

@@ -169,9 +169,9 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
         });
       }
     }
-    throw new PaymentsError(
-      'provider_unavailable',
+    throw new ProviderUnavailableError(
       `No provider could take the charge: ${failedAttempts.map((attempt) => `${attempt.provider}: ${attempt.message}`).join('; ')}`,
+      failedAttempts.some((attempt) => attempt.outcomeUnknown),
     );
   }
 
