@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PaymentsError } from '../src/domain/errors.ts';
 import type { StepAttempt, StepLookup } from '../src/domain/outcome-lookup.ts';
 import {
   OutcomeUnknownError,
   outcomeMayBeUnknown,
+  ProviderUnavailableError,
   type ProviderCharge,
   type ProviderGateway,
   type ProviderName,
@@ -11,8 +13,8 @@ import {
 import type { AuthorizeCardInput } from './card-provider.ts';
 
 // The card steps of the payment workflow's lookup policy (workflows/card-outcomes.ts): each
-// step is tried once per call with its usual key, and an answer that never came is reported
-// as `unknown` instead of being retried blind; lookups read what the provider did. Keys are
+// step is sent with its usual key, and an answer that never came is reported as `unknown`
+// instead of being retried blind; lookups read what the provider did. Keys are
 // those of card-provider.ts, so a resend after a lookup that found nothing reaches the same
 // request at the provider, and a request that did arrive is answered from its store.
 
@@ -34,21 +36,38 @@ const authorizeKey = (paymentId: string, provider: ProviderName) => `${paymentId
 const refundKey = (paymentId: string, refundId: string) => `${paymentId}:refund:${refundId}`;
 
 /**
- * Runs a step once; an error that may hide the step's effect at `provider` becomes `unknown`.
- * Anything else (a decline, a provider that surely turned the request away) is thrown, and the
- * activity's retry policy handles it as before.
+ * A provider that answered a step with a server error (a 500: up, but failing) is asked again
+ * with the same key, quickly, this many times in all, before the step counts as unknown: its
+ * idempotency store answers for a request that did take effect. A step with no answer at all
+ * (a timeout, a lost connection) is never sent again blind: it is looked up first.
  */
-async function attempt<T>(provider: ProviderName | undefined, step: () => Promise<T>): Promise<StepAttempt<T>> {
-  try {
-    return { outcome: 'done', value: await step() };
-  } catch (error) {
-    if (error instanceof OutcomeUnknownError) {
-      return { outcome: 'unknown', provider: error.provider, reason: error.message };
+const serverErrorAttempts = 3;
+const serverErrorRetryDelayMs = 200;
+
+/**
+ * Runs a step; an error that may hide the step's effect at `provider` becomes `unknown`.
+ * Anything else (a decline, a provider that surely turned the request away) is thrown, and the
+ * activity's retry policy handles it as before. `step` gets the provider to send to: the one
+ * an earlier try stopped at, so a retry reaches the same request.
+ */
+async function attempt<T>(
+  provider: ProviderName | undefined,
+  step: (pinned: ProviderName | undefined) => Promise<T>,
+): Promise<StepAttempt<T>> {
+  let pinned = provider;
+  for (let tries = 1; ; tries++) {
+    try {
+      return { outcome: 'done', value: await step(pinned) };
+    } catch (error) {
+      const at = error instanceof OutcomeUnknownError ? error.provider : pinned;
+      if (!at || !outcomeMayBeUnknown(error)) throw error;
+      const serverError = error instanceof ProviderUnavailableError && error.serverError;
+      if (!serverError || tries >= serverErrorAttempts) {
+        return { outcome: 'unknown', provider: at, reason: (error as Error).message };
+      }
+      pinned = at;
+      await sleep(serverErrorRetryDelayMs * tries);
     }
-    if (provider && outcomeMayBeUnknown(error)) {
-      return { outcome: 'unknown', provider, reason: (error as Error).message };
-    }
-    throw error;
   }
 }
 
@@ -70,10 +89,11 @@ export function createCardOutcomeActivities(providers: ProviderGateway) {
      * provider charging too would take the customer's money twice until one is released).
      */
     async tryAuthorizeCard(input: AuthorizeCardInput): Promise<StepAttempt<ProviderCharge>> {
-      // The router names the provider it stopped at.
-      return attempt(undefined, async () => {
+      // The router names the provider it stopped at; a retry goes to that one only.
+      return attempt(input.provider, async (pinned) => {
         const routed = await providers.authorize({
           ...input,
+          provider: pinned,
           idempotencyKey: `${input.paymentId}:authorize`,
           stopOnUnknownOutcome: true,
         });

@@ -106,12 +106,15 @@ export interface ProviderGateway {
 /**
  * provider_unavailable, with what is known of the request's fate: `outcomeUnknown` when it may
  * have been processed (a timeout after sending, a reset, a 500), false when it surely was not
- * (connection refused, 503 or 429, an open circuit).
+ * (connection refused, 503 or 429, an open circuit). `serverError`: the provider did answer,
+ * with a 5xx, so it is up and a retry with the same key reaches its idempotency store at once;
+ * a timeout or a lost connection left no answer at all.
  */
 export class ProviderUnavailableError extends PaymentsError {
   constructor(
     message: string,
     readonly outcomeUnknown: boolean,
+    readonly serverError = false,
   ) {
     super('provider_unavailable', message);
   }
@@ -125,8 +128,9 @@ export class OutcomeUnknownError extends ProviderUnavailableError {
   constructor(
     message: string,
     readonly provider: ProviderName,
+    serverError = false,
   ) {
-    super(message, true);
+    super(message, true, serverError);
   }
 }
 

@@ -160,7 +160,8 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
       } catch (error) {
         if (!isUnavailable(error)) throw error;
         if (stopOnUnknownOutcome && outcomeMayBeUnknown(error)) {
-          throw new OutcomeUnknownError((error as Error).message, name);
+          const serverError = error instanceof ProviderUnavailableError && error.serverError;
+          throw new OutcomeUnknownError((error as Error).message, name, serverError);
         }
         failedAttempts.push({
           provider: name,
