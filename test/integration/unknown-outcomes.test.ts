@@ -340,6 +340,34 @@ describe('a step the provider never completes', () => {
     expect(again.json()).toMatchObject({ status: 'succeeded', amount_captured: 10_000 });
     expect(await simCharges(id)).toMatchObject([{ status: 'captured', amount_captured: 10_000 }]);
   });
+  it('refund never reaching the provider: the refund is failed, nothing refunded, the payment still succeeded', async () => {
+    const { api, apiKey } = await newClient();
+    const created = await api.create({ amount: 10_000, currency: 'USD', source: card('tok_visa', 'stripe') });
+    const id: string = created.json().id;
+    await timeOut('stripe', 'refund', false, outcomeLookupScheduleMs.length);
+    const refund = await api.act(id, 'refunds', { amount: 1_000 }, { 'idempotency-key': `${id}-lost-refund` });
+    expect(refund.statusCode).toBe(503);
+    expect(refund.json().error).toMatchObject({
+      code: 'provider_unavailable',
+      message: 'The card processor did not make the refund. Nothing was refunded.',
+    });
+    const payment = await api.get(id);
+    expect(payment).toMatchObject({ status: 'succeeded', amount_refunded: 0, refunds: [{ status: 'failed' }] });
+    const refundId: string = payment.refunds[0].id;
+    const shown = await stack.app.inject({ method: 'GET', url: `/v1/refunds/${refundId}`, headers: bearer(apiKey) });
+    expect(shown.json()).toMatchObject({ id: refundId, amount: 1_000, status: 'failed' });
+    expect(await simCharges(id)).toMatchObject([{ amount_refunded: 0, refunds: [] }]);
+    expect((await api.ledger(id)).map((transaction) => transaction.kind)).toEqual(['payment_capture']);
+    expect(await recordedTypes(id)).toEqual([
+      'payment.created',
+      'payment.succeeded',
+      'payment.outcome_unknown',
+      'payment.outcome_resolved',
+    ]);
+    // A new refund goes through.
+    expect((await api.act(id, 'refunds', { amount: 1_000 })).statusCode).toBe(201);
+    expect(await simCharges(id)).toMatchObject([{ amount_refunded: 1_000, refunds: [{ amount: 1_000 }] }]);
+  });
 });
 
 describe('requires_attention: the provider cannot tell until the last lookup', () => {
