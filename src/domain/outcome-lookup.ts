@@ -34,8 +34,7 @@ export type UnknownStep = 'authorize' | 'capture' | 'void' | 'refund';
 
 /** An attempt at a provider step: its answer, or no answer that tells what happened. */
 export type StepAttempt<T> =
-  | { outcome: 'done'; value: T }
-  | { outcome: 'unknown'; provider: ProviderName; reason: string };
+  { outcome: 'done'; value: T } | { outcome: 'unknown'; provider: ProviderName; reason: string };
 
 /** What a lookup found out about a step whose answer never came. */
 export type StepLookup<T> =
