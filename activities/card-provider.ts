@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import type { ProviderCharge, ProviderGateway, ProviderName } from '../src/providers/provider.ts';
-import { PaymentsError, errorCatalog } from '../src/domain/errors.ts';
 
 // Calls to the card providers, for both payment workflow versions. Every call carries the key
 // `<payment id>:<step>` (refunds `<payment id>:refund:<refund id>`), so a retried activity
@@ -51,28 +50,20 @@ export function createCardProviderActivities(providers: ProviderGateway) {
 
     /**
      * After a fallback, a provider that timed out may still have authorized (or charged) under
-     * `<payment id>:authorize:<provider>`. Repeating that exact request with the same key is how a
-     * provider tells what it did (Stripe replays the stored answer); whatever it holds is then
-     * voided, or refunded if it was captured. If the first request never arrived, the repeat
-     * authorizes now and is released at once: the customer is never left charged twice.
+     * `<payment id>:authorize:<provider>`. The provider is asked what that request made (a
+     * lookup, never a resend, which would authorize now if the first request never arrived);
+     * whatever it holds is voided, or refunded if it was captured. A provider that cannot tell
+     * yet fails the activity, which the compensation policy retries.
      */
     async releaseOrphanAuthorizations(input: Omit<AuthorizeCardInput, 'provider'> & { providers: ProviderName[] }) {
       for (const name of input.providers) {
         const provider = providers.forCharge(name);
-        let orphan: ProviderCharge;
-        try {
-          orphan = await provider.authorize({
-            idempotencyKey: `${input.paymentId}:authorize:${name}`,
-            paymentId: input.paymentId,
-            amount: input.amount,
-            currency: input.currency,
-            token: input.token,
-            capture: input.capture,
-          });
-        } catch (error) {
-          if (error instanceof PaymentsError && !errorCatalog[error.code].retryable) continue; // declined: nothing held
-          throw error;
-        }
+        const found = await provider.findCharge({
+          idempotencyKey: `${input.paymentId}:authorize:${name}`,
+          paymentId: input.paymentId,
+        });
+        if (found.found !== 'charge') continue; // declined or never made: nothing held
+        const orphan = found.charge;
         if (orphan.status === 'authorized') {
           await provider.void({ idempotencyKey: `${input.paymentId}:orphan-void:${name}`, chargeId: orphan.chargeId });
         } else if (orphan.status === 'captured' && orphan.amountCaptured > orphan.amountRefunded) {

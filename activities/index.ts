@@ -6,6 +6,7 @@ import { createDepositActivities } from './deposits.ts';
 import { createTransferActivities } from './transfers.ts';
 import { createPaymentRecordActivities } from './payment-records.ts';
 import { createCardProviderActivities } from './card-provider.ts';
+import { createCardOutcomeActivities } from './card-outcomes.ts';
 import { createProviderEventActivities } from './provider-events.ts';
 import { createDeliveryActivities } from './deliveries.ts';
 import { createMaintenanceActivities } from './maintenance.ts';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createTransferActivities(deps.prisma),
     ...createPaymentRecordActivities(deps.prisma),
     ...createCardProviderActivities(deps.providers),
+    ...createCardOutcomeActivities(deps.providers),
     ...createProviderEventActivities(deps.prisma, deps.temporal),
     ...createDeliveryActivities(deps.prisma, {
       allowPrivateDestinations: deps.allowPrivateWebhookDestinations ?? false,

@@ -3,6 +3,7 @@ import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning
 import { defaultTransferSettings } from './domain/transfer-settings.ts';
 import { defaultMaxHoldsExpiredPerRun } from './domain/hold-expiry.ts';
 import { maxTimerDelayMs } from './events/poll-loop.ts';
+import { defaultOutcomeLookupScheduleMs, outcomeLookupScheduleProblem } from './domain/outcome-lookup.ts';
 import {
   defaultImportBatchSize,
   defaultImportBatchesPerRun,
@@ -51,6 +52,16 @@ function list(name: string, fallback: string[]): string[] {
     .filter(Boolean);
 }
 
+/** A comma-separated list of milliseconds, e.g. 5000,30000. */
+function durations(name: string, fallback: readonly number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return [...fallback];
+  const values = raw.split(',').map((item) => Number(item.trim()));
+  const problem = outcomeLookupScheduleProblem(values);
+  if (problem) throw new Error(`${name} ${problem}, got ${JSON.stringify(raw)}`);
+  return values;
+}
+
 /** A JSON object of currency → minor units, e.g. {"USD":500000}. */
 function amountsByCurrency(name: string, fallback: Record<string, bigint>): Record<string, bigint> {
   const raw = process.env[name];
@@ -94,6 +105,11 @@ export interface PaymentConfig {
   riskBlockedCards: string[];
   providerSimUrl: string;
   providerTimeoutMs: number;
+  /**
+   * Waits before each lookup of a provider step whose answer never came; after the last one
+   * the payment requires attention (src/domain/outcome-lookup.ts).
+   */
+  outcomeLookupScheduleMs: number[];
   providerRouting: Record<string, ProviderName[]>;
   providerDefaultRoute: ProviderName[];
   breakerErrorThresholdPercentage: number;
@@ -355,6 +371,7 @@ function readConfig(): Config {
     riskBlockedCards: list('RISK_BLOCKED_CARDS', ['tok_riskHigh']),
     providerSimUrl: text('PROVIDER_SIM_URL', `http://127.0.0.1:${integer('PROVIDER_SIM_PORT', 4010)}`),
     providerTimeoutMs: integer('PROVIDER_TIMEOUT_MS', 5_000),
+    outcomeLookupScheduleMs: durations('OUTCOME_LOOKUP_SCHEDULE_MS', defaultOutcomeLookupScheduleMs),
     providerRouting: routing('PROVIDER_ROUTING', { USD: ['stripe', 'paypal'], EUR: ['paypal', 'stripe'] }),
     providerDefaultRoute: list('PROVIDER_DEFAULT_ROUTE', ['stripe', 'paypal']) as ProviderName[],
     breakerErrorThresholdPercentage: integer('BREAKER_ERROR_THRESHOLD_PERCENT', 50),

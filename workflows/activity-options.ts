@@ -104,3 +104,14 @@ export const compensationLocalActivity: LocalActivityOptions = {
   scheduleToCloseTimeout: '1 hour',
   retry: compensationActivity.retry,
 };
+
+/**
+ * A read at a provider about a step whose answer never came. The activity reports a provider
+ * that cannot answer as `unknown` instead of failing, so these attempts only cover a worker
+ * that fails mid-read; the lookup schedule decides when to ask again.
+ */
+export const lookupLocalActivity: LocalActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  scheduleToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+};

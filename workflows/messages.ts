@@ -23,3 +23,9 @@ export const statusQuery = defineQuery<PaymentView>('status');
 
 /** A provider webhook about this payment's charge, forwarded by the webhook workflow. */
 export const providerEventSignal = defineSignal<[ProviderEvent]>('providerEvent');
+
+/**
+ * An operator asks a payment that requires attention to look its unknown step up again now
+ * (POST /v1/admin/payments/:id/lookup), after the provider is reachable again.
+ */
+export const lookUpAgainSignal = defineSignal<[]>('lookUpAgain');

@@ -3,6 +3,7 @@ import type { Activities } from './activity-types.ts';
 import {
   compensationLocalActivity,
   forwardRecoveryLocalActivity,
+  lookupLocalActivity,
   providerLocalActivity,
   recordLocalActivity,
 } from './activity-options.ts';
@@ -21,3 +22,18 @@ export const cardProvider =
 
 export const compensations =
   proxyLocalActivities<Pick<Activities, 'voidCard' | 'releaseOrphanAuthorizations'>>(compensationLocalActivity);
+
+/**
+ * Card steps under the lookup policy (workflows/card-outcomes.ts): an answer that never came
+ * comes back as `unknown`, not as a failure to retry blind.
+ */
+export const cardSteps =
+  proxyLocalActivities<Pick<Activities, 'tryAuthorizeCard' | 'tryCaptureCard' | 'tryVoidCard' | 'tryRefundCard'>>(
+    providerLocalActivity,
+  );
+
+/** What the provider did with a step whose answer never came. */
+export const cardLookups =
+  proxyLocalActivities<Pick<Activities, 'lookUpCardCharge' | 'readCardCharge' | 'lookUpCardRefund'>>(
+    lookupLocalActivity,
+  );

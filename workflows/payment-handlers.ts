@@ -6,6 +6,7 @@ import {
   awaitStableUpdate,
   cancelUpdate,
   captureUpdate,
+  lookUpAgainSignal,
   providerEventSignal,
   refundUpdate,
   rejectUpdate,
@@ -24,6 +25,11 @@ export function registerPaymentHandlers(run: PaymentRun): void {
   const settledAndRecorded = () => view.status !== 'requires_review' && isStable(view.status) && run.recorded();
 
   setHandler(statusQuery, () => view);
+
+  // An operator's "look again now" for a step left in doubt (POST /v1/admin/payments/:id/lookup).
+  setHandler(lookUpAgainSignal, () => {
+    run.lookupRequestCount += 1;
+  });
 
   setHandler(awaitStableUpdate, async ({ waitMs }) => {
     await condition(() => isStable(view.status) && run.recorded(), waitMs);

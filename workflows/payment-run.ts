@@ -1,4 +1,4 @@
-import { upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ErrorCode } from '../src/domain/errors.ts';
 import { failureMessageFor } from '../src/domain/failure-messages.ts';
 import { isStable } from '../src/domain/payment-state.ts';
@@ -12,7 +12,11 @@ import {
   type PaymentMoney,
 } from '../src/domain/payment-money.ts';
 import type { LedgerStep } from '../src/domain/ledger-step.ts';
+import { outcomeLookupScheduleOf } from '../src/domain/outcome-lookup.ts';
+import type { ProviderCharge } from '../src/providers/provider.ts';
+import * as cardOutcomes from './card-outcomes.ts';
 import { businessFailure } from './failures.ts';
+import type { LookupHost } from './outcome-lookup.ts';
 import { FifoLock } from './fifo-lock.ts';
 import { books, cardProvider, compensations, records } from './payment-activities.ts';
 import { openingView, type PaymentInput, type PaymentView, type RefundView } from '../src/domain/payment-view.ts';
@@ -27,13 +31,22 @@ type ReleaseReason = 'requested' | 'authorization_expired' | 'review_rejected';
 /** How many applied provider event ids a run keeps to recognize a redelivery. */
 export const maxRememberedProviderEvents = 1_000;
 
-export class PaymentRun {
+/**
+ * Card steps whose answer never came are looked up at the provider (workflows/card-outcomes.ts)
+ * instead of being retried blind and, for an authorization, released by a resend. Runs that
+ * recorded card steps before this replay them the first way.
+ */
+export const unknownOutcomesPatch = 'unknown-outcomes-by-lookup';
+
+export class PaymentRun implements LookupHost {
   readonly view: PaymentView;
   money: PaymentMoney;
   /** Net proceeds still in merchant_pending, moved to available at settlement. */
   pendingNet = 0n;
   capturedAtProvider = false;
   reviewDecision: 'approve' | 'reject' | 'cancel' | undefined;
+  /** Operators' requests to look a step in doubt up again (lookUpAgainSignal), counted. */
+  lookupRequestCount = 0;
   readonly seenProviderEvents: Set<string>;
   readonly disputeIds: Set<string>;
   /** Compensations that must finish before the workflow does, but need not hold up the payment. */
@@ -70,6 +83,18 @@ export class PaymentRun {
       amountDisputed: this.view.amountDisputed,
       refundCount: this.view.refunds.length,
     };
+  }
+
+  outcomeLookupScheduleMs(): readonly number[] {
+    return outcomeLookupScheduleOf(this.input.settings);
+  }
+
+  lookupRequests(): number {
+    return this.lookupRequestCount;
+  }
+
+  async requireAttention(facts: Record<string, unknown>): Promise<void> {
+    await this.transition('payment.attention_required', { status: 'requires_attention' }, facts);
   }
 
   /** Records version 1 and returns the velocity facts for the risk check, in one step. */
@@ -127,7 +152,9 @@ export class PaymentRun {
   async releaseAuthorization(reason: ReleaseReason): Promise<void> {
     const { view } = this;
     if (view.sourceType === 'card' && view.provider && view.providerChargeId) {
-      await compensations.voidCard({ paymentId: view.id, provider: view.provider, chargeId: view.providerChargeId });
+      if (patched(unknownOutcomesPatch)) await cardOutcomes.voidCard(this);
+      else
+        await compensations.voidCard({ paymentId: view.id, provider: view.provider, chargeId: view.providerChargeId });
       await this.cancel(reason);
       return;
     }
@@ -164,8 +191,11 @@ export class PaymentRun {
       token: source.token,
       capture: view.captureMethod === 'automatic',
     };
+    if (patched(unknownOutcomesPatch)) {
+      this.takeCharge(await cardOutcomes.authorizeCard(this, { ...request, provider: source.provider }));
+      return;
+    }
     const charge = await cardProvider.authorizeCard({ ...request, provider: source.provider });
-    this.capturedAtProvider = charge.status === 'captured';
     const orphans = charge.orphanProviders;
     if (orphans?.length) {
       // In the background: the payment goes on with the provider that answered, while a
@@ -176,7 +206,13 @@ export class PaymentRun {
           .catch(() => this.transition('orphan_release_failed', {}, { providers: orphans })),
       );
     }
-    Object.assign(view, {
+    this.takeCharge(charge);
+  }
+
+  /** The authorized charge becomes the payment's; the next transition records it. */
+  private takeCharge(charge: ProviderCharge): void {
+    this.capturedAtProvider = charge.status === 'captured';
+    Object.assign(this.view, {
       provider: charge.provider,
       providerChargeId: charge.chargeId,
       cardBrand: charge.card.brand,
@@ -188,12 +224,14 @@ export class PaymentRun {
   async capture(amount: bigint): Promise<void> {
     const { view } = this;
     if (view.sourceType === 'card' && !this.capturedAtProvider && view.provider && view.providerChargeId) {
-      await cardProvider.captureCard({
-        paymentId: view.id,
-        provider: view.provider,
-        chargeId: view.providerChargeId,
-        amount,
-      });
+      if (patched(unknownOutcomesPatch)) await cardOutcomes.captureCard(this, amount);
+      else
+        await cardProvider.captureCard({
+          paymentId: view.id,
+          provider: view.provider,
+          chargeId: view.providerChargeId,
+          amount,
+        });
       this.capturedAtProvider = true;
     }
     const money = captured(amount, view.currency, this.input.settings.fee);
@@ -218,14 +256,18 @@ export class PaymentRun {
     const share = refundShare(this.money, view.currency, amount);
     let providerRefundId = external ? external.providerRefundId : null;
     if (!external && view.sourceType === 'card' && view.provider && view.providerChargeId) {
-      const result = await cardProvider.refundCard({
-        paymentId: view.id,
-        refundId,
-        provider: view.provider,
-        chargeId: view.providerChargeId,
-        amount,
-      });
-      providerRefundId = result.refundId;
+      if (patched(unknownOutcomesPatch)) {
+        providerRefundId = await cardOutcomes.refundCard(this, refundRecord(view.id, refundId, amount, reason));
+      } else {
+        const result = await cardProvider.refundCard({
+          paymentId: view.id,
+          refundId,
+          provider: view.provider,
+          chargeId: view.providerChargeId,
+          amount,
+        });
+        providerRefundId = result.refundId;
+      }
     }
     const record: RefundView = {
       id: refundId,
@@ -239,9 +281,18 @@ export class PaymentRun {
       createdAt: '',
     };
     const fromPending = !view.settled;
+    // A refund recorded as pending while its outcome was looked up is replaced, and a payment
+    // that required attention for it is succeeded again.
+    const refunds = view.refunds.some((refund) => refund.id === refundId)
+      ? view.refunds.map((refund) => (refund.id === refundId ? record : refund))
+      : [...view.refunds, record];
     const recorded = await this.transition(
       'refund.succeeded',
-      { refunds: [...view.refunds, record], amountRefunded: view.amountRefunded + amount },
+      {
+        refunds,
+        amountRefunded: view.amountRefunded + amount,
+        ...(view.status === 'succeeded' ? {} : { status: 'succeeded' as const }),
+      },
       { refund_id: refundId, amount, ...(external ? { initiated_by: 'provider' } : {}) },
       { ledger: { kind: 'refund', refundId, amount, feeBack: share.feeBack, fromPending }, refund: record },
     );
@@ -263,4 +314,18 @@ export class PaymentRun {
     );
     this.pendingNet = 0n;
   }
+}
+
+/** A refund of ours as recorded before its outcome is known; `createdAt` is set when recorded. */
+function refundRecord(paymentId: string, refundId: string, amount: bigint, reason: string | null): RefundView {
+  return {
+    id: refundId,
+    paymentId,
+    amount,
+    reason,
+    status: 'pending',
+    providerRefundId: null,
+    transactionId: null,
+    createdAt: '',
+  };
 }

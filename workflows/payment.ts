@@ -1,5 +1,6 @@
 import { allHandlersFinished, condition, continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
 import { refundable } from '../src/domain/payment-money.ts';
+import { isInDoubt } from '../src/domain/payment-state.ts';
 import { assessPayment } from '../src/domain/risk.ts';
 import { registerPaymentHandlers } from './payment-handlers.ts';
 import { PaymentRun } from './payment-run.ts';
@@ -46,17 +47,41 @@ async function lifecycle(run: PaymentRun): Promise<void> {
   if (view.captureMethod === 'automatic') {
     await run.lock.run(() => run.capture(view.amount));
   } else {
-    await run.transition('payment.requires_capture', { status: 'requires_capture', amountCapturable: view.amount });
-    const decided = await condition(() => view.status !== 'requires_capture', settings.authorizationExpiryMs);
-    if (!decided) {
-      await run.lock.run(async () => {
-        if (view.status === 'requires_capture') await run.releaseAuthorization('authorization_expired');
-      });
-    }
+    await awaitCapture(run);
   }
   if (view.status !== 'succeeded') return;
   await sleep(settings.settlementDelayMs);
   await run.lock.run(() => run.settle());
+}
+
+/**
+ * Waits for the capture, a cancel or the authorization's expiry (then voided). A capture or
+ * void whose answer never came holds the payment in `processing` (or `requires_attention`)
+ * until its outcome is known; a capture found not made leaves the payment waiting again for
+ * what remains of the authorization's time.
+ */
+async function awaitCapture(run: PaymentRun): Promise<void> {
+  const { view } = run;
+  const { authorizationExpiryMs } = run.input.settings;
+  const authorized = await run.transition('payment.requires_capture', {
+    status: 'requires_capture',
+    amountCapturable: view.amount,
+  });
+  const expiresAtMs = authorized.recordedAtMs + authorizationExpiryMs;
+  let waitMs = authorizationExpiryMs;
+  for (;;) {
+    const decided = waitMs > 0 && (await condition(() => view.status !== 'requires_capture', waitMs));
+    if (!decided) {
+      await run.lock.run(async () => {
+        if (view.status === 'requires_capture') await run.releaseAuthorization('authorization_expired');
+      });
+      return;
+    }
+    if (!isInDoubt(view.status)) return;
+    await condition(() => !isInDoubt(view.status));
+    if (view.status !== 'requires_capture') return;
+    waitMs = expiresAtMs - run.lastRecordedAtMs;
+  }
 }
 
 /** Waits for an operator's decision; true when approved. */

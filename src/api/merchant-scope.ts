@@ -14,6 +14,7 @@ import { adminStatsRoutes } from './routes/admin-stats.ts';
 import { importRoutes } from './routes/imports.ts';
 import { paymentRecordRoutes } from './routes/payment-records.ts';
 import { reconciliationRoutes } from './routes/reconciliation.ts';
+import { paymentAdminRoutes } from './routes/payments-admin.ts';
 
 /** The scopes share one count of failed authentications per address. */
 export type ScopeDependencies = AppDependencies & { authFailures: AuthFailureLimiter };
@@ -61,4 +62,5 @@ export async function adminScope(app: FastifyInstance, deps: ScopeDependencies):
   await app.register(adminStatsRoutes, deps);
   await app.register(importRoutes, deps);
   await app.register(reconciliationRoutes, deps);
+  await app.register(paymentAdminRoutes, deps);
 }

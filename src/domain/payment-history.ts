@@ -175,24 +175,66 @@ function apply(
       const id = textOf(data, 'refund_id');
       const amount = amountOf(data, 'amount');
       payment.amountRefunded += amount;
-      payment.refunds.push(
-        refunds.get(id) ?? {
-          id,
-          paymentId: payment.id,
-          amount,
-          reason: null,
-          status: 'succeeded',
-          createdAt: event.createdAt,
-        },
-      );
+      // A refund whose outcome was unknown is listed already, as pending: it is the same one.
+      payment.refunds = payment.refunds.filter((refund) => refund.id !== id);
+      // Only a succeeded payment refunds; a refund in doubt that needed an operator ends here.
+      if (payment.status === 'requires_attention') payment.status = 'succeeded';
+      payment.refunds.push(refunds.get(id) ?? refundAt(payment, id, amount, 'succeeded', event));
       return;
     }
+    case 'payment.outcome_unknown':
+      outcomeUnknown(payment, data, event, refunds);
+      return;
+    case 'payment.outcome_resolved':
+      outcomeResolved(payment, data);
+      return;
+    case 'payment.attention_required':
+      payment.status = 'requires_attention';
+      return;
     case 'payment.settled':
       payment.settled = true;
       return;
     default:
       // A transition this fold does not know would silently answer a wrong past: refuse it.
       if (!invisibleTransitions.has(event.type)) throw new Error(`payment event type ${event.type} is not folded`);
+  }
+}
+
+function refundAt(
+  payment: PaymentAsOf,
+  id: string,
+  amount: bigint,
+  status: string,
+  event: RecordedPaymentEvent,
+): RecordedRefund {
+  return { id, paymentId: payment.id, amount, reason: null, status, createdAt: event.createdAt };
+}
+
+/** A step sent whose answer never came (workflows/card-outcomes.ts): what shows meanwhile. */
+function outcomeUnknown(
+  payment: PaymentAsOf,
+  data: Record<string, unknown>,
+  event: RecordedPaymentEvent,
+  refunds: ReadonlyMap<string, RecordedRefund>,
+): void {
+  const step = textOf(data, 'step');
+  if (step === 'capture' || step === 'void') payment.status = 'processing';
+  if (step === 'refund') {
+    const id = textOf(data, 'refund_id');
+    const known = refunds.get(id);
+    const amount = known?.amount ?? amountOf(data, 'amount');
+    payment.refunds.push({ ...(known ?? refundAt(payment, id, amount, 'pending', event)), status: 'pending' });
+  }
+}
+
+/** A step looked up and found not made: a capture can be sent again, a refund failed. */
+function outcomeResolved(payment: PaymentAsOf, data: Record<string, unknown>): void {
+  const step = textOf(data, 'step');
+  if (step === 'capture') payment.status = 'requires_capture';
+  if (step === 'refund') {
+    const id = textOf(data, 'refund_id');
+    payment.status = 'succeeded';
+    payment.refunds = payment.refunds.map((refund) => (refund.id === id ? { ...refund, status: 'failed' } : refund));
   }
 }
 

@@ -9,6 +9,12 @@ import type { ErrorCode } from './errors.ts';
 //        ├──(authorize, automatic capture)──────────► succeeded
 //        └──decline / block──► failed
 //
+// A provider step whose answer never came (src/domain/outcome-lookup.ts) is looked up: an
+// authorization stays `processing`, a capture or void moves the payment to `processing` until
+// the provider's answer is known, a refund stays `pending` on a `succeeded` payment. Still
+// unknown after the last lookup: `requires_attention`, until an operator's lookup finds the
+// answer and the payment goes on from it.
+//
 // Refunds never change `status`: they add to amount_refunded.
 
 export const paymentStatuses = [
@@ -18,6 +24,7 @@ export const paymentStatuses = [
   'succeeded',
   'failed',
   'canceled',
+  'requires_attention',
 ] as const;
 
 export type PaymentStatus = (typeof paymentStatuses)[number];
@@ -29,6 +36,11 @@ export function isStable(status: PaymentStatus): boolean {
 
 export function isFinal(status: PaymentStatus): boolean {
   return status === 'failed' || status === 'canceled';
+}
+
+/** A provider step's outcome is being found out: the payment waits for it before anything else. */
+export function isInDoubt(status: PaymentStatus): boolean {
+  return status === 'processing' || status === 'requires_attention';
 }
 
 export interface PaymentAmounts {

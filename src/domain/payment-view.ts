@@ -69,6 +69,11 @@ export interface PaymentSettings {
    * refund late in the window replays a short history. Absent in inputs of the first version.
    */
   continueAsNewAfterEvents?: number;
+  /**
+   * Waits before each lookup of a provider step whose answer never came; then the payment
+   * requires attention. Absent in inputs from before the lookup policy: the default applies.
+   */
+  outcomeLookupScheduleMs?: number[];
   fee: import('./fees.ts').FeeSchedule;
   risk: import('./risk.ts').PaymentRiskRules;
 }

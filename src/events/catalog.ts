@@ -12,6 +12,7 @@ export const paymentEventTypes = [
   'payment.canceled',
   'payment.settled',
   'payment.dispute_created',
+  'payment.attention_required',
   'refund.succeeded',
 ] as const;
 

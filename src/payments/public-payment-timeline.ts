@@ -27,6 +27,9 @@ const publicFacts: Readonly<Record<string, readonly string[]>> = {
   'payment.canceled': ['reason'],
   'payment.succeeded': ['amount', 'fee'],
   'payment.dispute_created': ['dispute_id', 'amount'],
+  // Which step's outcome the provider could not tell (authorize, capture, void, refund), and
+  // the refund's id for a refund.
+  'payment.attention_required': ['step', 'refund_id'],
   'refund.succeeded': ['refund_id', 'amount', 'initiated_by'],
 };
 

@@ -63,12 +63,18 @@ function outboxPart(view: PaymentView, event: PaymentEventRecord): Prisma.Sql | 
     ON CONFLICT DO NOTHING`;
 }
 
+/**
+ * The refund row. A refund recorded `pending` while its provider's answer was looked up is
+ * completed in place (status, provider refund id, ledger transaction); its created_at stays.
+ */
 function refundPart(paymentId: string, refund: RefundView): Prisma.Sql {
   return Prisma.sql`INSERT INTO refunds (id, payment_id, amount, reason, status, provider_refund_id, transaction_id,
       created_at, updated_at)
     VALUES (${refund.id}, ${paymentId}, ${refund.amount}, ${refund.reason}, ${refund.status},
       ${refund.providerRefundId}, ${refund.transactionId}, ${new Date(refund.createdAt)}, now())
-    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()
+    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,
+      provider_refund_id = COALESCE(EXCLUDED.provider_refund_id, refunds.provider_refund_id),
+      transaction_id = COALESCE(EXCLUDED.transaction_id, refunds.transaction_id), updated_at = now()
     RETURNING created_at`;
 }
 

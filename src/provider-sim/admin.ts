@@ -2,14 +2,16 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { toJsonAmount } from '../domain/money.ts';
+import { simOperations } from './faults.ts';
 import { simProviders, type SimProvider } from './options.ts';
 import { refundedTotal, type SimCharge } from './processor.ts';
 import { paypalDispute } from './paypal-shapes.ts';
 import type { Simulator } from './simulator.ts';
 import { stripeDispute } from './stripe-shapes.ts';
 
-// The test harness's handle on the simulator: faults, webhook behaviour, counters, charges
-// by payment id, disputes, reset. Errors here are plain { error: { code, message } }.
+// The test harness's handle on the simulator: faults (timeouts of chosen operations among
+// them), webhook behaviour, counters, charges by payment id, disputes, reset. Errors here are
+// plain { error: { code, message } }.
 
 const Provider = Type.Union([Type.Literal('stripe'), Type.Literal('paypal')]);
 const Rate = Type.Number({ minimum: 0, maximum: 1 });
@@ -20,6 +22,16 @@ const FaultsBody = Type.Object(
     error_rate: Type.Optional(Rate),
     latency_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
     outage_seconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400 })),
+  },
+  { additionalProperties: false },
+);
+const TimeoutBody = Type.Object(
+  {
+    provider: Type.Optional(Provider),
+    operation: Type.Union(simOperations.map((operation) => Type.Literal(operation))),
+    /** true: the provider acts and the answer is lost; false: the request is lost before it. */
+    processed: Type.Boolean(),
+    count: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
   },
   { additionalProperties: false },
 );
@@ -103,6 +115,13 @@ export async function adminRoutes(fastify: FastifyInstance, { sim }: { sim: Simu
       { errorRate: error_rate, latencyMs: latency_ms, outageSeconds: outage_seconds },
       sim.now(),
     );
+    return sim.faults.view(sim.now());
+  });
+
+  // The next `count` requests of the operation get no answer before their caller gives up.
+  app.post('/admin/faults/timeouts', { schema: { body: TimeoutBody } }, async (request) => {
+    const { provider, operation, processed, count } = request.body;
+    sim.faults.addTimeout(chosen(provider), { operation, processed, remaining: count });
     return sim.faults.view(sim.now());
   });
 

@@ -1,7 +1,8 @@
 import { simProviders, type SimProvider } from './options.ts';
 
-// Fault injection, set over the admin API: extra latency, a share of 503 answers, or a full
-// outage for some seconds. Applies to the personality routes only (never /admin, /health).
+// Fault injection, set over the admin API: extra latency, a share of 503 answers, a full
+// outage for some seconds, and timeouts of chosen operations. Applies to the personality routes
+// only (never /admin, /health).
 
 export interface FaultSettings {
   /** Probability (0..1) that a request answers 503. */
@@ -14,10 +15,26 @@ export interface FaultSettings {
 
 export type FaultDecision = { latencyMs: number; unavailable: 'outage' | 'error' | undefined };
 
+/** What a personality route does, for timeout faults aimed at one kind of request. */
+export const simOperations = ['authorize', 'capture', 'void', 'refund', 'retrieve', 'lookup'] as const;
+export type SimOperation = (typeof simOperations)[number];
+
+/**
+ * The next `remaining` requests of `operation` get no answer before their caller gives up:
+ * with `processed`, the provider acts and only the answer is lost (the caller cannot tell which
+ * happened); without, the request is lost before the provider sees it.
+ */
+export interface TimeoutFault {
+  operation: SimOperation;
+  processed: boolean;
+  remaining: number;
+}
+
 const none = (): FaultSettings => ({ errorRate: 0, latencyMs: 0, outageUntilMs: 0 });
 
 export class Faults {
   private readonly settings = new Map<SimProvider, FaultSettings>(simProviders.map((name) => [name, none()]));
+  private readonly timeouts = new Map<SimProvider, TimeoutFault[]>(simProviders.map((name) => [name, []]));
 
   constructor(private readonly random: () => number = Math.random) {}
 
@@ -35,8 +52,16 @@ export class Faults {
     }
   }
 
+  /** Adds a timeout fault; faults for one operation are used in the order they were added. */
+  addTimeout(providers: readonly SimProvider[], fault: TimeoutFault): void {
+    for (const provider of providers) this.timeouts.get(provider)?.push({ ...fault });
+  }
+
   clear(providers: readonly SimProvider[] = simProviders): void {
-    for (const provider of providers) this.settings.set(provider, none());
+    for (const provider of providers) {
+      this.settings.set(provider, none());
+      this.timeouts.set(provider, []);
+    }
   }
 
   decide(provider: SimProvider, nowMs: number): FaultDecision {
@@ -45,13 +70,28 @@ export class Faults {
     return { latencyMs, unavailable: errorRate > 0 && this.random() < errorRate ? 'error' : undefined };
   }
 
-  view(nowMs: number): Record<SimProvider, { error_rate: number; latency_ms: number; outage_until: string | null }> {
+  /** Uses up one timeout of `operation`, if one is set: whether the request is processed. */
+  takeTimeout(provider: SimProvider, operation: SimOperation): { processed: boolean } | undefined {
+    const faults = this.timeouts.get(provider) ?? [];
+    const fault = faults.find((candidate) => candidate.operation === operation);
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) faults.splice(faults.indexOf(fault), 1);
+    return { processed: fault.processed };
+  }
+
+  view(nowMs: number) {
     const view = (provider: SimProvider) => {
       const { errorRate, latencyMs, outageUntilMs } = this.settings.get(provider) ?? none();
       return {
         error_rate: errorRate,
         latency_ms: latencyMs,
         outage_until: outageUntilMs > nowMs ? new Date(outageUntilMs).toISOString() : null,
+        timeouts: (this.timeouts.get(provider) ?? []).map((fault) => ({
+          operation: fault.operation,
+          processed: fault.processed,
+          remaining: fault.remaining,
+        })),
       };
     };
     return { stripe: view('stripe'), paypal: view('paypal') };

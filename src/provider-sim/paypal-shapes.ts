@@ -69,6 +69,8 @@ export function paypalAuthorization(charge: SimCharge) {
   return {
     id: charge.id,
     status: authorizationStatus(charge),
+    // Why a denied authorization was denied, so a lookup tells a decline's kind.
+    ...(charge.declineCode ? { status_details: { reason: charge.declineCode.toUpperCase() } } : {}),
     amount: money(charge.amount, charge.currency),
     custom_id: charge.paymentId,
     payment_source: { card: { brand: charge.brand.toUpperCase(), last_digits: charge.last4 } },

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { currencyOf } from '../domain/money.ts';
 import { fromPayPalValue } from '../providers/paypal-amount.ts';
-import type { SimResponse } from './idempotency.ts';
+import type { SimResource, SimResponse } from './idempotency.ts';
 import {
   paypalAuthorization,
   paypalCapture,
@@ -20,8 +20,9 @@ import { defaultSettlementPageSize, settlementFor, utcDayStartMs } from './settl
 import type { Simulator } from './simulator.ts';
 
 // The PayPal personality, mounted under /paypal: /v2/payments/authorizations (create,
-// capture, void, get), /v2/payments/captures/:id/refund and a daily settlement report, paged
-// like PayPal's reporting API (page, page_size, total_pages).
+// capture, void, get), /v2/payments/captures/:id/refund, a lookup by PayPal-Request-Id
+// (/v2/payments/requests/:id: what the request with that id made, as it is now) and a daily
+// settlement report, paged like PayPal's reporting API (page, page_size, total_pages).
 
 const Money = Type.Object(
   {
@@ -37,6 +38,7 @@ const RequestIdHeaders = Type.Object({
   'paypal-request-id': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
 });
 const ResourceParams = Type.Object({ id: ResourceId }, { additionalProperties: false });
+const RequestParams = Type.Object({ request_id: Type.String({ minLength: 1, maxLength: 255 }) });
 
 const AuthorizeBody = Type.Object(
   {
@@ -130,6 +132,7 @@ export async function paypalRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
     sim,
     errors: {
       unavailable: () => paypalError(503, 'SERVICE_UNAVAILABLE', 'Service Unavailable.'),
+      timedOut: () => paypalError(504, 'GATEWAY_TIMEOUT', 'The request timed out.'),
       inProgress: () =>
         paypalError(409, 'RESOURCE_CONFLICT', 'The server has detected a conflict while processing this request.', [
           {
@@ -164,7 +167,7 @@ export async function paypalRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
 
   app.post(
     '/v2/payments/authorizations',
-    { schema: { headers: RequestIdHeaders, body: AuthorizeBody } },
+    { schema: { headers: RequestIdHeaders, body: AuthorizeBody }, config: { operation: 'authorize' } },
     async (request, reply) => {
       const key = request.headers['paypal-request-id'];
       const { body } = request;
@@ -180,57 +183,122 @@ export async function paypalRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
           metadata: body.custom_id === undefined ? {} : { custom_id: body.custom_id },
           attemptKey: key ?? body.custom_id ?? body.payment_source.token.id,
         });
-        if (outcome.ok) return { status: 201, body: paypalAuthorization(outcome.value) };
+        if (outcome.ok) {
+          const resource = { kind: 'authorization', chargeId: outcome.value.id } as const;
+          return { status: 201, body: paypalAuthorization(outcome.value), resource };
+        }
         if (outcome.failure.kind === 'hang') await sim.sleep(sim.options.hangMs, clientGone(reply));
-        return paypalFailure(outcome.failure, 'authorize');
+        const denied = outcome.failure.kind === 'declined' ? outcome.failure.charge.id : undefined;
+        return {
+          ...paypalFailure(outcome.failure, 'authorize'),
+          ...(denied ? { resource: { kind: 'authorization', chargeId: denied } as const } : {}),
+        };
       });
     },
   );
 
   app.post(
     '/v2/payments/authorizations/:id/capture',
-    { schema: { headers: RequestIdHeaders, params: ResourceParams, body: CaptureBody } },
+    {
+      schema: { headers: RequestIdHeaders, params: ResourceParams, body: CaptureBody },
+      config: { operation: 'capture' },
+    },
     async (request, reply) =>
       answerOnce(paypal, request, reply, request.headers['paypal-request-id'], () => {
         const amount = optionalMoney(request.body.amount);
         if (!amount.ok) return amount.response;
         const outcome = processor.capture(request.params.id, amount.change);
         return outcome.ok
-          ? { status: 201, body: paypalCapture(outcome.value) }
+          ? {
+              status: 201,
+              body: paypalCapture(outcome.value),
+              resource: { kind: 'capture', chargeId: outcome.value.id },
+            }
           : paypalFailure(outcome.failure, 'capture');
       }),
   );
 
   app.post(
     '/v2/payments/authorizations/:id/void',
-    { schema: { headers: RequestIdHeaders, params: ResourceParams, body: VoidBody } },
+    {
+      schema: { headers: RequestIdHeaders, params: ResourceParams, body: VoidBody },
+      config: { operation: 'void' },
+    },
     async (request, reply) =>
       answerOnce(paypal, request, reply, request.headers['paypal-request-id'], () => {
         const outcome = processor.void(request.params.id);
         return outcome.ok
-          ? { status: 200, body: paypalAuthorization(outcome.value) }
+          ? {
+              status: 200,
+              body: paypalAuthorization(outcome.value),
+              resource: { kind: 'authorization', chargeId: outcome.value.id },
+            }
           : paypalFailure(outcome.failure, 'authorize');
       }),
   );
 
   app.post(
     '/v2/payments/captures/:id/refund',
-    { schema: { headers: RequestIdHeaders, params: ResourceParams, body: RefundBody } },
+    {
+      schema: { headers: RequestIdHeaders, params: ResourceParams, body: RefundBody },
+      config: { operation: 'refund' },
+    },
     async (request, reply) =>
       answerOnce(paypal, request, reply, request.headers['paypal-request-id'], () => {
         const amount = optionalMoney(request.body.amount);
         if (!amount.ok) return amount.response;
         const outcome = processor.refund(request.params.id, amount.change);
         if (!outcome.ok) return paypalFailure(outcome.failure, 'refund');
-        return { status: 201, body: paypalRefund(outcome.value.charge, outcome.value.refund) };
+        const { charge, refund } = outcome.value;
+        return {
+          status: 201,
+          body: paypalRefund(charge, refund),
+          resource: { kind: 'refund', chargeId: charge.id, refundId: refund.id },
+        };
       }),
   );
 
-  app.get('/v2/payments/authorizations/:id', { schema: { params: ResourceParams } }, async (request, reply) => {
-    const charge = processor.get(request.params.id);
-    const response = charge ? { status: 200, body: paypalAuthorization(charge) } : paypalNotFound();
-    return reply.code(response.status).send(response.body);
-  });
+  app.get(
+    '/v2/payments/authorizations/:id',
+    { schema: { params: ResourceParams }, config: { operation: 'retrieve' } },
+    async (request, reply) => {
+      const charge = processor.get(request.params.id);
+      const response = charge ? { status: 200, body: paypalAuthorization(charge) } : paypalNotFound();
+      return reply.code(response.status).send(response.body);
+    },
+  );
+
+  // What the request sent with this PayPal-Request-Id made, as it is now: 404 when no such
+  // request arrived (or it made nothing), 409 while it still runs.
+  app.get(
+    '/v2/payments/requests/:request_id',
+    { schema: { params: RequestParams }, config: { operation: 'lookup' } },
+    async (request, reply) => {
+      const response = requestLookup(request.params.request_id);
+      return reply.code(response.status).send(response.body);
+    },
+  );
+
+  function requestLookup(requestId: string): SimResponse {
+    const known = sim.idempotency.paypal.peek(requestId);
+    if (known.state === 'running') return paypal.errors.inProgress();
+    const resource = known.state === 'done' ? known.response.resource : undefined;
+    const shown = resource ? present(resource) : undefined;
+    if (!resource || !shown) return paypalNotFound('No request with this PayPal-Request-Id made a resource.');
+    return {
+      status: 200,
+      body: { request_id: requestId, status: 'COMPLETED', resource_type: resource.kind, resource: shown },
+    };
+  }
+
+  function present(resource: SimResource): unknown {
+    const charge = processor.get(resource.chargeId);
+    if (!charge) return undefined;
+    if (resource.kind === 'authorization') return paypalAuthorization(charge);
+    if (resource.kind === 'capture') return paypalCapture(charge);
+    const refund = charge.refunds.find((candidate) => candidate.id === resource.refundId);
+    return refund ? paypalRefund(charge, refund) : undefined;
+  }
 
   app.get('/v1/reporting/settlements', { schema: { querystring: SettlementQuery } }, async (request, reply) => {
     const startMs = utcDayStartMs(request.query.date);

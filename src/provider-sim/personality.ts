@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SimOperation } from './faults.ts';
 import { requestFingerprint, type SimResponse } from './idempotency.ts';
 import type { SimProvider } from './options.ts';
 import type { Simulator } from './simulator.ts';
@@ -6,9 +7,18 @@ import type { Simulator } from './simulator.ts';
 // What both personalities share: fault injection in front of every route, idempotent
 // answers, and errors (validation included) in the personality's own shape.
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What the route does, for timeout faults aimed at one kind of request. */
+    operation?: SimOperation;
+  }
+}
+
 export interface PersonalityErrors {
   /** 503 from fault injection. */
   unavailable(): SimResponse;
+  /** 504 after a timeout fault held the request past its caller's deadline. */
+  timedOut(): SimResponse;
   /** 409: the first request with this key is still running. */
   inProgress(): SimResponse;
   /** The key was first used with another request. */
@@ -64,7 +74,10 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 }
 
 export function installPersonality(app: FastifyInstance, { provider, sim, errors }: Personality): void {
-  app.addHook('onRequest', async (_request, reply) => {
+  // Requests processed under a timeout fault whose answers wait until their callers are gone.
+  const lostAnswers = new WeakMap<FastifyRequest, AbortSignal>();
+
+  app.addHook('onRequest', async (request, reply) => {
     const processor = sim.processors[provider];
     processor.stats.requests++;
     const decision = sim.faults.decide(provider, sim.now());
@@ -73,6 +86,22 @@ export function installPersonality(app: FastifyInstance, { provider, sim, errors
       processor.stats.injected_faults++;
       return send(reply, errors.unavailable());
     }
+    const operation = request.routeOptions.config.operation;
+    const timeout = operation === undefined ? undefined : sim.faults.takeTimeout(provider, operation);
+    if (!timeout) return;
+    processor.stats.timeouts++;
+    if (timeout.processed) {
+      lostAnswers.set(request, clientGone(reply));
+      return;
+    }
+    await sim.sleep(sim.options.hangMs, clientGone(reply));
+    return send(reply, errors.timedOut());
+  });
+
+  app.addHook('onSend', async (request, _reply, payload) => {
+    const gone = lostAnswers.get(request);
+    if (gone) await sim.sleep(sim.options.hangMs, gone);
+    return payload;
   });
 
   // Capture and void may come without a body; the schemas then see an empty object.

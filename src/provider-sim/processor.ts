@@ -13,6 +13,8 @@ export interface SimRefund {
   id: string;
   chargeId: string;
   amount: bigint;
+  /** The caller's own keys (Stripe's refund metadata); empty when none were sent. */
+  metadata: Record<string, string>;
   createdAtMs: number;
 }
 
@@ -235,7 +237,7 @@ export class Processor {
   /** Refunds `amount` (default: what remains); never more than captured minus refunded. */
   refund(
     id: string,
-    request: { amount?: bigint; currency?: string },
+    request: { amount?: bigint; currency?: string; metadata?: Record<string, string> },
   ): Outcome<{ charge: SimCharge; refund: SimRefund }> {
     const charge = this.charges.get(id);
     if (!charge) return fail({ kind: 'not_found' });
@@ -247,7 +249,13 @@ export class Processor {
     const amount = request.amount ?? remaining;
     if (amount > remaining) return fail({ kind: 'amount_too_large', limit: remaining });
     const nowMs = this.settings.now();
-    const refund: SimRefund = { id: this.ids.refund(), chargeId: charge.id, amount, createdAtMs: nowMs };
+    const refund: SimRefund = {
+      id: this.ids.refund(),
+      chargeId: charge.id,
+      amount,
+      metadata: request.metadata ?? {},
+      createdAtMs: nowMs,
+    };
     charge.refunds.push(refund);
     charge.updatedAtMs = nowMs;
     this.stats.refunds++;

@@ -60,7 +60,8 @@ export function stripeRefund(charge: SimCharge, refund: SimRefund) {
     charge: charge.id,
     currency: charge.currency.toLowerCase(),
     status: 'succeeded' as const,
-    metadata: charge.metadata,
+    // The refund's own keys over the charge's, so a refund without any still names its payment.
+    metadata: { ...charge.metadata, ...refund.metadata },
     created: seconds(refund.createdAtMs),
   };
 }

@@ -10,10 +10,13 @@ import {
   utcDayStartMs,
 } from './settlements.ts';
 import type { Simulator } from './simulator.ts';
+import { matchesQuery, parseChargeQuery } from './stripe-search.ts';
 import { stripeCharge, stripeError, stripeFailure, stripeRefund, stripeSettlement } from './stripe-shapes.ts';
 
 // The Stripe personality, mounted under /stripe: /v1/charges, capture, void, /v1/refunds,
-// and a daily settlement report, paged like Stripe's lists (limit, starting_after, has_more).
+// the lookups a caller uses when an answer was lost (charge search by metadata, a charge's
+// refunds), and a daily settlement report, paged like Stripe's lists (limit, starting_after,
+// has_more).
 
 const AmountMinor = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const ObjectId = Type.String({ minLength: 1, maxLength: 255 });
@@ -49,6 +52,12 @@ const RefundBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const ListLimit = Type.Integer({ minimum: 1, maximum: 100, default: 10 });
+const SearchQuery = Type.Object(
+  { query: Type.String({ minLength: 1, maxLength: 2_000 }), limit: ListLimit },
+  { additionalProperties: false },
+);
+const RefundListQuery = Type.Object({ charge: ObjectId, limit: ListLimit }, { additionalProperties: false });
 const SettlementQuery = Type.Object(
   {
     date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
@@ -66,6 +75,7 @@ export async function stripeRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
     sim,
     errors: {
       unavailable: () => stripeError(503, 'api_error', 'service_unavailable', 'Stripe is temporarily unavailable.'),
+      timedOut: () => stripeError(504, 'api_error', 'timeout', 'The request timed out.'),
       inProgress: () =>
         stripeError(
           409,
@@ -93,7 +103,7 @@ export async function stripeRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
 
   app.post(
     '/v1/charges',
-    { schema: { headers: IdempotencyHeaders, body: CreateChargeBody } },
+    { schema: { headers: IdempotencyHeaders, body: CreateChargeBody }, config: { operation: 'authorize' } },
     async (request, reply) => {
       const key = request.headers['idempotency-key'];
       const { body } = request;
@@ -116,7 +126,10 @@ export async function stripeRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
 
   app.post(
     '/v1/charges/:id/capture',
-    { schema: { headers: IdempotencyHeaders, params: ChargeParams, body: CaptureBody } },
+    {
+      schema: { headers: IdempotencyHeaders, params: ChargeParams, body: CaptureBody },
+      config: { operation: 'capture' },
+    },
     async (request, reply) =>
       answerOnce(stripe, request, reply, request.headers['idempotency-key'], () => {
         const amount = request.body.amount === undefined ? undefined : BigInt(request.body.amount);
@@ -127,7 +140,7 @@ export async function stripeRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
 
   app.post(
     '/v1/charges/:id/void',
-    { schema: { headers: IdempotencyHeaders, params: ChargeParams, body: VoidBody } },
+    { schema: { headers: IdempotencyHeaders, params: ChargeParams, body: VoidBody }, config: { operation: 'void' } },
     async (request, reply) =>
       answerOnce(stripe, request, reply, request.headers['idempotency-key'], () => {
         const outcome = processor.void(request.params.id);
@@ -135,20 +148,70 @@ export async function stripeRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
       }),
   );
 
-  app.post('/v1/refunds', { schema: { headers: IdempotencyHeaders, body: RefundBody } }, async (request, reply) =>
-    answerOnce(stripe, request, reply, request.headers['idempotency-key'], () => {
-      const amount = request.body.amount === undefined ? undefined : BigInt(request.body.amount);
-      const outcome = processor.refund(request.body.charge, { amount });
-      if (!outcome.ok) return stripeFailure(outcome.failure, 'charge');
-      return { status: 200, body: stripeRefund(outcome.value.charge, outcome.value.refund) };
-    }),
+  app.post(
+    '/v1/refunds',
+    { schema: { headers: IdempotencyHeaders, body: RefundBody }, config: { operation: 'refund' } },
+    async (request, reply) =>
+      answerOnce(stripe, request, reply, request.headers['idempotency-key'], () => {
+        const amount = request.body.amount === undefined ? undefined : BigInt(request.body.amount);
+        const outcome = processor.refund(request.body.charge, { amount, metadata: request.body.metadata });
+        if (!outcome.ok) return stripeFailure(outcome.failure, 'charge');
+        return { status: 200, body: stripeRefund(outcome.value.charge, outcome.value.refund) };
+      }),
   );
 
-  app.get('/v1/charges/:id', { schema: { params: ChargeParams } }, async (request, reply) => {
-    const charge = processor.get(request.params.id);
-    const response = charge ? { status: 200, body: stripeCharge(charge) } : stripeFailure({ kind: 'not_found' });
-    return reply.code(response.status).send(response.body);
-  });
+  // Charges whose metadata matches, newest first (declined ones included, as `failed`).
+  app.get(
+    '/v1/charges/search',
+    { schema: { querystring: SearchQuery }, config: { operation: 'lookup' } },
+    async (request, reply) => {
+      const wanted = parseChargeQuery(request.query.query);
+      if (!wanted) {
+        const response = stripeError(400, 'invalid_request_error', 'parameter_invalid', 'Invalid search query.', {
+          param: 'query',
+        });
+        return reply.code(response.status).send(response.body);
+      }
+      const found = [...processor.all()].filter((charge) => matchesQuery(charge, wanted)).reverse();
+      return {
+        object: 'search_result' as const,
+        url: '/v1/charges/search',
+        has_more: found.length > request.query.limit,
+        next_page: null,
+        data: found.slice(0, request.query.limit).map(stripeCharge),
+      };
+    },
+  );
+
+  // A charge's refunds, newest first.
+  app.get(
+    '/v1/refunds',
+    { schema: { querystring: RefundListQuery }, config: { operation: 'lookup' } },
+    async (request, reply) => {
+      const charge = processor.get(request.query.charge);
+      if (!charge) {
+        const response = stripeFailure({ kind: 'not_found' }, 'charge');
+        return reply.code(response.status).send(response.body);
+      }
+      const refunds = [...charge.refunds].reverse();
+      return {
+        object: 'list' as const,
+        url: '/v1/refunds',
+        has_more: refunds.length > request.query.limit,
+        data: refunds.slice(0, request.query.limit).map((refund) => stripeRefund(charge, refund)),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/charges/:id',
+    { schema: { params: ChargeParams }, config: { operation: 'retrieve' } },
+    async (request, reply) => {
+      const charge = processor.get(request.params.id);
+      const response = charge ? { status: 200, body: stripeCharge(charge) } : stripeFailure({ kind: 'not_found' });
+      return reply.code(response.status).send(response.body);
+    },
+  );
 
   app.get('/v1/settlements', { schema: { querystring: SettlementQuery } }, async (request, reply) => {
     const startMs = utcDayStartMs(request.query.date);

@@ -106,6 +106,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       throw new ProviderUnavailableError(
         `${provider} answered ${status}${summary(text)}.`,
         status !== 503 && status !== 429,
+        true,
       );
     }
     if (text === '') return { status, body: undefined };

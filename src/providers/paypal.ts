@@ -10,7 +10,14 @@ import {
   type HttpResponse,
 } from './http.ts';
 import { fromPayPalMoney, toPayPalMoney } from './paypal-amount.ts';
-import type { AuthorizeRequest, ChargeStatus, ProviderCharge, ProviderRefund } from './provider.ts';
+import {
+  ProviderUnavailableError,
+  type AuthorizeRequest,
+  type ChargeLookup,
+  type ChargeStatus,
+  type ProviderCharge,
+  type ProviderRefund,
+} from './provider.ts';
 
 // PayPal's Payments v2 API: decimal-string amounts, PayPal-Request-Id for idempotency.
 // Our charge is PayPal's authorization; its single capture carries the authorization's id.
@@ -30,6 +37,7 @@ const Money = Type.Object({ currency_code: Type.String({ minLength: 3, maxLength
 export const PayPalAuthorization = Type.Object({
   id: Type.String({ minLength: 1 }),
   status: Type.String(),
+  status_details: Type.Optional(Type.Object({ reason: Type.Optional(Type.String()) })),
   amount: Money,
   payment_source: Type.Object({ card: Type.Object({ brand: Type.String(), last_digits: Type.String() }) }),
   payments: Type.Optional(
@@ -44,6 +52,13 @@ export type PayPalAuthorization = Static<typeof PayPalAuthorization>;
 const PayPalCapture = Type.Object({ id: Type.String({ minLength: 1 }), status: Type.String(), amount: Money });
 const PayPalRefund = Type.Object({ id: Type.String({ minLength: 1 }), status: Type.String(), amount: Money });
 
+// The simulator's lookup by PayPal-Request-Id: what the request with that id made.
+const PayPalRequestLookup = Type.Object({
+  request_id: Type.String(),
+  resource_type: Type.String(),
+  resource: Type.Unknown(),
+});
+
 const PayPalErrorBody = Type.Object({
   name: Type.String(),
   message: Type.Optional(Type.String()),
@@ -54,6 +69,7 @@ const authorizationValidator = Compile(PayPalAuthorization);
 const captureValidator = Compile(PayPalCapture);
 const refundValidator = Compile(PayPalRefund);
 const errorValidator = Compile(PayPalErrorBody);
+const requestLookupValidator = Compile(PayPalRequestLookup);
 
 const statusOf: Record<string, ChargeStatus> = {
   CREATED: 'authorized',
@@ -109,15 +125,25 @@ export function errorFromPayPal(response: HttpResponse): PaymentsError {
   switch (response.status) {
     case 404:
       return new PaymentsError('resource_missing', message);
-    // 409: a request with the same PayPal-Request-Id is still running; 401/403: our token was
-    // refused. Either way this provider cannot serve us now and another one may.
+    // 401/403: our token was refused, nothing was done. 409: a request with the same
+    // PayPal-Request-Id is still running, so its outcome is not known yet. Either way this
+    // provider cannot serve us now and another one may.
     case 401:
     case 403:
     case 409:
-      return new PaymentsError('provider_unavailable', `paypal answered ${response.status}: ${message}`);
+      return new ProviderUnavailableError(`paypal answered ${response.status}: ${message}`, response.status === 409);
   }
   const code = issue ? issueCodes[issue.issue] : undefined;
   return new PaymentsError(code ?? 'parameter_invalid', message, code === 'amount_too_large' ? 'amount' : undefined);
+}
+
+/** What an authorize request made, from its lookup: the authorization, or its decline. */
+export function lookupFromPayPal(authorization: PayPalAuthorization): ChargeLookup {
+  if (authorization.status === 'DENIED') {
+    const reason = authorization.status_details?.reason;
+    return { found: 'declined', code: reason === 'INSUFFICIENT_FUNDS' ? 'insufficient_funds' : 'card_declined' };
+  }
+  return { found: 'charge', charge: chargeFromPayPal(authorization) };
 }
 
 export function createPayPalProvider(options: PayPalProviderOptions): HttpPaymentProvider {
@@ -139,6 +165,18 @@ export function createPayPalProvider(options: PayPalProviderOptions): HttpPaymen
   }
 
   const authorizationPath = (id: string) => `/v2/payments/authorizations/${encodeURIComponent(id)}`;
+
+  /** What the request with this PayPal-Request-Id made, or undefined when PayPal has nothing from it. */
+  async function lookUpRequest(requestId: string, resourceType: 'authorization' | 'refund'): Promise<unknown> {
+    const response = await http.send('GET', `/v2/payments/requests/${encodeURIComponent(requestId)}`);
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) throw errorFromPayPal(response);
+    const lookup = expectBody('paypal', requestLookupValidator, response);
+    if (lookup.resource_type !== resourceType) {
+      throw new PaymentsError('provider_unavailable', `paypal request ${requestId} made a ${lookup.resource_type}.`);
+    }
+    return lookup.resource;
+  }
 
   async function fetchAuthorization(id: string): Promise<PayPalAuthorization> {
     const response = await http.send('GET', authorizationPath(id));
@@ -198,6 +236,19 @@ export function createPayPalProvider(options: PayPalProviderOptions): HttpPaymen
 
     async get(chargeId: string): Promise<ProviderCharge> {
       return chargeFromPayPal(await fetchAuthorization(chargeId));
+    },
+
+    async findCharge({ idempotencyKey }): Promise<ChargeLookup> {
+      const found = await lookUpRequest(idempotencyKey, 'authorization');
+      if (!found) return { found: 'nothing' };
+      return lookupFromPayPal(expectBody('paypal', authorizationValidator, { status: 200, body: found }));
+    },
+
+    async findRefund({ idempotencyKey, chargeId }): Promise<ProviderRefund | undefined> {
+      const found = await lookUpRequest(idempotencyKey, 'refund');
+      if (!found) return undefined;
+      const refund = expectBody('paypal', refundValidator, { status: 200, body: found });
+      return { provider: 'paypal', refundId: refund.id, chargeId, amount: fromPayPalMoney(refund.amount) };
     },
 
     close: () => http.close(),

@@ -1,6 +1,8 @@
 import CircuitBreaker from 'opossum';
 import { PaymentsError } from '../domain/errors.ts';
 import {
+  OutcomeUnknownError,
+  outcomeMayBeUnknown,
   ProviderUnavailableError,
   type AuthorizeRequest,
   type PaymentProvider,
@@ -42,6 +44,13 @@ export type BreakerState = 'closed' | 'open' | 'half_open';
 export interface RoutedAuthorizeRequest extends AuthorizeRequest {
   /** Use this provider only: no fallback. */
   provider?: ProviderName;
+  /**
+   * A provider that may have acted without answering (a timeout, a reset) ends the attempt
+   * with OutcomeUnknownError instead of a fallback, which could charge the customer twice;
+   * the caller finds out by lookup. Only a provider that surely turned the request away is
+   * passed over.
+   */
+  stopOnUnknownOutcome?: boolean;
 }
 
 export interface FailedAttempt {
@@ -106,7 +115,7 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
       return (await breakerFor(name).fire(call)) as T;
     } catch (error) {
       if ((error as { code?: unknown }).code === 'EOPENBREAKER') {
-        throw new PaymentsError('provider_unavailable', `${name} circuit is open; not calling it.`);
+        throw new ProviderUnavailableError(`${name} circuit is open; not calling it.`, false);
       }
       throw error;
     }
@@ -127,10 +136,16 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
       void: (request) => through(name, () => target.void(request)),
       refund: (request) => through(name, () => target.refund(request)),
       get: (chargeId) => through(name, () => target.get(chargeId)),
+      findCharge: (request) => through(name, () => target.findCharge(request)),
+      findRefund: (request) => through(name, () => target.findRefund(request)),
     };
   }
 
-  async function authorize({ provider: only, ...request }: RoutedAuthorizeRequest): Promise<RoutedCharge> {
+  async function authorize({
+    provider: only,
+    stopOnUnknownOutcome,
+    ...request
+  }: RoutedAuthorizeRequest): Promise<RoutedCharge> {
     const route = only ? [only] : (options.routing[request.currency] ?? options.defaultRoute);
     if (route.length === 0) {
       throw new PaymentsError('parameter_invalid', `No provider is routed for ${request.currency}.`, 'currency');
@@ -147,6 +162,10 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
         return { charge, failedAttempts };
       } catch (error) {
         if (!isUnavailable(error)) throw error;
+        if (stopOnUnknownOutcome && outcomeMayBeUnknown(error)) {
+          const serverError = error instanceof ProviderUnavailableError && error.serverError;
+          throw new OutcomeUnknownError((error as Error).message, name, serverError);
+        }
         failedAttempts.push({
           provider: name,
           message: (error as Error).message,
@@ -154,9 +173,9 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
         });
       }
     }
-    throw new PaymentsError(
-      'provider_unavailable',
+    throw new ProviderUnavailableError(
       `No provider could take the charge: ${failedAttempts.map((attempt) => `${attempt.provider}: ${attempt.message}`).join('; ')}`,
+      failedAttempts.some((attempt) => attempt.outcomeUnknown),
     );
   }
 

@@ -9,7 +9,14 @@ import {
   type HttpPaymentProvider,
   type HttpResponse,
 } from './http.ts';
-import type { AuthorizeRequest, ProviderCharge, ProviderRefund } from './provider.ts';
+import {
+  ProviderUnavailableError,
+  type AuthorizeRequest,
+  type ChargeLookup,
+  type ProviderCharge,
+  type ProviderRefund,
+  type RefundRequest,
+} from './provider.ts';
 
 // Stripe's Charges API: integer minor units, lower-case currencies, Idempotency-Key header.
 
@@ -34,6 +41,8 @@ export const StripeChargeObject = Type.Object({
   status: Type.String(),
   currency: Type.String({ minLength: 3, maxLength: 3 }),
   payment_method_details: Type.Object({ card: Type.Object({ brand: Type.String(), last4: Type.String() }) }),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
+  outcome: Type.Optional(Type.Object({ reason: Type.Optional(Type.Union([Type.String(), Type.Null()])) })),
 });
 export type StripeChargeObject = Static<typeof StripeChargeObject>;
 
@@ -42,7 +51,14 @@ const StripeRefundObject = Type.Object({
   object: Type.Literal('refund'),
   amount: Type.Integer({ minimum: 1 }),
   charge: Type.String(),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
+
+const StripeChargeSearch = Type.Object({
+  object: Type.Literal('search_result'),
+  data: Type.Array(StripeChargeObject),
+});
+const StripeRefundList = Type.Object({ object: Type.Literal('list'), data: Type.Array(StripeRefundObject) });
 
 const StripeErrorBody = Type.Object({
   error: Type.Object({
@@ -56,6 +72,8 @@ const StripeErrorBody = Type.Object({
 
 const chargeValidator = Compile(StripeChargeObject);
 const refundValidator = Compile(StripeRefundObject);
+const chargeSearchValidator = Compile(StripeChargeSearch);
+const refundListValidator = Compile(StripeRefundList);
 const errorValidator = Compile(StripeErrorBody);
 
 // Answers that mean "the charge is not in a state for this", not "your request is malformed".
@@ -106,18 +124,40 @@ export function errorFromStripe(response: HttpResponse): PaymentsError {
       );
     case 404:
       return new PaymentsError('resource_missing', message, param);
-    // 409: another request with the same key is still running; 401/403: our credentials were
-    // refused. Either way this provider cannot serve us now and another one may.
+    // 401/403: our credentials were refused, nothing was done. 409: another request with the
+    // same key is still running, so its outcome is not known yet. Either way this provider
+    // cannot serve us now and another one may.
     case 401:
     case 403:
     case 409:
-      return new PaymentsError('provider_unavailable', `stripe answered ${response.status}: ${message}`);
+      return new ProviderUnavailableError(`stripe answered ${response.status}: ${message}`, response.status === 409);
   }
   if (error?.code === 'amount_too_large') return new PaymentsError('amount_too_large', message, 'amount');
   if (error?.code !== undefined && stateErrorCodes.has(error.code)) {
     return new PaymentsError('payment_unexpected_state', message);
   }
   return new PaymentsError('parameter_invalid', message, param);
+}
+
+/** What a charge search found for one payment: its charge, its decline, or nothing. */
+export function lookupFromStripe(charges: StripeChargeObject[]): ChargeLookup {
+  // One authorize key per payment and provider: an approved charge, if any, is the one.
+  const approved = charges.find((charge) => charge.status !== 'failed');
+  if (approved) return { found: 'charge', charge: chargeFromStripe(approved) };
+  const declined = charges[0];
+  if (!declined) return { found: 'nothing' };
+  return {
+    found: 'declined',
+    code: declined.outcome?.reason === 'insufficient_funds' ? 'insufficient_funds' : 'card_declined',
+  };
+}
+
+/** A quoted value in Stripe's search language; our ids never need escaping, so others are refused. */
+function searchValue(value: string): string {
+  if (!/^[A-Za-z0-9_:.-]{1,255}$/.test(value)) {
+    throw new PaymentsError('parameter_invalid', 'An id to search for has characters a search cannot carry.');
+  }
+  return `'${value}'`;
 }
 
 export function createStripeProvider(options: StripeProviderOptions): HttpPaymentProvider {
@@ -165,9 +205,14 @@ export function createStripeProvider(options: StripeProviderOptions): HttpPaymen
       return charge(await post(`${chargePath(chargeId)}/void`, idempotencyKey, {}));
     },
 
-    async refund({ idempotencyKey, chargeId, amount }): Promise<ProviderRefund> {
+    async refund({ idempotencyKey, chargeId, amount, ids }: RefundRequest): Promise<ProviderRefund> {
       assertSendableAmount(amount);
-      const response = await post('/v1/refunds', idempotencyKey, { charge: chargeId, amount: toJsonAmount(amount) });
+      const response = await post('/v1/refunds', idempotencyKey, {
+        charge: chargeId,
+        amount: toJsonAmount(amount),
+        // Our ids in the refund's metadata, so a lost answer can be found among the charge's refunds.
+        ...(ids ? { metadata: { payment_id: ids.paymentId, refund_id: ids.refundId } } : {}),
+      });
       const refund = expectBody('stripe', refundValidator, response);
       return { provider: 'stripe', refundId: refund.id, chargeId: refund.charge, amount: BigInt(refund.amount) };
     },
@@ -176,6 +221,23 @@ export function createStripeProvider(options: StripeProviderOptions): HttpPaymen
       const response = await http.send('GET', chargePath(chargeId));
       if (response.status !== 200) throw errorFromStripe(response);
       return charge(response);
+    },
+
+    async findCharge({ paymentId }): Promise<ChargeLookup> {
+      const query = encodeURIComponent(`metadata['payment_id']:${searchValue(paymentId)}`);
+      const response = await http.send('GET', `/v1/charges/search?query=${query}&limit=10`);
+      if (response.status !== 200) throw errorFromStripe(response);
+      return lookupFromStripe(expectBody('stripe', chargeSearchValidator, response).data);
+    },
+
+    async findRefund({ chargeId, refundId }): Promise<ProviderRefund | undefined> {
+      const response = await http.send('GET', `/v1/refunds?charge=${encodeURIComponent(chargeId)}&limit=100`);
+      if (response.status !== 200) throw errorFromStripe(response);
+      const refund = expectBody('stripe', refundListValidator, response).data.find(
+        (candidate) => candidate.metadata?.refund_id === refundId,
+      );
+      if (!refund) return undefined;
+      return { provider: 'stripe', refundId: refund.id, chargeId: refund.charge, amount: BigInt(refund.amount) };
     },
 
     close: () => http.close(),

@@ -47,8 +47,9 @@ describe('payment history cost', () => {
     expect(answered.length).toBeLessThanOrEqual(15);
     expect(count(answered, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toBe(1);
     expect(count(answered, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBe(0);
-    // Open the books, one provider call (authorize and capture together), book the capture.
-    expect(count(answered, EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(3);
+    // Open the books, one provider call (authorize and capture together), book the capture,
+    // and the lookup policy's version marker (patched(), once per run).
+    expect(count(answered, EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(4);
   });
 
   it('captures a manual payment with one provider call and one booking', async () => {

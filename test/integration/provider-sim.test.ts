@@ -377,6 +377,137 @@ describe.each(providers)('%s adapter against the simulator', (provider) => {
   });
 });
 
+describe.each(providers)('%s lookups after a lost answer', (provider) => {
+  /** The next request of `operation` times out; `processed`: the provider acts all the same. */
+  const timeOut = (operation: string, processed: boolean, count = 1) =>
+    admin('POST', '/admin/faults/timeouts', { provider, operation, processed, count });
+
+  it('finds the charge an authorization made when its answer was lost, and a resend replays it', async () => {
+    const adapter = adapterFor(provider, 300);
+    const request = authorizeRequest();
+    await timeOut('authorize', true);
+    const lost = await expectCode(adapter.authorize(request), 'provider_unavailable');
+    expect(lost).toMatchObject({ outcomeUnknown: true, message: `${provider} did not answer within 300 ms.` });
+    expect((await stats())[provider]).toMatchObject({ charges: 1, timeouts: 1 });
+
+    const found = await adapter.findCharge({ idempotencyKey: request.idempotencyKey, paymentId: request.paymentId });
+    expect(found).toEqual({
+      found: 'charge',
+      charge: expect.objectContaining({ provider, status: 'authorized', amount: 1500n }),
+    });
+    // The same key answers from the provider's store: still one charge.
+    const resent = await adapter.authorize(request);
+    expect(found.found === 'charge' && resent.chargeId).toBe(found.found === 'charge' && found.charge.chargeId);
+    expect((await stats())[provider]).toMatchObject({ charges: 1, replays: 1 });
+  });
+
+  it('finds nothing when the request was lost before the provider saw it', async () => {
+    const adapter = adapterFor(provider, 300);
+    const request = authorizeRequest();
+    await timeOut('authorize', false);
+    await expectCode(adapter.authorize(request), 'provider_unavailable');
+    await expect(
+      adapter.findCharge({ idempotencyKey: request.idempotencyKey, paymentId: request.paymentId }),
+    ).resolves.toEqual({ found: 'nothing' });
+    expect((await stats())[provider]).toMatchObject({ charges: 0, timeouts: 1 });
+  });
+
+  it('tells a declined authorization by its decline', async () => {
+    const adapter = adapters[provider];
+    for (const [token, code] of [
+      ['tok_chargeDeclined', 'card_declined'],
+      ['tok_insufficientFunds', 'insufficient_funds'],
+    ] as const) {
+      const request = authorizeRequest({ token });
+      await expectCode(adapter.authorize(request), code);
+      await expect(
+        adapter.findCharge({ idempotencyKey: request.idempotencyKey, paymentId: request.paymentId }),
+      ).resolves.toEqual({ found: 'declined', code });
+    }
+  });
+
+  it('finds a refund whose answer was lost, by our refund id or its request key', async () => {
+    const adapter = adapterFor(provider, 300);
+    const request = authorizeRequest({ capture: true });
+    const charge = await adapter.authorize(request);
+    const refund = (refundId: string) => ({
+      idempotencyKey: `${request.paymentId}:refund:${refundId}`,
+      chargeId: charge.chargeId,
+      amount: 400n,
+      ids: { paymentId: request.paymentId, refundId },
+    });
+    await timeOut('refund', true);
+    await expectCode(adapter.refund(refund('re_1')), 'provider_unavailable');
+    const found = await adapter.findRefund({ ...refund('re_1'), refundId: 're_1' });
+    expect(found).toEqual({ provider, refundId: expect.any(String), chargeId: charge.chargeId, amount: 400n });
+    await expect(adapter.findRefund({ ...refund('re_2'), refundId: 're_2' })).resolves.toBeUndefined();
+    await expect(adapter.refund(refund('re_1'))).resolves.toEqual(found);
+    expect((await stats())[provider]).toMatchObject({ refunds: 1, replays: 1 });
+  });
+
+  it('times lookups out like any request when told to', async () => {
+    const adapter = adapterFor(provider, 300);
+    const request = authorizeRequest();
+    await adapter.authorize(request);
+    await timeOut('lookup', false, 2);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expectCode(
+        adapter.findCharge({ idempotencyKey: request.idempotencyKey, paymentId: request.paymentId }),
+        'provider_unavailable',
+      );
+    }
+    await expect(
+      adapter.findCharge({ idempotencyKey: request.idempotencyKey, paymentId: request.paymentId }),
+    ).resolves.toMatchObject({ found: 'charge' });
+    expect((await admin<Record<ProviderName, { timeouts: unknown[] }>>('GET', '/admin/faults'))[provider]).toEqual(
+      expect.objectContaining({ timeouts: [] }),
+    );
+  });
+
+  it('loses a capture or void answer after acting, as the charge then shows', async () => {
+    const adapter = adapterFor(provider, 300);
+    const captured = await adapter.authorize(authorizeRequest());
+    await timeOut('capture', true);
+    await expectCode(
+      adapter.capture({ idempotencyKey: 'capture-lost', chargeId: captured.chargeId, amount: 1500n }),
+      'provider_unavailable',
+    );
+    await expect(adapter.get(captured.chargeId)).resolves.toMatchObject({ status: 'captured', amountCaptured: 1500n });
+    const voided = await adapter.authorize(authorizeRequest());
+    await timeOut('void', true);
+    await expectCode(adapter.void({ idempotencyKey: 'void-lost', chargeId: voided.chargeId }), 'provider_unavailable');
+    await expect(adapter.get(voided.chargeId)).resolves.toMatchObject({ status: 'voided' });
+    expect((await stats())[provider]).toMatchObject({ captures: 1, voids: 1, timeouts: 2 });
+  });
+});
+
+describe('lookups that cannot tell yet', () => {
+  it('PayPal answers 409 for a request with that id still running', async () => {
+    const request = authorizeRequest({ token: 'tok_timeout' });
+    const slow = adapterFor('paypal', 1_000);
+    const first = failure(slow.authorize(request));
+    await expect.poll(async () => (await stats()).paypal.timeouts).toBe(1);
+    const error = await expectCode(
+      adapters.paypal.findCharge({ idempotencyKey: request.idempotencyKey, paymentId: request.paymentId }),
+      'provider_unavailable',
+    );
+    expect(error).toMatchObject({ outcomeUnknown: true, message: expect.stringMatching(/^paypal answered 409/) });
+    await first;
+    // Once it gave up having recorded nothing, the key names nothing.
+    await expect(
+      adapters.paypal.findCharge({ idempotencyKey: request.idempotencyKey, paymentId: request.paymentId }),
+    ).resolves.toEqual({ found: 'nothing' });
+  });
+
+  it('Stripe refuses a search query it cannot read', async () => {
+    const response = await fetch(`${baseUrl}/stripe/v1/charges/search?query=${encodeURIComponent('amount>100')}`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'parameter_invalid', param: 'query' },
+    });
+  });
+});
+
 describe('request validation', () => {
   const post = async (path: string, body: unknown) => {
     const response = await fetch(`${baseUrl}${path}`, {

@@ -199,6 +199,7 @@ async function recordPaths(stack: Stack): Promise<void> {
   paths.push(['maintenance-holds-swept', maintenance.workflowId]);
 
   paths.push(...(await recordMoreV2Paths(stack, pay, post, from)));
+  paths.push(...(await recordUnknownOutcomePaths(stack, pay, post)));
   paths.push(...(await recordImportPaths(stack, merchant)));
   paths.push(...(await recordReconciliationPaths(stack)));
 
@@ -271,6 +272,74 @@ async function recordMoreV2Paths(
   const first = (await stack.temporal.workflow.getHandle(continued).describe()).raw.workflowExecutionInfo?.firstRunId;
   if (!first) throw new Error('the continued payment has no first run id');
   paths.push(['payment-v2-continued-first-run', continued, first], ['payment-v2-continued-resumed', continued]);
+  return paths;
+}
+
+/**
+ * Provider steps whose answer was lost (the simulator's timeout faults), resolved by lookup:
+ * an authorization the provider made, a capture that never reached it (not made, then made on
+ * the next request), a refund the provider made, and an authorization the provider cannot tell
+ * about until the last lookup (requires_attention), resolved by an operator's lookup.
+ */
+async function recordUnknownOutcomePaths(
+  stack: Stack,
+  pay: (name: string, payload: object) => Promise<string>,
+  post: (url: string, payload: object, key?: string) => Promise<{ statusCode: number }>,
+): Promise<[string, string, string?][]> {
+  const timeOut = async (operation: string, processed: boolean, count = 1) => {
+    const response = await stack.sim.inject({
+      method: 'POST',
+      url: '/admin/faults/timeouts',
+      payload: { provider: 'stripe', operation, processed, count },
+    });
+    expect(response.statusCode).toBe(200);
+  };
+  const card = { type: 'card', token: 'tok_visa', provider: 'stripe' };
+  const paths: [string, string, string?][] = [];
+  // The recording stack continues payments as new after settlement: each path is its first run.
+  const firstRun = async (name: string, workflowId: string) => {
+    const first = (await stack.temporal.workflow.getHandle(workflowId).describe()).raw.workflowExecutionInfo
+      ?.firstRunId;
+    if (!first) throw new Error(`${name} has no first run id`);
+    paths.push([name, workflowId, first]);
+  };
+
+  await timeOut('authorize', true);
+  await firstRun(
+    'payment-v2-authorize-lookup-found',
+    await pay('payment-v2-authorize-lookup-found', { amount: 1_000, currency: 'USD', source: card }),
+  );
+
+  const manual = await pay('payment-v2-capture-lookup-not-made', {
+    amount: 1_000,
+    currency: 'USD',
+    source: card,
+    capture_method: 'manual',
+  });
+  const lookups = stack.config.outcomeLookupScheduleMs.length;
+  await timeOut('capture', false, lookups);
+  expect((await post(`/v1/payments/${manual}/capture`, {})).statusCode).toBe(503);
+  expect((await post(`/v1/payments/${manual}/capture`, {})).statusCode).toBe(200);
+  await firstRun('payment-v2-capture-lookup-not-made', manual);
+
+  const refunded = await pay('payment-v2-refund-lookup-found', { amount: 1_000, currency: 'USD', source: card });
+  await timeOut('refund', true);
+  expect((await post(`/v1/payments/${refunded}/refunds`, { amount: 400 })).statusCode).toBe(201);
+  await firstRun('payment-v2-refund-lookup-found', refunded);
+
+  await timeOut('authorize', true);
+  await timeOut('lookup', false, lookups);
+  const attention = await pay('payment-v2-requires-attention', { amount: 1_000, currency: 'USD', source: card });
+  const looked = await stack.app.inject({
+    method: 'POST',
+    url: `/v1/admin/payments/${attention}/lookup`,
+    headers: bearer(stack.adminApiKey),
+  });
+  expect(looked.statusCode).toBe(202);
+  await waitFor(
+    async () => (await stack.prisma.payment.findUniqueOrThrow({ where: { id: attention } })).status === 'succeeded',
+  );
+  await firstRun('payment-v2-requires-attention', attention);
   return paths;
 }
 
@@ -403,6 +472,10 @@ describe('workflow replay', () => {
       paymentContinueAsNewAfterEvents: 30,
       // A capture that meets a database fault runs out of retries within the recording.
       transferCaptureTimeoutMs: 1_000,
+      // A provider step whose answer was lost is looked up three times within a second, and
+      // the timeouts that leave it unknown do not open the circuit before the operator's lookup.
+      outcomeLookupScheduleMs: [100, 200, 300],
+      breakerVolumeThreshold: 1_000,
     });
     await recordPaths(stack);
   });
@@ -410,7 +483,7 @@ describe('workflow replay', () => {
 
   it('replays every recorded history with the current workflow code', async () => {
     const files = (await readdir(fixtures)).filter((file) => file.endsWith('.json')).sort();
-    expect(files.length).toBeGreaterThanOrEqual(36);
+    expect(files.length).toBeGreaterThanOrEqual(40);
     const histories = await Promise.all(
       files.map(async (file) => ({
         workflowId: file,

@@ -1,9 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PaymentsError } from '../../src/domain/errors.ts';
-import type { AuthorizeRequest, PaymentProvider, ProviderCharge, ProviderName } from '../../src/providers/provider.ts';
+import {
+  OutcomeUnknownError,
+  ProviderUnavailableError,
+  type AuthorizeRequest,
+  type PaymentProvider,
+  type ProviderCharge,
+  type ProviderName,
+} from '../../src/providers/provider.ts';
 import { createProviderRouter, type ProviderRouter } from '../../src/providers/router.ts';
 
-type Mode = 'ok' | 'down' | 'decline';
+/** `refused`: a 503 (surely not processed); `timeout`: no answer in time (maybe processed). */
+type Mode = 'ok' | 'down' | 'decline' | 'refused' | 'timeout';
 
 /** A provider whose next answers are set by the test; records every call. */
 function fakeProvider(name: ProviderName) {
@@ -13,6 +21,8 @@ function fakeProvider(name: ProviderName) {
     calls.push({ method, idempotencyKey });
     if (mode === 'down') throw new PaymentsError('provider_unavailable', `${name} is down`);
     if (mode === 'decline') throw new PaymentsError('card_declined', 'Your card was declined.');
+    if (mode === 'refused') throw new ProviderUnavailableError(`${name} answered 503.`, false);
+    if (mode === 'timeout') throw new ProviderUnavailableError(`${name} did not answer within 300 ms.`, true);
     return {
       provider: name,
       chargeId: `${name}_charge`,
@@ -34,6 +44,11 @@ function fakeProvider(name: ProviderName) {
       return { provider: name, refundId: 'r', chargeId: request.chargeId, amount: request.amount };
     },
     get: () => answer('get'),
+    findCharge: async (request) => ({ found: 'charge', charge: await answer('findCharge', request.idempotencyKey) }),
+    findRefund: async (request) => {
+      await answer('findRefund', request.idempotencyKey);
+      return undefined;
+    },
   };
   return {
     provider,
@@ -95,6 +110,36 @@ describe('provider router', () => {
     expect(routed.charge.provider).toBe('paypal');
     expect(routed.failedAttempts).toEqual([{ provider: 'stripe', message: 'stripe is down', outcomeUnknown: false }]);
     expect(paypal.calls).toEqual([{ method: 'authorize', idempotencyKey: 'pay_1:authorize:paypal' }]);
+  });
+
+  it('stops at a provider that may have acted without answering, when asked to', async () => {
+    const { router, stripe, paypal } = setup();
+    stripe.set('timeout');
+    const error = await router.authorize({ ...request, stopOnUnknownOutcome: true }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OutcomeUnknownError);
+    expect(error).toMatchObject({
+      code: 'provider_unavailable',
+      provider: 'stripe',
+      outcomeUnknown: true,
+      message: 'stripe did not answer within 300 ms.',
+    });
+    // No fallback: paypal charging too could take the customer's money twice.
+    expect(paypal.calls).toEqual([]);
+
+    // A provider that surely turned the request away (503) is still passed over.
+    stripe.set('refused');
+    const routed = await router.authorize({ ...request, stopOnUnknownOutcome: true });
+    expect(routed.charge.provider).toBe('paypal');
+    expect(routed.failedAttempts).toEqual([
+      { provider: 'stripe', message: 'stripe answered 503.', outcomeUnknown: false },
+    ]);
+
+    // Without the flag, the first version's behaviour: fall back and report the attempt.
+    stripe.set('timeout');
+    const fallback = await router.authorize(request);
+    expect(fallback.failedAttempts).toEqual([
+      { provider: 'stripe', message: 'stripe did not answer within 300 ms.', outcomeUnknown: true },
+    ]);
   });
 
   it('does not fall back when the caller named the provider', async () => {
@@ -160,11 +205,15 @@ describe('provider router', () => {
       target.refund({ idempotencyKey: 'pay_1:refund:1', chargeId: 'stripe_charge', amount: 100n }),
     ).resolves.toEqual({ provider: 'stripe', refundId: 'r', chargeId: 'stripe_charge', amount: 100n });
     await target.get('stripe_charge');
+    await target.findCharge({ idempotencyKey: 'pay_1:authorize:stripe', paymentId: 'pay_1' });
+    await target.findRefund({ idempotencyKey: 'pay_1:refund:1', chargeId: 'stripe_charge', refundId: '1' });
     expect(stripe.calls).toEqual([
       { method: 'capture', idempotencyKey: 'pay_1:capture' },
       { method: 'void', idempotencyKey: 'pay_1:void' },
       { method: 'refund', idempotencyKey: 'pay_1:refund:1' },
       { method: 'get', idempotencyKey: undefined },
+      { method: 'findCharge', idempotencyKey: 'pay_1:authorize:stripe' },
+      { method: 'findRefund', idempotencyKey: 'pay_1:refund:1' },
     ]);
   });
 });

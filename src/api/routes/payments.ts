@@ -45,6 +45,7 @@ export function paymentSettings(config: Config): PaymentSettings {
     refundWindowMs: config.refundWindowMs,
     maxRefunds: config.maxRefunds,
     continueAsNewAfterEvents: config.paymentContinueAsNewAfterEvents,
+    outcomeLookupScheduleMs: config.outcomeLookupScheduleMs,
     fee: { percentBasisPoints: config.feePercentBasisPoints, fixedMinor: config.feeFixedMinor },
     risk: {
       reviewAboveMinor: config.riskReviewAboveMinor,
