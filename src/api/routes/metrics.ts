@@ -1,5 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { httpRequestDuration, metricsRegistry } from '../../observability/metrics.ts';
+import { withErrors } from '../schemas/common.ts';
+
+const PrometheusText = Type.String({ description: 'Prometheus text exposition format 0.0.4.' });
 
 /** The path Prometheus scrapes; not rate limited, not in the API reference, not timed itself. */
 export const metricsPath = '/metrics';
@@ -23,8 +27,12 @@ export function timeRequests(app: FastifyInstance): void {
  * (docs/operations.md).
  */
 export async function metricsRoutes(app: FastifyInstance): Promise<void> {
-  app.get(metricsPath, { schema: { hide: true } }, async (_request, reply) => {
-    const text = await metricsRegistry.metrics();
-    return reply.type(metricsRegistry.contentType).send(text);
-  });
+  app.get(
+    metricsPath,
+    { schema: { hide: true, response: withErrors({ 200: PrometheusText }) } },
+    async (_request, reply) => {
+      const text = await metricsRegistry.metrics();
+      return reply.type(metricsRegistry.contentType).send(text);
+    },
+  );
 }
