@@ -42,7 +42,18 @@ function installRuntime(logger: PinoLogger, temporalMetricsAddress: string | und
   Runtime.install({
     logger: temporalLogger(logger, parseTemporalLogLevel(process.env.TEMPORAL_LOG_LEVEL)),
     ...(temporalMetricsAddress
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: temporalMetricsAddress } } } }
+      ? {
+          telemetryOptions: {
+            // Seconds and `_total`, as Prometheus names them and as our own metrics do.
+            metrics: {
+              prometheus: {
+                bindAddress: temporalMetricsAddress,
+                useSecondsForDurations: true,
+                countersTotalSuffix: true,
+              },
+            },
+          },
+        }
       : {}),
   });
 }

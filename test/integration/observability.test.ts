@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startStack, bearer, type Stack } from '../support/stack.ts';
 import { card, paymentsClient } from '../support/payments.ts';
+import { freePort } from '../../src/temporal/dev-server.ts';
+import { startMetricsServer } from '../../src/observability/metrics-server.ts';
 
 // Logs and metrics of the real stack: one payment followed by its id from the HTTP request
 // to its workflow, its activities and its provider call; no secret on any line; and the
@@ -17,8 +19,16 @@ let stack: Stack;
 let merchant: { id: string; apiKey: string };
 let api: ReturnType<typeof paymentsClient>;
 
+let temporalMetricsPort: number;
+
 beforeAll(async () => {
-  stack = await startStack('observability', { rateLimitPerSecond: 10_000 }, {}, { logs });
+  temporalMetricsPort = await freePort();
+  stack = await startStack(
+    'observability',
+    { rateLimitPerSecond: 10_000 },
+    {},
+    { logs, temporalMetricsAddress: `127.0.0.1:${temporalMetricsPort}` },
+  );
   merchant = await stack.merchant();
   api = paymentsClient(stack, merchant);
 });
@@ -156,6 +166,23 @@ describe('metrics', () => {
     expect(sample(text, 'webhook_inbox_backlog', {})).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'event_relay_lag_seconds', {})).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'db_pool_connections', { state: 'max' })).toBeGreaterThan(0);
+  });
+});
+
+describe('worker metrics', () => {
+  it("serves the worker's registry on its own port, and the Temporal SDK's on another", async () => {
+    const server = await startMetricsServer('127.0.0.1', 0);
+    try {
+      const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(await response.text()).toContain('# TYPE payment_transitions_total counter');
+      expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+    const sdk = await (await fetch(`http://127.0.0.1:${temporalMetricsPort}/metrics`)).text();
+    expect(sdk).toMatch(/^temporal_\w+/m);
   });
 });
 

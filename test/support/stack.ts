@@ -48,6 +48,8 @@ process.env.TEMPORAL_LOG_LEVEL ??= 'ERROR';
 export interface StackLogging {
   /** Where the API's and the worker's JSON lines go (at debug); without it the stack logs nothing of its own. */
   logs?: DestinationStream;
+  /** host:port of the Temporal SDK's Prometheus exporter; the first stack of a process sets it (or none). */
+  temporalMetricsAddress?: string;
 }
 
 export async function startStack(
@@ -93,6 +95,7 @@ export async function startStack(
     logger: logging.logs
       ? createLogger('worker', { level: 'debug', format: 'json', destination: logging.logs })
       : createLogger('worker', { level: 'error', format: 'pretty', destination: process.stderr }),
+    ...(logging.temporalMetricsAddress ? { temporalMetricsAddress: logging.temporalMetricsAddress } : {}),
   });
   const workerRun = worker.run();
   // Suites share one database: each relay hands over only its own merchants' events, to its
