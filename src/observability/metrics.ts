@@ -86,7 +86,7 @@ export const webhookDeadLetters = new Counter({
   registers: [metricsRegistry],
 });
 
-/** Shared across the process: both the breaker and its tests set the state this way. */
+/** One state is 1, the others 0: `provider_circuit_breaker_state{state="open"} == 1` is the alert. */
 export function recordBreakerState(provider: string, state: 'closed' | 'open' | 'half_open'): void {
   for (const each of ['closed', 'open', 'half_open'] as const) {
     providerCircuitState.set({ provider, state: each }, each === state ? 1 : 0);

@@ -124,6 +124,13 @@ describe('metrics', () => {
   it('answers Prometheus text with the request histogram by route and the payment transitions', async () => {
     const created = await api.create({ amount: 1_500, currency: 'USD', source: card('tok_visa') });
     expect(created.statusCode).toBe(201);
+    const unsigned = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/stripe',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"id":"evt_1","type":"charge.refunded"}',
+    });
+    expect(unsigned.statusCode).toBe(400);
     const response = await stack.app.inject({ method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -163,6 +170,13 @@ describe('metrics', () => {
     expect(sample(text, 'provider_circuit_breaker_state', { provider: 'stripe', state: 'closed' })).toBe(1);
     expect(sample(text, 'provider_circuit_breaker_state', { provider: 'stripe', state: 'open' })).toBe(0);
     expect(sample(text, 'ledger_postings_total', { kind: 'payment_capture', replayed: 'false' })).toBeGreaterThan(0);
+    expect(
+      sample(text, 'webhook_intake_total', {
+        provider: 'stripe',
+        outcome: 'rejected',
+        reason: 'webhook_signature_invalid',
+      }),
+    ).toBe(1);
     expect(sample(text, 'webhook_inbox_backlog', {})).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'event_relay_lag_seconds', {})).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'db_pool_connections', { state: 'max' })).toBeGreaterThan(0);

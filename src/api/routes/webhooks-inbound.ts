@@ -53,6 +53,7 @@ export async function inboundWebhookRoutes(app: FastifyInstance, deps: AppDepend
     },
   );
 
+  /** Verifies and records one webhook; throws the error code that rejects it. */
   async function receive(
     provider: string,
     headers: FastifyRequest['headers'],
