@@ -33,7 +33,8 @@ function prettyStream(destination: DestinationStream | NodeJS.WritableStream | u
   return pretty({
     colorize: destination === undefined && process.stdout.isTTY,
     translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'pid,hostname,proc',
+    // What a terminal reader never needs; the JSON format keeps every field.
+    ignore: 'pid,hostname,proc,namespace,taskQueue,isLocal,activityId,component',
     messageFormat: '[{proc}] {msg}',
     singleLine: true,
     sync: true,
