@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { PaymentsError } from '../src/domain/errors.ts';
 import type { ProviderCharge, ProviderGateway, ProviderName } from '../src/providers/provider.ts';
 
 // Calls to the card providers, for both payment workflow versions. Every call carries the key
@@ -16,12 +17,34 @@ const heartbeatIntervalMs = 1_000;
  */
 async function heartbeating<T>(call: () => Promise<T>): Promise<T> {
   const context = Context.current();
-  if (context.info.isLocal) return call();
+  if (context.info.isLocal) return logged(context, call);
   const timer = setInterval(() => context.heartbeat(), heartbeatIntervalMs);
   try {
-    return await call();
+    return await logged(context, call);
   } finally {
     clearInterval(timer);
+  }
+}
+
+/**
+ * One line per provider call, with the activity's ids (src/observability/activity-logging.ts):
+ * the provider, its charge id and status, or the error code of a refusal; never the card token.
+ */
+async function logged<T>(context: Context, call: () => Promise<T>): Promise<T> {
+  try {
+    const result = await call();
+    const { charge } = (result ?? {}) as { charge?: ProviderCharge };
+    const answer = (charge ?? result) as Partial<ProviderCharge> & { id?: string; status?: string };
+    context.log.info('Provider call answered', {
+      provider: answer.provider,
+      chargeId: answer.chargeId,
+      providerStatus: answer.status,
+    });
+    return result;
+  } catch (error) {
+    const code = error instanceof PaymentsError ? error.code : 'error';
+    context.log.info('Provider call failed', { code });
+    throw error;
   }
 }
 

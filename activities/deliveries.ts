@@ -5,6 +5,7 @@ import { presentEvent } from '../src/events/present.ts';
 import { newId } from '../src/ids.ts';
 import { failingDisabledReason, presentEndpoint } from '../src/webhooks/endpoints.ts';
 import { sendWebhook } from '../src/webhooks/sender.ts';
+import { webhookDeadLetters, webhookDeliveryAttempts } from '../src/observability/metrics.ts';
 import type { DestinationPolicy } from '../src/webhooks/destinations.ts';
 
 // Activities of the outbound delivery workflow. One attempt = at most one HTTP POST, recorded as
@@ -93,6 +94,8 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
               policy,
             })
           : { ok: false, statusCode: null, error: endpointDisabledError, durationMs: 0 };
+      // Counted when a POST was made (a disabled endpoint gets none), even if another execution records first.
+      if (endpoint.status === 'enabled') webhookDeliveryAttempts.inc({ outcome: outcome.ok ? 'success' : 'failure' });
 
       await prisma.$transaction(async (tx) => {
         const inserted = await tx.webhookDeliveryAttempt.createMany({
@@ -152,10 +155,14 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
           include: { endpoint: true },
         });
         if (!delivery) throw new PaymentsError('resource_missing', `No such delivery: '${input.deliveryId}'.`);
-        await tx.webhookDelivery.updateMany({
+        const failed = await tx.webhookDelivery.updateMany({
           where: { id: delivery.id, status: 'pending' },
           data: { status: 'failed', updatedAt: new Date() },
         });
+        // Counted once: a retried activity finds the delivery failed already. (Counted before the
+        // commit; a transaction that then fails is retried and finds it still pending: rare, and
+        // an overcount of a dead letter is the safe side for an alert.)
+        if (failed.count > 0) webhookDeadLetters.inc({ reason: input.reason });
         const { endpoint } = delivery;
         if (input.reason !== 'max_age_exceeded' || endpoint.status !== 'enabled' || !endpoint.failingSince) {
           return { endpointDisabled: endpoint.status === 'disabled' };

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../src/db/prisma.ts';
 import { PaymentsError, errorCatalog } from '../src/domain/errors.ts';
@@ -57,11 +58,17 @@ function typedFailures<T extends Record<string, (...args: never[]) => Promise<un
         return await activity(...args);
       } catch (error) {
         if (error instanceof PaymentsError) {
+          const retryable = errorCatalog[error.code].retryable;
           throw ApplicationFailure.create({
             type: error.code,
             message: error.message,
-            nonRetryable: !errorCatalog[error.code].retryable,
+            nonRetryable: !retryable,
             details: error.param === undefined ? [] : [{ param: error.param }],
+            // A decline, insufficient funds, a refused state: an outcome, not a fault. BENIGN
+            // makes the SDK log it at DEBUG without a stack (the info line is
+            // src/observability/activity-logging.ts's) and leave it out of its failure metrics.
+            // Retryable ones (provider_unavailable…) stay failures: they are worth a stack.
+            ...(retryable ? {} : { category: ApplicationFailureCategory.BENIGN }),
           });
         }
         throw error;

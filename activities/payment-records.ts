@@ -10,6 +10,7 @@ import {
   recordTransitionStatement,
   type RecordedTransition,
 } from '../src/payments/transition-statement.ts';
+import { ledgerPostings, paymentTransitions } from '../src/observability/metrics.ts';
 import type { PaymentEventRecord, PaymentView, RefundView } from '../src/domain/payment-view.ts';
 
 // The database steps of the payment workflow, run as local activities. Each transition is one
@@ -25,6 +26,11 @@ export interface TransitionRecord {
   ledger?: LedgerStep | undefined;
 }
 
+/** A retried step that changed nothing is not counted (the statement tells: `fresh`). */
+function countTransition(view: PaymentView, from: string): void {
+  paymentTransitions.inc({ from, to: view.status, provider: view.provider ?? 'none', currency: view.currency });
+}
+
 export function partyOf(view: PaymentView): PaymentParty {
   return {
     paymentId: view.id,
@@ -38,14 +44,23 @@ export function createPaymentRecordActivities(prisma: PrismaClient) {
   return {
     /** Records the new payment (version 1) and returns the velocity facts for its risk check. */
     async openPayment(input: { view: PaymentView; event: PaymentEventRecord; windowMs: number }): Promise<RiskFacts> {
-      return openPaymentStatement(prisma, input);
+      const { fresh, ...facts } = await openPaymentStatement(prisma, input);
+      if (fresh) countTransition(input.view, 'none');
+      return facts;
     },
 
     async recordTransition(record: TransitionRecord): Promise<RecordedTransition> {
       const party = partyOf(record.view);
       const recipe = record.ledger ? recipeFor(party, record.ledger) : undefined;
       if (recipe) await ensureAccounts(prisma, recipe.accounts);
-      return recordTransitionStatement(prisma, { ...record, party, recipe });
+      const { previousStatus, fresh, ...recorded } = await recordTransitionStatement(prisma, {
+        ...record,
+        party,
+        recipe,
+      });
+      if (fresh && previousStatus !== record.view.status) countTransition(record.view, previousStatus ?? 'none');
+      if (recipe) ledgerPostings.inc({ kind: recipe.posting.kind, replayed: String(!fresh) });
+      return recorded;
     },
 
     /**

@@ -242,6 +242,10 @@ export interface Config extends PaymentConfig, WebhookConfig, EventStreamConfig,
   workerTuning: WorkerTuning;
   adminApiKey: string | undefined;
   providerSimPort: number;
+  /** The worker process's own GET /metrics (src/worker.ts); 0: none. The API serves its own at /metrics. */
+  workerMetricsPort: number;
+  /** The Temporal SDK's Prometheus exporter (worker task slots, poll latency, sticky cache…); 0: none. */
+  temporalMetricsPort: number;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
   rateLimitPerSecond: number;
@@ -338,6 +342,8 @@ function readConfig(): Config {
     },
     adminApiKey: optionalText('ADMIN_API_KEY'),
     providerSimPort: integer('PROVIDER_SIM_PORT', 4010),
+    workerMetricsPort: integer('WORKER_METRICS_PORT', 9464),
+    temporalMetricsPort: integer('TEMPORAL_METRICS_PORT', 9465),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 64 * 1024),
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 30_000),
     rateLimitPerSecond: integer('RATE_LIMIT_PER_SECOND', 200),

@@ -13,6 +13,7 @@ import { startProviderSim } from './provider-sim/server.ts';
 import { simOptionsFromEnv } from './provider-sim/options.ts';
 import { createProviderGateway } from './providers/index.ts';
 import { onShutdown } from './main.ts';
+import { createLogger } from './observability/logger.ts';
 import { startEventRelay } from './events/relay.ts';
 import { startWebhookSweeper } from './webhooks/inbox.ts';
 import { ensureMaintenanceSchedule } from './temporal/schedules.ts';
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
   // Dev mode: webhook endpoints on this machine (http://localhost:…) are allowed, unless
   // WEBHOOK_ALLOW_PRIVATE_DESTINATIONS=false asks for the production rule.
   process.env.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS ??= 'true';
+  // A terminal reads lines, not JSON: LOG_FORMAT=json asks for what production writes.
+  process.env.LOG_FORMAT ??= 'pretty';
   const config = loadConfig();
   const adminApiKey = config.adminApiKey ?? `sk_admin_${randomBytes(24).toString('hex')}`;
   const stops: (() => Promise<void>)[] = [];
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
     webhookUrl: simOptions.paypal?.webhookUrl ?? `${api}/v1/webhooks/paypal`,
     webhookSecret: simOptions.paypal?.webhookSecret ?? config.webhookSecretsPaypal[0],
   };
-  const sim = await startProviderSim(config.host, config.providerSimPort, simOptions);
+  const sim = await startProviderSim(config.host, config.providerSimPort, simOptions, createLogger('provider-sim'));
   stops.push(() => sim.close());
   const providers = createProviderGateway(config);
   stops.push(async () => providers.shutdown());
@@ -107,6 +110,11 @@ async function main(): Promise<void> {
     workflowBundle,
     tuning: config.workerTuning,
     allowPrivateWebhookDestinations: config.webhookAllowPrivateDestinations,
+    logger: createLogger('worker'),
+    // One process: the API's /metrics shows the worker's metrics; the SDK's have their own port.
+    ...(config.temporalMetricsPort > 0
+      ? { temporalMetricsAddress: `${config.host}:${config.temporalMetricsPort}` }
+      : {}),
   });
   const workerRun = worker.run();
   stops.push(async () => {
@@ -137,6 +145,7 @@ async function main(): Promise<void> {
       `  Payment orchestrator is up (${Math.round((Date.now() - startedAt) / 100) / 10} s)`,
       `  API               ${api}   (ready: ${api}/ready)`,
       `  API docs          ${api}/docs`,
+      `  Metrics           ${api}/metrics${config.temporalMetricsPort > 0 ? `   (Temporal SDK: http://${config.host}:${config.temporalMetricsPort}/metrics)` : ''}`,
       `  Temporal Web UI   ${temporalServer.uiUrl ?? '(external server: see its own UI)'}`,
       `  Temporal gRPC     ${temporalServer.address}`,
       `  PostgreSQL        ${database.embedded ? 'embedded, data in .data/postgres' : 'DATABASE_URL'}`,

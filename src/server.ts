@@ -4,13 +4,14 @@ import type { Config } from './config.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import { buildApp } from './api/build.ts';
 import { isMain, onShutdown } from './main.ts';
+import { createLogger } from './observability/logger.ts';
 
 /** Builds the API and listens; the caller owns prisma and the Temporal client. */
 export async function startServer(config: Config, prisma: PrismaClient, temporal: Client): Promise<FastifyInstance> {
   const server = await buildApp(
     { prisma, temporal, config },
     {
-      logger: { level: process.env.LOG_LEVEL ?? 'info' },
+      logger: createLogger('api'),
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,
     },

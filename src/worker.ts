@@ -1,4 +1,5 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Logger as PinoLogger } from 'pino';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index.ts';
 import type { PrismaClient } from './db/prisma.ts';
@@ -6,6 +7,9 @@ import type { ProviderGateway } from './providers/provider.ts';
 import { dataConverter } from './temporal/data-converter.ts';
 import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
 import { isMain, onShutdown } from './main.ts';
+import { createLogger } from './observability/logger.ts';
+import { temporalLogger, parseTemporalLogLevel } from './observability/temporal-logger.ts';
+import { activityLogging } from './observability/activity-logging.ts';
 
 export interface WorkerOptions {
   address: string;
@@ -19,21 +23,43 @@ export interface WorkerOptions {
   tuning?: WorkerTuning;
   /** WEBHOOK_ALLOW_PRIVATE_DESTINATIONS; default false: webhooks reach public addresses only. */
   allowPrivateWebhookDestinations?: boolean;
+  /** The worker's lines (its own, the SDK's, workflows' and activities'); one per process, proc "worker". */
+  logger?: PinoLogger;
+  /** host:port for the SDK's Prometheus exporter (TEMPORAL_METRICS_PORT); none when unset. */
+  temporalMetricsAddress?: string;
 }
 
 let runtimeInstalled = false;
 
-/** The SDK logs every worker state change at INFO; WARN keeps test and dev output readable. */
-function installRuntime(): void {
+/**
+ * The SDK's runtime, once per process: its lines on the worker's pino logger (the SDK logs
+ * every worker state change at INFO; TEMPORAL_LOG_LEVEL, WARN by default, keeps those out),
+ * and, given a port, its own metrics in Prometheus format there.
+ */
+function installRuntime(logger: PinoLogger, temporalMetricsAddress: string | undefined): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
-    logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'WARN' | 'ERROR' | undefined) ?? 'WARN'),
+    logger: temporalLogger(logger, parseTemporalLogLevel(process.env.TEMPORAL_LOG_LEVEL)),
+    ...(temporalMetricsAddress
+      ? {
+          telemetryOptions: {
+            // Seconds and `_total`, as Prometheus names them and as our own metrics do.
+            metrics: {
+              prometheus: {
+                bindAddress: temporalMetricsAddress,
+                useSecondsForDurations: true,
+                countersTotalSuffix: true,
+              },
+            },
+          },
+        }
+      : {}),
   });
 }
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  installRuntime();
+  installRuntime(options.logger ?? createLogger('worker'), options.temporalMetricsAddress);
   const tuning = options.tuning ?? defaultWorkerTuning;
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
@@ -48,6 +74,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       allowPrivateWebhookDestinations: options.allowPrivateWebhookDestinations ?? false,
     }),
     dataConverter,
+    interceptors: { activity: [activityLogging] },
     maxCachedWorkflows: tuning.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTasks,
     maxConcurrentLocalActivityExecutions: tuning.maxConcurrentLocalActivities,
@@ -64,6 +91,7 @@ async function main(): Promise<void> {
   if (!config.databaseUrl || !config.temporalAddress) {
     throw new Error('src/worker.ts alone needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` sets up both.');
   }
+  const logger = createLogger('worker');
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const { createProviderGateway } = await import('./providers/index.ts');
   const { ensureWorkflowBundle } = await import('./temporal/workflow-bundle.ts');
@@ -83,7 +111,18 @@ async function main(): Promise<void> {
     workflowBundle: await ensureWorkflowBundle(),
     tuning: config.workerTuning,
     allowPrivateWebhookDestinations: config.webhookAllowPrivateDestinations,
+    logger,
+    ...(config.temporalMetricsPort > 0
+      ? { temporalMetricsAddress: `${config.host}:${config.temporalMetricsPort}` }
+      : {}),
   });
+  const { startMetricsServer } = await import('./observability/metrics-server.ts');
+  const metrics =
+    config.workerMetricsPort > 0 ? await startMetricsServer(config.host, config.workerMetricsPort) : undefined;
+  logger.info(
+    { metricsPort: metrics?.port ?? null, temporalMetricsPort: config.temporalMetricsPort || null },
+    'worker started',
+  );
   const { startWebhookSweeper } = await import('./webhooks/inbox.ts');
   const { ensureMaintenanceSchedule } = await import('./temporal/schedules.ts');
   await ensureMaintenanceSchedule(temporal, config);
@@ -97,7 +136,7 @@ async function main(): Promise<void> {
   // counts them) and go out, in order, once a worker runs with it.
   const { startEventStreamPublisher } = await import('./events/stream-publisher.ts');
   const publisher = config.natsUrl ? startEventStreamPublisher({ prisma, config, natsUrl: config.natsUrl }) : undefined;
-  if (!publisher) process.stderr.write('[worker] NATS_URL unset: events are not published to the event stream\n');
+  if (!publisher) logger.warn('NATS_URL unset: events are not published to the event stream');
   const { startRecordIntakeSweeper } = await import('./records/intake.ts');
   const recordSweeper = startRecordIntakeSweeper({ prisma, temporal, config });
   onShutdown(async () => worker.shutdown());
@@ -106,6 +145,7 @@ async function main(): Promise<void> {
   await publisher?.stop();
   await sweeper.stop();
   await recordSweeper.stop();
+  await metrics?.close();
   await temporal.connection.close();
   providers.shutdown();
   await connection.close();

@@ -7,6 +7,7 @@ import type { AppDependencies } from './dependencies.ts';
 import { registerErrorHandling } from './errors.ts';
 import { ErrorResponse } from './schemas/common.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsPath, metricsRoutes } from './routes/metrics.ts';
 import { adminScope, merchantScope } from './merchant-scope.ts';
 import { inboundWebhookRoutes } from './routes/webhooks-inbound.ts';
 import { recordWebhookRoutes } from './routes/webhooks-records.ts';
@@ -45,7 +46,10 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
     },
     // Providers' webhooks are signed and deduplicated; throttling them would only delay money.
     allowList: (request) =>
-      request.url === '/health' || request.url === '/ready' || request.url.startsWith('/v1/webhooks/'),
+      request.url === '/health' ||
+      request.url === '/ready' ||
+      request.url === metricsPath ||
+      request.url.startsWith('/v1/webhooks/'),
     // Thrown into the one error handler, which answers in the common error shape.
     errorResponseBuilder: (_request, context) =>
       Object.assign(new Error(`Too many requests; retry after ${context.after}.`), { statusCode: context.statusCode }),
@@ -59,6 +63,7 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
   });
 
   await api.register(healthRoutes, deps);
+  await api.register(metricsRoutes);
   const authFailures = createAuthFailureLimiter(deps.config.authFailuresPerMinute);
   await api.register(adminScope, { ...deps, authFailures });
   await api.register(merchantScope, { ...deps, authFailures });

@@ -1,12 +1,15 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import type { Logger } from 'pino';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import { app, type AppDependencies } from './app.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { requestIdHeader } from './errors.ts';
+import { timeRequests } from './routes/metrics.ts';
 
 export interface BuildOptions {
-  logger: FastifyServerOptions['logger'];
+  /** The API's pino logger (src/observability/logger.ts), or false for none (most tests). */
+  logger: Logger | false;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
   /** Sees every route as it is registered, hidden ones too (the route fuzz test enumerates them). */
@@ -54,7 +57,8 @@ function acceptEmptyJson(fastify: FastifyInstance): void {
 
 export async function buildApp(deps: AppDependencies, options: BuildOptions): Promise<FastifyInstance> {
   const fastify = Fastify({
-    logger: options.logger,
+    // Typed as Fastify's logger: the app's plugins are written against FastifyBaseLogger.
+    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
     connectionTimeout: options.requestTimeoutMs,
@@ -70,6 +74,7 @@ export async function buildApp(deps: AppDependencies, options: BuildOptions): Pr
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header(requestIdHeader, request.id);
   });
+  timeRequests(fastify);
   await fastify.register(app, deps);
   return fastify;
 }

@@ -3,6 +3,7 @@ import type { AppDependencies } from './dependencies.ts';
 import { authenticateMerchant, authenticateAdmin } from './auth.ts';
 import type { AuthFailureLimiter } from './auth-failures.ts';
 import { PaymentsError } from '../domain/errors.ts';
+import { labelRequestLog } from './request-log.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { transferRoutes } from './routes/transfers.ts';
 import { paymentRoutes } from './routes/payments.ts';
@@ -39,10 +40,11 @@ declare module 'fastify' {
 /** Every route registered here sees `request.merchantId` of a valid API key, or never runs. */
 export async function merchantScope(app: FastifyInstance, deps: ScopeDependencies): Promise<void> {
   app.decorateRequest('merchantId', '');
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.merchantId = await counted(deps, request.ip, () =>
       authenticateMerchant(deps.prisma, deps.config.adminApiKey, request),
     );
+    labelRequestLog(request, reply, { merchantId: request.merchantId });
   });
   await app.register(accountRoutes, deps);
   await app.register(transferRoutes, deps);

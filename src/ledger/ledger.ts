@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Prisma, type Db } from '../db/prisma.ts';
 import { PaymentsError } from '../domain/errors.ts';
 import { newId } from '../ids.ts';
+import { ledgerLockRetries, ledgerPostings } from '../observability/metrics.ts';
 
 // The one way money moves. Every operation is a single PostgreSQL transaction that locks the
 // touched account rows in id order, is idempotent by its key, and leaves balanced entries.
@@ -66,6 +67,7 @@ export async function post(db: Db, input: PostInput): Promise<PostResult> {
   );
   const row = rows[0];
   if (!row) throw new Error('ledger_post returned no row');
+  ledgerPostings.inc({ kind: input.kind, replayed: String(row.replayed) });
   return { transactionId: row.transaction_id, replayed: row.replayed };
 }
 
@@ -96,6 +98,7 @@ export async function withLockRetry<T>(operation: () => Promise<T>): Promise<T> 
       const typed = ledgerError(error);
       if (typed) throw typed;
       if (attempt < maxLockRetries && isLockConflict(error)) {
+        ledgerLockRetries.inc();
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
         continue;
       }

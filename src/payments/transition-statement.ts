@@ -111,8 +111,19 @@ export interface RecordedTransition {
   recordedAtMs: number;
 }
 
+/** What the statement saw before it ran, for metrics: a retry finds its own version already stored. */
+export interface TransitionEffect {
+  /** The payment's status before this statement; null when the row did not exist. */
+  previousStatus: string | null;
+  /** False when this version was already recorded (a retried activity): nothing changed. */
+  fresh: boolean;
+}
+
 /** Records the transition in one statement. */
-export async function recordTransitionStatement(db: Db, input: TransitionInput): Promise<RecordedTransition> {
+export async function recordTransitionStatement(
+  db: Db,
+  input: TransitionInput,
+): Promise<RecordedTransition & TransitionEffect> {
   const recordedAt = new Date();
   const transactionId = input.recipe ? transactionIdFor(input.recipe.posting.idempotencyKey) : null;
   let view = input.view;
@@ -123,6 +134,8 @@ export async function recordTransitionStatement(db: Db, input: TransitionInput):
     parts.push(Prisma.sql`refund AS (${refundPart(view.id, refund)})`);
   }
   parts.push(
+    // Every part of one WITH statement reads the same snapshot: this sees the row before the update.
+    Prisma.sql`prior AS (SELECT status, version FROM payments WHERE id = ${view.id})`,
     Prisma.sql`snapshot AS (${snapshotPart(view)})`,
     Prisma.sql`event AS (${eventPart(view.id, input.event)})`,
   );
@@ -134,13 +147,27 @@ export async function recordTransitionStatement(db: Db, input: TransitionInput):
   const refundCreatedAt = input.refund ? Prisma.sql`(SELECT created_at FROM refund)` : Prisma.sql`NULL::timestamptz`;
   const rows = await withLockRetry(
     () =>
-      db.$queryRaw<{ transaction_id: string | null; refund_created_at: Date | null }[]>`
-        WITH ${Prisma.join(parts, ', ')} SELECT transaction_id, ${refundCreatedAt} AS refund_created_at FROM posted`,
+      db.$queryRaw<
+        {
+          transaction_id: string | null;
+          refund_created_at: Date | null;
+          prior_status: string | null;
+          prior_version: number | null;
+        }[]
+      >`
+        WITH ${Prisma.join(parts, ', ')} SELECT transaction_id, ${refundCreatedAt} AS refund_created_at,
+          (SELECT status FROM prior) AS prior_status, (SELECT version FROM prior) AS prior_version FROM posted`,
   );
   const posted = rows[0]?.transaction_id ?? null;
   // The key names one transaction: a replay finds the first one, which bears the same id.
   if (posted !== transactionId) throw new Error(`ledger returned ${posted} for a posting keyed ${transactionId}`);
-  return { transactionId: posted, recordedAtMs: (rows[0]?.refund_created_at ?? recordedAt).getTime() };
+  const priorVersion = rows[0]?.prior_version ?? null;
+  return {
+    transactionId: posted,
+    recordedAtMs: (rows[0]?.refund_created_at ?? recordedAt).getTime(),
+    previousStatus: rows[0]?.prior_status ?? null,
+    fresh: priorVersion === null || priorVersion < view.version,
+  };
 }
 
 /**
@@ -151,7 +178,7 @@ export async function recordTransitionStatement(db: Db, input: TransitionInput):
 export async function openPaymentStatement(
   db: Db,
   input: { view: PaymentView; event: PaymentEventRecord; windowMs: number },
-): Promise<{ customerPaymentsInWindow: number; cardPaymentsInWindow: number }> {
+): Promise<{ customerPaymentsInWindow: number; cardPaymentsInWindow: number; fresh: boolean }> {
   const { view, event } = input;
   if (view.version !== 1) throw new Error(`a payment opens at version 1, not ${view.version}`);
   const since = new Date(Date.parse(view.createdAt) - input.windowMs);
@@ -163,12 +190,17 @@ export async function openPaymentStatement(
       WHERE merchant_id = ${view.merchantId} AND ${column} = ${value} AND id <> ${view.id}
         AND created_at >= ${since})`;
   const rows = await withLockRetry(
-    () => db.$queryRaw<{ customer_payments: number; card_payments: number }[]>`
+    () => db.$queryRaw<{ customer_payments: number; card_payments: number; existed: boolean }[]>`
       WITH ${Prisma.join(parts, ', ')}
       SELECT ${recent(Prisma.sql`customer`, view.customer)} AS customer_payments,
-        ${recent(Prisma.sql`card_fingerprint`, view.cardFingerprint)} AS card_payments`,
+        ${recent(Prisma.sql`card_fingerprint`, view.cardFingerprint)} AS card_payments,
+        EXISTS (SELECT 1 FROM payments WHERE id = ${view.id}) AS existed`,
   );
   const row = rows[0];
   if (!row) throw new Error('opening a payment returned no row');
-  return { customerPaymentsInWindow: row.customer_payments, cardPaymentsInWindow: row.card_payments };
+  return {
+    customerPaymentsInWindow: row.customer_payments,
+    cardPaymentsInWindow: row.card_payments,
+    fresh: !row.existed,
+  };
 }

@@ -1,7 +1,9 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { providerSimApp } from './app.ts';
 import type { ProviderSimOptions } from './options.ts';
+import type { Logger } from 'pino';
 import { isMain, onShutdown } from '../main.ts';
+import { createLogger } from '../observability/logger.ts';
 
 // Providers' requests are small; anything bigger is a client bug.
 const bodyLimitBytes = 64 * 1024;
@@ -10,8 +12,13 @@ export async function startProviderSim(
   host: string,
   port: number,
   options: ProviderSimOptions = {},
+  logger?: Logger,
 ): Promise<FastifyInstance> {
-  const server = Fastify({ logger: false, bodyLimit: bodyLimitBytes });
+  // Logs when given a logger (its own process, npm start); the suites run it silent.
+  const server = Fastify({
+    ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
+    bodyLimit: bodyLimitBytes,
+  });
   await server.register(providerSimApp, options);
   await server.listen({ host, port });
   return server;
@@ -21,7 +28,8 @@ if (isMain(import.meta.url)) {
   const { loadConfig } = await import('../config.ts');
   const { simOptionsFromEnv } = await import('./options.ts');
   const config = loadConfig();
-  const server = await startProviderSim(config.host, config.providerSimPort, simOptionsFromEnv());
-  process.stderr.write(`provider simulator on http://${config.host}:${config.providerSimPort}\n`);
+  const logger = createLogger('provider-sim');
+  const server = await startProviderSim(config.host, config.providerSimPort, simOptionsFromEnv(), logger);
+  logger.info({ url: `http://${config.host}:${config.providerSimPort}` }, 'provider simulator started');
   onShutdown(() => server.close());
 }

@@ -11,6 +11,7 @@ import {
   type ProviderName,
 } from './provider.ts';
 import type { SettlementReports } from './settlement-report.ts';
+import { providerErrors, providerRequestDuration, recordBreakerState } from '../observability/metrics.ts';
 
 // Picks a provider per currency and keeps one circuit breaker per provider. Only
 // provider_unavailable counts against a breaker: a decline means the provider works.
@@ -84,6 +85,14 @@ function isUnavailable(error: unknown): boolean {
   return error instanceof PaymentsError && error.code === 'provider_unavailable';
 }
 
+type ProviderOperation = 'authorize' | 'capture' | 'void' | 'refund' | 'get' | 'findCharge' | 'findRefund';
+
+/** A decline or refusal proves the provider works; unavailable is an outage; anything else a bug. */
+function callOutcome(error: unknown): 'declined' | 'unavailable' | 'error' {
+  if (isUnavailable(error)) return 'unavailable';
+  return error instanceof PaymentsError ? 'declined' : 'error';
+}
+
 export function createProviderRouter(options: ProviderRouterOptions): ProviderRouter {
   const names = Object.keys(options.providers) as ProviderName[];
   const breakers = new Map(
@@ -104,19 +113,31 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
     ]),
   );
 
+  for (const [name, breaker] of breakers) {
+    recordBreakerState(name, 'closed');
+    breaker.on('open', () => recordBreakerState(name, 'open'));
+    breaker.on('halfOpen', () => recordBreakerState(name, 'half_open'));
+    breaker.on('close', () => recordBreakerState(name, 'closed'));
+  }
+
   function breakerFor(name: ProviderName): CircuitBreaker<[Call], unknown> {
     const breaker = breakers.get(name);
     if (!breaker) throw new PaymentsError('parameter_invalid', `Unknown provider: ${name}.`, 'provider');
     return breaker;
   }
 
-  async function through<T>(name: ProviderName, call: () => Promise<T>): Promise<T> {
+  async function through<T>(name: ProviderName, operation: ProviderOperation, call: () => Promise<T>): Promise<T> {
+    const timer = providerRequestDuration.startTimer();
     try {
-      return (await breakerFor(name).fire(call)) as T;
+      const result = (await breakerFor(name).fire(call)) as T;
+      timer({ provider: name, operation, outcome: 'success' });
+      return result;
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'EOPENBREAKER') {
-        throw new ProviderUnavailableError(`${name} circuit is open; not calling it.`, false);
-      }
+      const open = (error as { code?: unknown }).code === 'EOPENBREAKER';
+      const outcome = open ? 'breaker_open' : callOutcome(error);
+      timer({ provider: name, operation, outcome });
+      providerErrors.inc({ provider: name, operation, outcome });
+      if (open) throw new ProviderUnavailableError(`${name} circuit is open; not calling it.`, false);
       throw error;
     }
   }
@@ -131,13 +152,13 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
     const target = provider(name);
     return {
       name,
-      authorize: (request) => through(name, () => target.authorize(request)),
-      capture: (request) => through(name, () => target.capture(request)),
-      void: (request) => through(name, () => target.void(request)),
-      refund: (request) => through(name, () => target.refund(request)),
-      get: (chargeId) => through(name, () => target.get(chargeId)),
-      findCharge: (request) => through(name, () => target.findCharge(request)),
-      findRefund: (request) => through(name, () => target.findRefund(request)),
+      authorize: (request) => through(name, 'authorize', () => target.authorize(request)),
+      capture: (request) => through(name, 'capture', () => target.capture(request)),
+      void: (request) => through(name, 'void', () => target.void(request)),
+      refund: (request) => through(name, 'refund', () => target.refund(request)),
+      get: (chargeId) => through(name, 'get', () => target.get(chargeId)),
+      findCharge: (request) => through(name, 'findCharge', () => target.findCharge(request)),
+      findRefund: (request) => through(name, 'findRefund', () => target.findRefund(request)),
     };
   }
 
@@ -156,7 +177,7 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
       try {
         // Each provider gets its own key, so a retry reaches the same charge at the same
         // provider and two providers never see one key.
-        const charge = await through(name, () =>
+        const charge = await through(name, 'authorize', () =>
           target.authorize({ ...request, idempotencyKey: `${request.idempotencyKey}:${name}` }),
         );
         return { charge, failedAttempts };

@@ -92,13 +92,15 @@ describe('merchants and API keys', () => {
     const lines: string[] = [];
     const { buildApp } = await import('../../src/api/build.ts');
     const { Writable } = await import('node:stream');
+    const { createLogger } = await import('../../src/observability/logger.ts');
     const logged = await buildApp(
       { prisma: stack.prisma, temporal: stack.temporal, config: stack.config },
       {
-        logger: {
+        logger: createLogger('api', {
           level: 'info',
-          stream: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }),
-        },
+          format: 'json',
+          destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }),
+        }),
         bodyLimitBytes: stack.config.bodyLimitBytes,
         requestTimeoutMs: stack.config.requestTimeoutMs,
       },

@@ -7,6 +7,7 @@ import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { IdPool } from '../support/id-pool.ts';
 import { requestArbitrary, type FuzzRequest, type FuzzRoute, type FuzzTargets } from '../support/route-requests.ts';
 import { errorCatalog, isErrorCode } from '../../src/domain/errors.ts';
+import { metricsPath } from '../../src/api/routes/metrics.ts';
 
 // Every route of the app, found by asking the app (a route added later is fuzzed too), gets
 // hostile and semi-valid requests from fast-check against the real stack. Every answer must be
@@ -19,6 +20,8 @@ const fuzzTimeoutMs = 120_000;
 
 /** Swagger UI's own pages and assets: third-party, not ours to declare schemas for. */
 const isDocsAsset = (url: string) => url === '/docs' || url.startsWith('/docs/');
+/** Answers in a format of its own when it succeeds: Prometheus text, for scrapers. */
+const isPlainText = (url: string) => url === metricsPath;
 
 const webhookSecrets = { stripe: 'whsec_fuzz_stripe', paypal: 'whsec_fuzz_paypal' };
 
@@ -112,7 +115,7 @@ function checkAnswer(route: FuzzRoute, request: FuzzRequest, response: Awaited<R
   };
   if (status >= 500) fail('server error');
   if (!response.headers['request-id']) fail('no Request-Id header');
-  if (request.method === 'HEAD' || (isDocsAsset(route.url) && status < 400)) return;
+  if (request.method === 'HEAD' || ((isDocsAsset(route.url) || isPlainText(route.url)) && status < 400)) return;
   if (!String(response.headers['content-type']).startsWith('application/json')) fail('not a JSON answer');
   const body: unknown = response.json();
   if (status >= 400) {

@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import type { DestinationStream } from 'pino';
 import { buildApp } from '../../src/api/build.ts';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
 import { connectClient } from '../../src/temporal/client.ts';
@@ -15,6 +16,7 @@ import { startEventStreamPublisher } from '../../src/events/stream-publisher.ts'
 import { startProviderSim } from '../../src/provider-sim/server.ts';
 import type { ProviderSimOptions } from '../../src/provider-sim/options.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 
 export interface Stack {
   app: FastifyInstance;
@@ -43,10 +45,18 @@ export interface Stack {
 // Business failures (declines, insufficient funds) are logged by the SDK at WARN; tests expect them.
 process.env.TEMPORAL_LOG_LEVEL ??= 'ERROR';
 
+export interface StackLogging {
+  /** Where the API's and the worker's JSON lines go (at debug); without it the stack logs nothing of its own. */
+  logs?: DestinationStream;
+  /** host:port of the Temporal SDK's Prometheus exporter; the first stack of a process sets it (or none). */
+  temporalMetricsAddress?: string;
+}
+
 export async function startStack(
   suite: string,
   overrides: Partial<Config> = {},
   simOptions: ProviderSimOptions = {},
+  logging: StackLogging = {},
 ): Promise<Stack> {
   const taskQueue = `test-${suite}-${randomUUID()}`;
   const adminApiKey = `sk_admin_${randomUUID()}`;
@@ -80,6 +90,12 @@ export async function startStack(
     temporal,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     allowPrivateWebhookDestinations: config.webhookAllowPrivateDestinations,
+    // Errors only, as before, unless the suite reads the logs. The SDK's runtime is installed
+    // once per process: the first stack's logger is the one it keeps.
+    logger: logging.logs
+      ? createLogger('worker', { level: 'debug', format: 'json', destination: logging.logs })
+      : createLogger('worker', { level: 'error', format: 'pretty', destination: process.stderr }),
+    ...(logging.temporalMetricsAddress ? { temporalMetricsAddress: logging.temporalMetricsAddress } : {}),
   });
   const workerRun = worker.run();
   // Suites share one database: each relay hands over only its own merchants' events, to its
@@ -98,7 +114,7 @@ export async function startStack(
   const app = await buildApp(
     { prisma, temporal, config },
     {
-      logger: false,
+      logger: logging.logs ? createLogger('api', { level: 'debug', format: 'json', destination: logging.logs }) : false,
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,
       onRoute: (route) => routes.push(route),

@@ -36,6 +36,7 @@ import { presentTimeline } from '../../payments/public-payment-timeline.ts';
 import { optionalQueryInstant, queryInstant } from '../query-time.ts';
 import { foldPayment } from '../../domain/payment-history.ts';
 import { cardFingerprint } from '../../payments/card-fingerprint.ts';
+import { labelRequestLog } from '../request-log.ts';
 
 export function paymentSettings(config: Config): PaymentSettings {
   return {
@@ -118,6 +119,12 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     return payment;
   };
 
+  // Routes under /v1/payments/:id name their payment on every line.
+  app.addHook('preHandler', async (request, reply) => {
+    const { id } = (request.params ?? {}) as { id?: unknown };
+    if (typeof id === 'string' && id.startsWith('pay_')) labelRequestLog(request, reply, { paymentId: id });
+  });
+
   const maybeIdempotent = (
     request: Parameters<typeof idempotentIfKeyed>[2],
     reply: Parameters<typeof idempotentIfKeyed>[3],
@@ -159,6 +166,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
       }
       return idempotent(deps.prisma, idempotencySettings(deps.config), request, reply, merchantId, async () => {
         const paymentId = resourceIdFor('pay', `payment:${merchantId}:${request.headers['idempotency-key']}`);
+        labelRequestLog(request, reply, { paymentId });
         const input: PaymentInput = {
           paymentId,
           merchantId,

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDependencies } from '../dependencies.ts';
 import { createWebhookInbox } from '../../webhooks/inbox.ts';
@@ -8,6 +8,7 @@ import { envelopeOf } from '../../webhooks/inbound-events.ts';
 import { verifyInboundSignature } from '../../webhooks/inbound-signature.ts';
 import { withErrors } from '../schemas/common.ts';
 import { assertStorable } from '../storable-text.ts';
+import { webhookIntake } from '../../observability/metrics.ts';
 
 const Received = Type.Object({ received: Type.Literal(true), duplicate: Type.Boolean() });
 
@@ -39,30 +40,48 @@ export async function inboundWebhookRoutes(app: FastifyInstance, deps: AppDepend
     },
     async (request) => {
       const { provider } = request.params as { provider: string };
-      if (provider !== 'stripe' && provider !== 'paypal') {
-        throw new PaymentsError('resource_missing', `Unknown webhook provider: '${provider}'.`, 'provider');
-      }
-      const rawBody = typeof request.body === 'string' ? request.body : '';
-      const signed = verifyInboundSignature({
-        provider,
-        headers: request.headers,
-        rawBody,
-        secrets: secrets[provider],
-        toleranceSeconds: deps.config.webhookToleranceSeconds,
-        nowMs: Date.now(),
-      });
-      if (!signed) throw new PaymentsError('webhook_signature_invalid', 'The webhook signature is missing or invalid.');
-      let payload: unknown;
+      const known = provider === 'stripe' || provider === 'paypal' ? provider : 'unknown';
       try {
-        payload = JSON.parse(rawBody);
-      } catch {
-        throw new PaymentsError('invalid_json', 'The webhook body is not valid JSON.');
+        const { duplicate } = await receive(provider, request.headers, request.body);
+        webhookIntake.inc({ provider: known, outcome: duplicate ? 'duplicate' : 'accepted', reason: 'none' });
+        return { received: true as const, duplicate };
+      } catch (error) {
+        const reason = error instanceof PaymentsError ? error.code : 'internal_error';
+        webhookIntake.inc({ provider: known, outcome: 'rejected', reason });
+        throw error;
       }
-      assertStorable(payload);
-      const envelope = envelopeOf(provider, payload);
-      if (!envelope) throw new PaymentsError('parameter_invalid', 'The webhook has no event id or type.');
-      const fresh = await inbox.receive({ provider, eventId: envelope.eventId, type: envelope.type, payload });
-      return { received: true as const, duplicate: !fresh };
     },
   );
+
+  /** Verifies and records one webhook; throws the error code that rejects it. */
+  async function receive(
+    provider: string,
+    headers: FastifyRequest['headers'],
+    body: unknown,
+  ): Promise<{ duplicate: boolean }> {
+    if (provider !== 'stripe' && provider !== 'paypal') {
+      throw new PaymentsError('resource_missing', `Unknown webhook provider: '${provider}'.`, 'provider');
+    }
+    const rawBody = typeof body === 'string' ? body : '';
+    const signed = verifyInboundSignature({
+      provider,
+      headers,
+      rawBody,
+      secrets: secrets[provider],
+      toleranceSeconds: deps.config.webhookToleranceSeconds,
+      nowMs: Date.now(),
+    });
+    if (!signed) throw new PaymentsError('webhook_signature_invalid', 'The webhook signature is missing or invalid.');
+    let payload: unknown;
+    try {
+      payload = JSON.parse(rawBody);
+    } catch {
+      throw new PaymentsError('invalid_json', 'The webhook body is not valid JSON.');
+    }
+    assertStorable(payload);
+    const envelope = envelopeOf(provider, payload);
+    if (!envelope) throw new PaymentsError('parameter_invalid', 'The webhook has no event id or type.');
+    const fresh = await inbox.receive({ provider, eventId: envelope.eventId, type: envelope.type, payload });
+    return { duplicate: !fresh };
+  }
 }
