@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
 import { PaymentsError } from '../src/domain/errors.ts';
 import type { StepAttempt, StepLookup } from '../src/domain/outcome-lookup.ts';
 import {
@@ -10,7 +11,7 @@ import {
   type ProviderName,
   type ProviderRefund,
 } from '../src/providers/provider.ts';
-import type { AuthorizeCardInput } from './card-provider.ts';
+import { logged, type AuthorizeCardInput } from './card-provider.ts';
 
 // The card steps of the payment workflow's lookup policy (workflows/card-outcomes.ts): each
 // step is sent with its usual key, and an answer that never came is reported as `unknown`
@@ -57,7 +58,7 @@ async function attempt<T>(
   let pinned = provider;
   for (let tries = 1; ; tries++) {
     try {
-      return { outcome: 'done', value: await step(pinned) };
+      return { outcome: 'done', value: await logged(Context.current(), () => step(pinned)) };
     } catch (error) {
       const at = error instanceof OutcomeUnknownError ? error.provider : pinned;
       if (!at || !outcomeMayBeUnknown(error)) throw error;

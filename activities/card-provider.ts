@@ -30,7 +30,7 @@ async function heartbeating<T>(call: () => Promise<T>): Promise<T> {
  * One line per provider call, with the activity's ids (src/observability/activity-logging.ts):
  * the provider, its charge id and status, or the error code of a refusal; never the card token.
  */
-async function logged<T>(context: Context, call: () => Promise<T>): Promise<T> {
+export async function logged<T>(context: Context, call: () => Promise<T>): Promise<T> {
   try {
     const result = await call();
     const { charge } = (result ?? {}) as { charge?: ProviderCharge };

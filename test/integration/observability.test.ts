@@ -54,7 +54,7 @@ describe('logs', () => {
     // The worker's lines are written as its tasks finish: wait for the provider call and the capture's record.
     await vi.waitFor(() => {
       const activities = aboutPayment(payment.id).map((line) => line.activity);
-      expect(activities).toContain('authorizeCard');
+      expect(activities).toContain('tryAuthorizeCard');
       expect(activities).toContain('recordTransition');
     });
     const mine = aboutPayment(payment.id);
@@ -86,7 +86,7 @@ describe('logs', () => {
     const recorded = activities.find((line) => line.activity === 'recordTransition' && line.component === 'activity');
     expect(recorded).toMatchObject({ msg: 'Activity completed', merchantId: merchant.id, level: 30 });
     expect(activities.find((line) => line.msg === 'Provider call answered')).toMatchObject({
-      activity: 'authorizeCard',
+      activity: 'tryAuthorizeCard',
       provider: 'stripe',
       chargeId: expect.any(String),
     });
@@ -112,7 +112,7 @@ describe('logs', () => {
     const mine = aboutPayment(id);
     expect(mine.find((line) => line.msg === 'Activity ended with a business outcome')).toMatchObject({
       level: 30,
-      activity: 'authorizeCard',
+      activity: 'tryAuthorizeCard',
       code: 'card_declined',
     });
     expect(mine.filter((line) => line.level >= 40)).toEqual([]);
