@@ -47,7 +47,8 @@ export interface OperationInputs {
 
 /** Codes any operation with these inputs can answer, whatever it does. */
 export function commonErrorCodes(inputs: OperationInputs): ErrorCode[] {
-  const codes: ErrorCode[] = ['internal_error'];
+  // Any request's URL or query string can be refused (a bad URL, text PostgreSQL cannot store).
+  const codes: ErrorCode[] = ['parameter_invalid', 'internal_error'];
   if (inputs.access === 'open') return codes;
   codes.push('service_unavailable');
   if (inputs.access === 'merchant' || inputs.access === 'admin') {
