@@ -245,6 +245,33 @@ describe('the OpenAPI document', () => {
       }
     }
     expect(bodies).toBeGreaterThan(10);
+    // Every example a schema carries (what a UI draws its samples from) is valid for it.
+    const withExamples: string[] = [];
+    const walk = (node: unknown, pointer: string) => {
+      if (!node || typeof node !== 'object') return;
+      if (!Array.isArray(node) && Array.isArray((node as Json).examples) && pointer.includes('schema')) {
+        withExamples.push(pointer);
+      }
+      for (const [key, item] of Object.entries(node)) walk(item, `${pointer}/${pointerPart(key)}`);
+    };
+    walk(document, '');
+    expect(withExamples.length).toBeGreaterThan(80);
+    for (const pointer of withExamples) {
+      const schema = pointer
+        .split('/')
+        .slice(1)
+        .reduce<unknown>(
+          (node, part) => (node as Json)[part.replace(/~1/g, '/').replace(/~0/g, '~')],
+          document,
+        ) as Json;
+      for (const example of schema.examples as unknown[]) {
+        expect(validatorAt(pointer)(example), `${pointer}: ${JSON.stringify(example)}`).toBe(true);
+      }
+    }
+    const payment = document.components.schemas.Payment!.properties as Record<string, Json>;
+    expect(payment.id!.examples).toEqual([expect.stringMatching(/^pay_/)]);
+    expect(payment.currency!.examples).toEqual(['USD']);
+    expect(payment.amount!.examples).toEqual([1000]);
     const text = JSON.stringify(document);
     expect(text).not.toContain('9007199254740991,"currency"');
     expect(text).not.toMatch(/"example":"(string|DZF)"/);

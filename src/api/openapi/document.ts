@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Type } from 'typebox';
 import { withErrors } from '../schemas/common.ts';
 import { errorCatalog, type ErrorCode } from '../../domain/errors.ts';
-import { namedSchemas, documentedEnums } from './components.ts';
+import { documentedEnums, idExamples, namedSchemas, propertyExamples } from './components.ts';
 import { operations, tags, type Access } from './operations.ts';
 import { byStatus, commonErrorCodes, errorMeanings } from './error-codes.ts';
 
@@ -98,10 +98,31 @@ function isStringConstant(value: unknown): boolean {
   return !!value && typeof value === 'object' && typeof (value as Json).const === 'string';
 }
 
+/** Gives the properties of every object schema below `node` their shared examples (propertyExamples). */
+function withExamples(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withExamples);
+  if (!node || typeof node !== 'object') return node;
+  const object = Object.fromEntries(Object.entries(node as Json).map(([key, item]) => [key, withExamples(item)]));
+  const properties = object.properties as Record<string, Json> | undefined;
+  if (properties && typeof properties === 'object') {
+    for (const [name, property] of Object.entries(properties)) {
+      const example = propertyExamples[name];
+      if (example !== undefined && property.examples === undefined && property.$ref === undefined) {
+        properties[name] = { ...property, examples: [example] };
+      }
+    }
+  }
+  return object;
+}
+
 function components(existing: Json): Json {
   // What @fastify/swagger hoisted (the shared ErrorResponse) is a named component by now.
   const schemas: Json = Object.fromEntries(Object.entries(existing).filter(([, schema]) => !(schema as Json).$ref));
   for (const [name, schema] of Object.entries(namedSchemas)) schemas[name] = withEnums(withRefs(plain(schema), name));
+  for (const [name, id] of Object.entries(idExamples)) {
+    const properties = (schemas[name] as { properties: Record<string, Json> }).properties;
+    properties.id = { ...properties.id, examples: [id] };
+  }
   for (const { schema, property, values } of documentedEnums) {
     const properties = (schemas[schema] as { properties: Record<string, Json> }).properties;
     properties[property] = { ...properties[property], enum: [...values] };
@@ -190,6 +211,7 @@ export function finishDocument(generated: Json): Json {
     paths: Record<string, Record<string, Operation>>;
     components: Json & { schemas?: Json };
   };
+  document.paths = withExamples(document.paths) as typeof document.paths;
   const paths = Object.fromEntries(
     Object.entries(document.paths).map(([path, methods]) => [
       path,
@@ -202,7 +224,7 @@ export function finishDocument(generated: Json): Json {
     ...document,
     openapi: '3.1.0',
     paths,
-    components: { ...document.components, schemas: components(document.components.schemas ?? {}) },
+    components: { ...document.components, schemas: withExamples(components(document.components.schemas ?? {})) },
   };
 }
 
