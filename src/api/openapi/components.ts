@@ -5,12 +5,13 @@ import { Delivery, Event } from '../schemas/events.ts';
 import { CreatedMerchant } from '../schemas/merchants.ts';
 import { PaymentRecord, PaymentRecordAnswer } from '../schemas/payment-records.ts';
 import { LedgerTransactionList, Payment, PaymentTimeline, Refund } from '../schemas/payments.ts';
+import { PaymentTimelineEntry } from '../../payments/public-payment-timeline.ts';
 import { ReconciliationItem, ReconciliationRun } from '../schemas/reconciliation.ts';
 import { Transfer } from '../schemas/transfers.ts';
 import { DeletedWebhookEndpoint, WebhookEndpoint } from '../schemas/webhook-endpoints.ts';
 import { ImportRunSchema } from '../../records/import-runs.ts';
 import { paymentStatuses } from '../../domain/payment-state.ts';
-import { eventTypes } from '../../events/catalog.ts';
+import { eventTypes, paymentEventTypes } from '../../events/catalog.ts';
 
 // The named schemas of the OpenAPI document. Routes declare their schemas inline (TypeBox
 // constants); the document replaces every inline schema equal to one of these with a $ref to
@@ -26,6 +27,7 @@ export const namedSchemas: Readonly<Record<string, TSchema>> = {
   Payment,
   PaymentList: listOf(Payment),
   PaymentTimeline,
+  PaymentTimelineEntry,
   PaymentLedgerTransactions: LedgerTransactionList,
   Refund,
   Account,
@@ -63,6 +65,8 @@ export const documentedEnums: readonly { schema: string; property: string; value
   { schema: 'Refund', property: 'status', values: ['pending', 'succeeded', 'failed'] },
   { schema: 'Account', property: 'type', values: ['customer', 'merchant'] },
   { schema: 'Event', property: 'type', values: eventTypes },
+  { schema: 'PaymentTimelineEntry', property: 'type', values: paymentEventTypes },
+  { schema: 'WebhookDelivery', property: 'event_type', values: eventTypes },
   { schema: 'WebhookEndpoint', property: 'status', values: ['enabled', 'disabled'] },
 ];
 
