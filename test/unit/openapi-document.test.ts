@@ -133,6 +133,17 @@ describe('the OpenAPI document', () => {
           expect(document.components.securitySchemes).toHaveProperty(scheme);
       }
     }
+    // Each status a route declares is in the document, and only those succeed there.
+    for (const route of routes.filter((candidate) => !isDocumentation(candidate.url))) {
+      const declared = Object.keys((route.schema as { response?: Json } | undefined)?.response ?? {});
+      const path = route.url.replace(/:(\w+)/g, '{$1}');
+      for (const method of (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD')) {
+        const documented = Object.keys(document.paths[path]![method.toLowerCase()]!.responses);
+        const where = `${method} ${route.url}`;
+        for (const status of declared.filter((key) => /^\d+$/.test(key))) expect(documented, where).toContain(status);
+        for (const status of documented.filter((key) => Number(key) < 400)) expect(declared, where).toContain(status);
+      }
+    }
     // And the table describes nothing that is not there.
     for (const key of Object.keys(operations)) {
       const [method, path] = key.split(' ');
