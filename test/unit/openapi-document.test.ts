@@ -22,7 +22,10 @@ interface Operation {
   security?: Json[];
   parameters?: (Json & { name: string; in: string; schema: Json; example?: unknown })[];
   requestBody?: { content: Record<string, { schema: Json; example?: unknown }> };
-  responses: Record<string, { description: string; content?: Record<string, { schema: Json; examples?: Json }> }>;
+  responses: Record<
+    string,
+    { description: string; headers?: Json; content?: Record<string, { schema: Json; examples?: Json }> }
+  >;
 }
 interface Document {
   openapi: string;
@@ -195,6 +198,8 @@ describe('the OpenAPI document', () => {
       '503',
     ]);
     expect(create['422']!.description).toContain('idempotency_key_reused');
+    expect(Object.keys(create['201']!.headers ?? {})).toEqual(['Request-Id', 'Idempotent-Replayed']);
+    expect(Object.keys(create['503']!.headers ?? {})).toEqual(['Request-Id', 'Retry-After']);
   });
 
   it('has named components for the resources, referenced by the routes, with enums for statuses and types', () => {

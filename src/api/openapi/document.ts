@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Type } from 'typebox';
 import { withErrors } from '../schemas/common.ts';
 import { errorCatalog, type ErrorCode } from '../../domain/errors.ts';
+import { requestIdHeader } from '../errors.ts';
 import { documentedEnums, idExamples, namedSchemas, propertyExamples } from './components.ts';
 import { operations, tags, type Access } from './operations.ts';
 import { byStatus, commonErrorCodes, errorMeanings } from './error-codes.ts';
@@ -147,6 +148,24 @@ function errorResponse(status: number, codes: ErrorCode[]): Json {
   };
 }
 
+const requestIdHeaderDoc = {
+  description: 'The id the log has for this request (`req_…`): quote it to support.',
+  schema: { type: 'string', examples: ['req_0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b'] },
+};
+const retryAfterDoc = { description: 'Seconds to wait before retrying.', schema: { type: 'integer', examples: [2] } };
+const replayedDoc = {
+  description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.',
+  schema: { type: 'string', enum: ['true'] },
+};
+
+/** The headers an answer with this status carries. */
+function headersOf(status: number, idempotencyKey: 'none' | 'optional' | 'required'): Json {
+  const headers: Json = { [requestIdHeader]: requestIdHeaderDoc };
+  if (status === 503) headers['Retry-After'] = retryAfterDoc;
+  if (status < 300 && idempotencyKey !== 'none') headers['Idempotent-Replayed'] = replayedDoc;
+  return headers;
+}
+
 function idempotencyKeyOf(operation: Operation): 'none' | 'optional' | 'required' {
   const header = operation.parameters?.find(
     (parameter) => parameter.in === 'header' && String(parameter.name).toLowerCase() === 'idempotency-key',
@@ -178,6 +197,9 @@ function finishOperation(method: string, path: string, operation: Operation): Op
   }
   for (const [status, grouped] of byStatus(codes)) {
     if (!(String(status) in responses)) responses[String(status)] = errorResponse(status, grouped);
+  }
+  for (const [status, response] of Object.entries(responses)) {
+    response.headers = headersOf(Number(status), idempotencyKey);
   }
   for (const parameter of parameters) {
     const examples = parameter.in === 'path' ? doc.example?.params : parameter.in === 'query' ? doc.example?.query : {};
