@@ -57,8 +57,8 @@ export function commonErrorCodes(inputs: OperationInputs): ErrorCode[] {
   if (inputs.hasPathParams || inputs.hasQuery || inputs.hasBody || inputs.idempotencyKey !== 'none') {
     codes.push('parameter_invalid', 'parameter_unknown', 'parameter_missing');
   }
-  // Every POST has its body parsed, whether or not the route reads one.
-  if (inputs.method === 'POST') codes.push('invalid_json', 'body_too_large');
+  // Fastify parses the body of every method but GET and HEAD, whether or not the route reads one.
+  if (inputs.method !== 'GET' && inputs.method !== 'HEAD') codes.push('invalid_json', 'body_too_large');
   if (inputs.hasPathParams || inputs.paged) codes.push('resource_missing');
   if (inputs.idempotencyKey !== 'none') codes.push('idempotency_key_reused', 'idempotency_request_in_progress');
   return codes;
