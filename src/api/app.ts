@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { AppDependencies } from './dependencies.ts';
 import { registerErrorHandling } from './errors.ts';
+import { registerOpenApi } from './openapi/document.ts';
 import { ErrorResponse } from './schemas/common.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsPath, metricsRoutes } from './routes/metrics.ts';
@@ -25,14 +24,7 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
   api.addSchema(ErrorResponse);
   registerErrorHandling(api);
 
-  await api.register(swagger, {
-    openapi: {
-      info: { title: 'Payment orchestrator API', version: '0.1.0' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-      security: [{ apiKey: [] }],
-    },
-  });
-  await api.register(swaggerUi, { routePrefix: '/docs' });
+  await registerOpenApi(api);
 
   await api.register(rateLimit, {
     max: deps.config.rateLimitPerSecond,

@@ -67,7 +67,7 @@ const Ready = Type.Object({
 export async function healthRoutes(app: FastifyInstance, deps: AppDependencies): Promise<void> {
   app.get(
     '/health',
-    { schema: { hide: true, response: withErrors({ 200: Type.Object({ status: Type.Literal('ok') }) }) } },
+    { schema: { response: withErrors({ 200: Type.Object({ status: Type.Literal('ok') }) }) } },
     async () => ({
       status: 'ok' as const,
     }),
@@ -76,27 +76,21 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDependencies):
   // Readiness says whether this process can serve requests. A staging backlog is the worker's
   // work, not the API's trouble: taking the API out of rotation for it would only add an
   // outage to a delay, so the backlog and the last run are reported and never make it 503.
-  app.get(
-    '/ready',
-    { schema: { hide: true, response: withErrors({ 200: Ready, 503: Ready }) } },
-    async (_request, reply) => {
-      const [postgres, temporal, imports] = await Promise.all([
-        probe(() => deps.prisma.$queryRaw`SELECT 1`),
-        // The gRPC deadline ends the call itself; the timeout in probe() only stops our waiting for it.
-        probe(() =>
-          deps.temporal.withDeadline(Date.now() + readyTimeoutMs, () =>
-            deps.temporal.workflowService.getSystemInfo({}),
-          ),
-        ),
-        importFigures(deps),
-      ]);
-      const ready = postgres === 'ok' && temporal === 'ok';
-      return reply.status(ready ? 200 : 503).send({
-        status: ready ? 'ok' : 'unavailable',
-        checks: { postgres, temporal },
-        staging_backlog: imports?.backlog ?? null,
-        last_import_run: imports?.lastRun ?? null,
-      });
-    },
-  );
+  app.get('/ready', { schema: { response: withErrors({ 200: Ready, 503: Ready }) } }, async (_request, reply) => {
+    const [postgres, temporal, imports] = await Promise.all([
+      probe(() => deps.prisma.$queryRaw`SELECT 1`),
+      // The gRPC deadline ends the call itself; the timeout in probe() only stops our waiting for it.
+      probe(() =>
+        deps.temporal.withDeadline(Date.now() + readyTimeoutMs, () => deps.temporal.workflowService.getSystemInfo({})),
+      ),
+      importFigures(deps),
+    ]);
+    const ready = postgres === 'ok' && temporal === 'ok';
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ok' : 'unavailable',
+      checks: { postgres, temporal },
+      staging_backlog: imports?.backlog ?? null,
+      last_import_run: imports?.lastRun ?? null,
+    });
+  });
 }

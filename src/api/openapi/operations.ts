@@ -1,0 +1,533 @@
+import type { ErrorCode } from '../../domain/errors.ts';
+
+// What the API reference says of each operation, keyed `METHOD /openapi/{path}`: the summary,
+// the description, its tag, who may call it, what each success status means, the error codes
+// it can carry beyond those every operation of its kind can (src/api/openapi/errors.ts adds
+// those), and examples a "Try it out" against `npm start` succeeds with. A route with no entry
+// here fails test/unit/openapi-document.test.ts.
+
+export const tags = [
+  { name: 'Payments', description: 'Card and wallet payments, run by a Temporal workflow each.' },
+  { name: 'Refunds', description: "Refunds of a payment's captured amount." },
+  { name: 'Accounts', description: 'Customer and merchant accounts of the double-entry ledger.' },
+  { name: 'Deposits', description: 'Money credited to an account from outside the platform.' },
+  { name: 'Transfers', description: 'Money moved between two accounts of one merchant (hold, then capture).' },
+  { name: 'Events', description: 'What happened, in order: the events webhooks deliver.' },
+  { name: 'Webhook endpoints', description: 'Where events are delivered, signed, and how each delivery went.' },
+  { name: 'Payment records', description: 'Payments that arrived outside the platform, recorded by reference.' },
+  { name: 'Inbound webhooks', description: 'Signed notifications from card providers and record partners.' },
+  { name: 'Imports', description: 'Admin: the import of staged payment records.' },
+  { name: 'Reconciliation', description: "Admin: provider reports matched against the ledger, and what didn't match." },
+  { name: 'Admin', description: 'Admin: merchants, ledger integrity, operating figures.' },
+  { name: 'Health', description: 'Liveness and readiness probes.' },
+] as const;
+
+export type Tag = (typeof tags)[number]['name'];
+
+/** merchant: a merchant's `sk_test_…` key; admin: ADMIN_API_KEY; signed: a webhook signature; open: nothing. */
+export type Access = 'merchant' | 'admin' | 'signed' | 'open';
+
+export interface OperationDoc {
+  operationId: string;
+  tag: Tag;
+  summary: string;
+  description: string;
+  access: Access;
+  /** Each success status the route answers and what it means. */
+  success: Readonly<Record<number, string>>;
+  /** Codes beyond the common ones of its access, inputs and idempotency. */
+  errors?: readonly ErrorCode[];
+  example?: {
+    body?: unknown;
+    params?: Readonly<Record<string, string>>;
+    query?: Readonly<Record<string, string | number>>;
+  };
+}
+
+const paymentId = 'pay_3f9a8c2e1b7d4e6f9a0b1c2d3e4f5a6b';
+const accountId = 'acct_7c1e2d3f4a5b6c7d8e9f0a1b2c3d4e5f';
+const action = (verb: string, what: string, extra = ''): string =>
+  `${what} The workflow answers within PAYMENT_WAIT_MS: 200 once it has done it, 202 with the payment as it is while it is still at work. An optional Idempotency-Key makes a retry join the first attempt.${extra}`;
+
+const card = { type: 'card', token: 'tok_visa' };
+
+export const operations: Readonly<Record<string, OperationDoc>> = {
+  'POST /v1/payments': {
+    operationId: 'createPayment',
+    tag: 'Payments',
+    summary: 'Create a payment',
+    description:
+      'Starts a payment of a card (a provider token such as `tok_visa`) or a customer wallet account. It waits up to PAYMENT_WAIT_MS for a stable status: 201 once it has one (`requires_capture`, `succeeded`, `failed`…), 202 while it is still `processing`. A declined card is a payment with status `failed` and its `failure_code`, not an error answer. Idempotency-Key is required: a retry with the same key and body answers the first result.',
+    access: 'merchant',
+    success: { 201: 'The payment, in a stable status.', 202: 'The payment, still processing: read it again later.' },
+    errors: ['resource_missing', 'currency_mismatch', 'amount_too_large'],
+    example: {
+      body: { amount: 1000, currency: 'USD', source: card, description: 'Order #1001' },
+    },
+  },
+  'GET /v1/payments': {
+    operationId: 'listPayments',
+    tag: 'Payments',
+    summary: 'List payments',
+    description:
+      'Payments of this merchant, newest first, filtered by status, customer and creation time; page with `starting_after` (the last id of the previous page).',
+    access: 'merchant',
+    success: { 200: 'A page of payments.' },
+    example: { query: { status: 'succeeded', limit: 10 } },
+  },
+  'GET /v1/payments/{id}': {
+    operationId: 'getPayment',
+    tag: 'Payments',
+    summary: 'Retrieve a payment',
+    description:
+      'The payment with its refunds; with `at`, the payment as it was at that instant, folded from its recorded events. Another merchant’s payment answers 404, as an unknown id does.',
+    access: 'merchant',
+    success: { 200: 'The payment.' },
+    example: { params: { id: paymentId } },
+  },
+  'POST /v1/payments/{id}/capture': {
+    operationId: 'capturePayment',
+    tag: 'Payments',
+    summary: 'Capture a payment',
+    description: action('capture', 'Captures an authorized payment (`requires_capture`), all of it or `amount`.'),
+    access: 'merchant',
+    success: { 200: 'The payment, captured.', 202: 'The payment, capture still in progress.' },
+    errors: ['payment_unexpected_state', 'amount_too_large'],
+    example: { params: { id: paymentId }, body: { amount: 1000 } },
+  },
+  'POST /v1/payments/{id}/cancel': {
+    operationId: 'cancelPayment',
+    tag: 'Payments',
+    summary: 'Cancel a payment',
+    description: action('cancel', 'Cancels a payment not captured yet, releasing its authorization.'),
+    access: 'merchant',
+    success: { 200: 'The payment, canceled.', 202: 'The payment, cancellation still in progress.' },
+    errors: ['payment_unexpected_state'],
+    example: { params: { id: paymentId }, body: {} },
+  },
+  'POST /v1/payments/{id}/approve': {
+    operationId: 'approvePayment',
+    tag: 'Payments',
+    summary: 'Approve a payment in review',
+    description: action('approve', 'Approves a payment the risk rules held for review (`requires_review`).'),
+    access: 'merchant',
+    success: { 200: 'The payment, approved and charged.', 202: 'The payment, approval still in progress.' },
+    errors: ['payment_unexpected_state'],
+    example: { params: { id: paymentId }, body: {} },
+  },
+  'POST /v1/payments/{id}/reject': {
+    operationId: 'rejectPayment',
+    tag: 'Payments',
+    summary: 'Reject a payment in review',
+    description: action('reject', 'Rejects a payment held for review: it ends `canceled`.'),
+    access: 'merchant',
+    success: { 200: 'The payment, rejected.', 202: 'The payment, rejection still in progress.' },
+    errors: ['payment_unexpected_state'],
+    example: { params: { id: paymentId }, body: {} },
+  },
+  'GET /v1/payments/{id}/events': {
+    operationId: 'getPaymentTimeline',
+    tag: 'Payments',
+    summary: "A payment's timeline",
+    description: "The payment's public transitions, oldest first, each with the facts of that change.",
+    access: 'merchant',
+    success: { 200: 'The timeline.' },
+    example: { params: { id: paymentId } },
+  },
+  'GET /v1/payments/{id}/ledger': {
+    operationId: 'getPaymentLedger',
+    tag: 'Payments',
+    summary: "A payment's ledger transactions",
+    description:
+      'The double-entry transactions the payment and its refunds posted, oldest first; a platform account’s balance is not shown (null).',
+    access: 'merchant',
+    success: { 200: 'The transactions.' },
+    example: { params: { id: paymentId } },
+  },
+  'POST /v1/payments/{id}/refunds': {
+    operationId: 'createRefund',
+    tag: 'Refunds',
+    summary: 'Refund a payment',
+    description:
+      'Refunds a captured payment, all that is left or `amount`. 201 once the refund has an outcome, 202 while it is still pending. An optional Idempotency-Key makes a retry find the first refund.',
+    access: 'merchant',
+    success: { 201: 'The refund, with its outcome.', 202: 'The refund, still pending.' },
+    errors: ['payment_unexpected_state', 'amount_too_large'],
+    example: { params: { id: paymentId }, body: { amount: 500, reason: 'requested_by_customer' } },
+  },
+  'GET /v1/refunds/{id}': {
+    operationId: 'getRefund',
+    tag: 'Refunds',
+    summary: 'Retrieve a refund',
+    description: 'A refund of one of this merchant’s payments.',
+    access: 'merchant',
+    success: { 200: 'The refund.' },
+    example: { params: { id: 're_5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e' } },
+  },
+  'POST /v1/accounts': {
+    operationId: 'createAccount',
+    tag: 'Accounts',
+    summary: 'Create an account',
+    description:
+      'A customer or merchant account in one currency, with a zero balance. `external_reference` (unique per merchant) is how payment records find it.',
+    access: 'merchant',
+    success: { 201: 'The account.' },
+    errors: ['account_unexpected_state'],
+    example: { body: { type: 'customer', currency: 'USD', reference: 'Customer 1001' } },
+  },
+  'GET /v1/accounts/{id}': {
+    operationId: 'getAccount',
+    tag: 'Accounts',
+    summary: 'Retrieve an account',
+    description: 'The account with its balance, available and held amounts.',
+    access: 'merchant',
+    success: { 200: 'The account.' },
+    example: { params: { id: accountId } },
+  },
+  'GET /v1/accounts/{id}/balance': {
+    operationId: 'getAccountBalance',
+    tag: 'Accounts',
+    summary: "An account's balance",
+    description: 'The balance now, with available and held amounts; with `at`, the balance at that instant.',
+    access: 'merchant',
+    success: { 200: 'The balance.' },
+    example: { params: { id: accountId } },
+  },
+  'GET /v1/accounts/{id}/entries': {
+    operationId: 'listAccountEntries',
+    tag: 'Accounts',
+    summary: "An account's ledger entries",
+    description: 'The entries posted to the account, newest first, with the balance after each.',
+    access: 'merchant',
+    success: { 200: 'A page of entries.' },
+    example: { params: { id: accountId } },
+  },
+  'POST /v1/accounts/{id}/deposits': {
+    operationId: 'createDeposit',
+    tag: 'Deposits',
+    summary: 'Deposit into an account',
+    description:
+      'Credits the account from outside the platform. Idempotency-Key is required: a retry never credits twice. 201 once posted, 202 when the workflow has not finished within DEPOSIT_WAIT_MS.',
+    access: 'merchant',
+    success: { 201: 'The deposit, posted.', 202: 'The deposit, still pending.' },
+    errors: ['amount_too_large', 'account_unexpected_state', 'currency_mismatch'],
+    example: { params: { id: accountId }, body: { amount: 1050, reference: 'Bank transfer 1001' } },
+  },
+  'GET /v1/deposits/{id}': {
+    operationId: 'getDeposit',
+    tag: 'Deposits',
+    summary: 'Retrieve a deposit',
+    description: 'A deposit into one of this merchant’s accounts.',
+    access: 'merchant',
+    success: { 200: 'The deposit.' },
+    example: { params: { id: 'dep_0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d' } },
+  },
+  'POST /v1/transfers': {
+    operationId: 'createTransfer',
+    tag: 'Transfers',
+    summary: 'Transfer between accounts',
+    description:
+      'Moves money between two accounts of this merchant in one currency: a hold on the source, then its capture. Idempotency-Key is required. 201 once it has an outcome (`succeeded` or `failed`), 202 while pending.',
+    access: 'merchant',
+    success: { 201: 'The transfer, with its outcome.', 202: 'The transfer, still pending.' },
+    errors: [
+      'resource_missing',
+      'currency_mismatch',
+      'insufficient_funds',
+      'transfer_blocked',
+      'amount_too_large',
+      'account_unexpected_state',
+      'hold_unexpected_state',
+    ],
+    example: {
+      body: {
+        from_account_id: accountId,
+        to_account_id: 'acct_1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d',
+        amount: 1000,
+        currency: 'USD',
+        description: 'Rent, March',
+      },
+    },
+  },
+  'GET /v1/transfers/{id}': {
+    operationId: 'getTransfer',
+    tag: 'Transfers',
+    summary: 'Retrieve a transfer',
+    description: 'A transfer between two of this merchant’s accounts.',
+    access: 'merchant',
+    success: { 200: 'The transfer.' },
+    example: { params: { id: 'tr_6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c' } },
+  },
+  'GET /v1/events': {
+    operationId: 'listEvents',
+    tag: 'Events',
+    summary: 'List events',
+    description:
+      'This merchant’s events, newest first; `type` takes a type or a prefix such as `payment.*`. Bracketed query names (`created[gte]`) need `-g` with curl.',
+    access: 'merchant',
+    success: { 200: 'A page of events.' },
+    example: { query: { type: 'payment.*', limit: 10 } },
+  },
+  'GET /v1/events/{id}': {
+    operationId: 'getEvent',
+    tag: 'Events',
+    summary: 'Retrieve an event',
+    description: 'One event, with the resource as it was when the event happened.',
+    access: 'merchant',
+    success: { 200: 'The event.' },
+    example: { params: { id: 'evt_2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f' } },
+  },
+  'POST /v1/events/{id}/redeliver': {
+    operationId: 'redeliverEvent',
+    tag: 'Events',
+    summary: 'Redeliver an event',
+    description: 'Sends the event again to every endpoint whose delivery of it failed; none failed: an empty list.',
+    access: 'merchant',
+    success: { 200: 'The deliveries it started.' },
+    example: { params: { id: 'evt_2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f' } },
+  },
+  'POST /v1/webhook_endpoints': {
+    operationId: 'createWebhookEndpoint',
+    tag: 'Webhook endpoints',
+    summary: 'Create a webhook endpoint',
+    description:
+      'Events of the listed types (or `*`) are delivered to the URL, signed with the endpoint’s secret, which this answer alone shows. The URL must be a public address (unless WEBHOOK_ALLOW_PRIVATE_DESTINATIONS).',
+    access: 'merchant',
+    success: { 201: 'The endpoint, with its signing secret.' },
+    errors: ['webhook_endpoint_limit_reached'],
+    example: { body: { url: 'https://example.com/webhooks', events: ['payment.succeeded', 'refund.succeeded'] } },
+  },
+  'GET /v1/webhook_endpoints': {
+    operationId: 'listWebhookEndpoints',
+    tag: 'Webhook endpoints',
+    summary: 'List webhook endpoints',
+    description: 'This merchant’s endpoints, newest first.',
+    access: 'merchant',
+    success: { 200: 'A page of endpoints.' },
+    example: { query: { limit: 10 } },
+  },
+  'GET /v1/webhook_endpoints/{id}': {
+    operationId: 'getWebhookEndpoint',
+    tag: 'Webhook endpoints',
+    summary: 'Retrieve a webhook endpoint',
+    description: 'The endpoint, never its secret.',
+    access: 'merchant',
+    success: { 200: 'The endpoint.' },
+    example: { params: { id: 'we_4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a' } },
+  },
+  'POST /v1/webhook_endpoints/{id}': {
+    operationId: 'updateWebhookEndpoint',
+    tag: 'Webhook endpoints',
+    summary: 'Update a webhook endpoint',
+    description:
+      'Changes its URL or event types; `disabled: true` stops deliveries, `disabled: false` turns it back on and forgets its failures.',
+    access: 'merchant',
+    success: { 200: 'The endpoint, updated.' },
+    example: { params: { id: 'we_4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a' }, body: { events: ['*'] } },
+  },
+  'DELETE /v1/webhook_endpoints/{id}': {
+    operationId: 'deleteWebhookEndpoint',
+    tag: 'Webhook endpoints',
+    summary: 'Delete a webhook endpoint',
+    description: 'No more deliveries go to it; pending ones are dropped.',
+    access: 'merchant',
+    success: { 200: 'The endpoint, deleted.' },
+    example: { params: { id: 'we_4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a' } },
+  },
+  'GET /v1/webhook_endpoints/{id}/deliveries': {
+    operationId: 'listWebhookDeliveries',
+    tag: 'Webhook endpoints',
+    summary: "An endpoint's deliveries",
+    description: 'Deliveries to the endpoint, newest first, each with its attempts.',
+    access: 'merchant',
+    success: { 200: 'A page of deliveries.' },
+    example: { params: { id: 'we_4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a' }, query: { status: 'failed' } },
+  },
+  'POST /v1/payment_records': {
+    operationId: 'createPaymentRecord',
+    tag: 'Payment records',
+    summary: 'Record a payment made elsewhere',
+    description:
+      'Records a payment that arrived outside the platform, named by your reference number (unique per merchant) and credited to the account with that `external_reference`. 201 for a new record, 200 for a duplicate reference.',
+    access: 'merchant',
+    success: { 201: 'Recorded.', 200: 'A duplicate of an earlier record: nothing changed.' },
+    errors: ['resource_missing', 'amount_too_large', 'currency_mismatch'],
+    example: {
+      body: {
+        reference_number: 'RCPT-2026-0001',
+        account_reference: 'LOAN-1001',
+        amount: 1000,
+        currency: 'USD',
+        paid_at: '2026-01-15T10:00:00.000Z',
+        channel: 'bank_transfer',
+      },
+    },
+  },
+  'GET /v1/payment_records/{id}': {
+    operationId: 'getPaymentRecord',
+    tag: 'Payment records',
+    summary: 'Retrieve a payment record',
+    description: 'A recorded payment of this merchant.',
+    access: 'merchant',
+    success: { 200: 'The record.' },
+    example: { params: { id: 'rec_8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b' } },
+  },
+  'POST /v1/webhooks/{provider}': {
+    operationId: 'receiveProviderWebhook',
+    tag: 'Inbound webhooks',
+    summary: 'Receive a provider webhook',
+    description:
+      'A notification from Stripe or PayPal, verified with the provider’s signature header (WEBHOOK_SECRETS_*), stored once by its event id and applied to its payment.',
+    access: 'signed',
+    success: { 200: 'Received (or a duplicate of one received before).' },
+    errors: ['webhook_signature_invalid'],
+    example: { params: { provider: 'stripe' } },
+  },
+  'POST /v1/webhooks/records/{channel}': {
+    operationId: 'receiveRecordWebhook',
+    tag: 'Inbound webhooks',
+    summary: "Receive a partner's payment record",
+    description:
+      'A payment record from a partner channel (RECORD_WEBHOOK_CHANNELS), signed with its secret, for one of the merchants it may record for. 201 for a new record, 200 for a duplicate.',
+    access: 'signed',
+    success: { 201: 'Recorded.', 200: 'A duplicate of an earlier record: nothing changed.' },
+    errors: ['webhook_signature_invalid', 'amount_too_large', 'currency_mismatch'],
+    example: { params: { channel: 'partner_bank' } },
+  },
+  'POST /v1/merchants': {
+    operationId: 'createMerchant',
+    tag: 'Admin',
+    summary: 'Create a merchant',
+    description: 'A merchant and its API key (`sk_test_…`), shown only in this answer; only its hash is stored.',
+    access: 'admin',
+    success: { 201: 'The merchant, with its API key.' },
+    example: { body: { name: 'Acme' } },
+  },
+  'GET /v1/ledger/integrity': {
+    operationId: 'checkLedgerIntegrity',
+    tag: 'Admin',
+    summary: 'Check the ledger',
+    description: 'Checks that every transaction balances and every stored balance equals the sum of its entries.',
+    access: 'admin',
+    success: { 200: 'The check’s result, with any discrepancies.' },
+  },
+  'GET /v1/admin/webhook_events': {
+    operationId: 'listProviderWebhookEvents',
+    tag: 'Admin',
+    summary: 'List provider webhooks received',
+    description: 'The provider webhooks in the inbox, newest first, by outcome.',
+    access: 'admin',
+    success: { 200: 'A page of provider webhooks.' },
+    example: { query: { outcome: 'unmatched' } },
+  },
+  'GET /v1/admin/stats': {
+    operationId: 'getOperatingFigures',
+    tag: 'Admin',
+    summary: 'Operating figures',
+    description: 'Backlogs, import batch timings and other figures an operator watches.',
+    access: 'admin',
+    success: { 200: 'The figures.' },
+  },
+  'POST /v1/imports': {
+    operationId: 'startImport',
+    tag: 'Imports',
+    summary: 'Start an import',
+    description: 'Starts the import of staged payment records now, or joins the one running.',
+    access: 'admin',
+    success: { 202: 'The import run, running.' },
+  },
+  'GET /v1/imports': {
+    operationId: 'listImports',
+    tag: 'Imports',
+    summary: 'List import runs',
+    description: 'Import runs, newest first.',
+    access: 'admin',
+    success: { 200: 'A page of import runs.' },
+    example: { query: { limit: 10 } },
+  },
+  'GET /v1/imports/{id}': {
+    operationId: 'getImport',
+    tag: 'Imports',
+    summary: 'Retrieve an import run',
+    description: 'One import run with its counters.',
+    access: 'admin',
+    success: { 200: 'The import run.' },
+    example: { params: { id: 'imp_9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c' } },
+  },
+  'POST /v1/reconciliation/runs': {
+    operationId: 'startReconciliationRun',
+    tag: 'Reconciliation',
+    summary: 'Reconcile a provider day',
+    description:
+      "Matches one provider's report for one currency and UTC day against the ledger, now; joins a run of that day in progress.",
+    access: 'admin',
+    success: { 202: 'The run, running.' },
+    example: { body: { provider: 'stripe', currency: 'USD', date: '2026-01-15' } },
+  },
+  'GET /v1/reconciliation/runs': {
+    operationId: 'listReconciliationRuns',
+    tag: 'Reconciliation',
+    summary: 'List reconciliation runs',
+    description: 'Runs, newest first, filtered by provider, currency, day and status.',
+    access: 'admin',
+    success: { 200: 'A page of runs.' },
+    example: { query: { provider: 'stripe', currency: 'USD' } },
+  },
+  'GET /v1/reconciliation/runs/{id}': {
+    operationId: 'getReconciliationRun',
+    tag: 'Reconciliation',
+    summary: 'Retrieve a reconciliation run',
+    description: 'A run with its counts and totals.',
+    access: 'admin',
+    success: { 200: 'The run.' },
+    example: { params: { id: 'rcn_0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e' } },
+  },
+  'GET /v1/reconciliation/runs/{id}/items': {
+    operationId: 'listReconciliationItems',
+    tag: 'Reconciliation',
+    summary: "A run's items",
+    description: 'What did not match, by kind and status.',
+    access: 'admin',
+    success: { 200: 'A page of items.' },
+    example: { params: { id: 'rcn_0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e' }, query: { status: 'open' } },
+  },
+  'GET /v1/reconciliation/items/{id}': {
+    operationId: 'getReconciliationItem',
+    tag: 'Reconciliation',
+    summary: 'Retrieve a reconciliation item',
+    description: 'One thing that did not match, with both sides.',
+    access: 'admin',
+    success: { 200: 'The item.' },
+    example: { params: { id: 'rci_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f' } },
+  },
+  'POST /v1/reconciliation/items/{id}/resolve': {
+    operationId: 'resolveReconciliationItem',
+    tag: 'Reconciliation',
+    summary: 'Resolve a reconciliation item',
+    description: 'Marks it resolved with a note of what was done; the same note again is a no-op.',
+    access: 'admin',
+    success: { 200: 'The item, resolved.' },
+    errors: ['item_already_resolved'],
+    example: {
+      params: { id: 'rci_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f' },
+      body: { note: 'Refunded by hand at the provider.' },
+    },
+  },
+  'GET /health': {
+    operationId: 'checkLiveness',
+    tag: 'Health',
+    summary: 'Liveness',
+    description: 'The process is up.',
+    access: 'open',
+    success: { 200: 'Alive.' },
+  },
+  'GET /ready': {
+    operationId: 'checkReadiness',
+    tag: 'Health',
+    summary: 'Readiness',
+    description:
+      'PostgreSQL and Temporal answer; also the staging backlog and the last import run, which never make it 503.',
+    access: 'open',
+    success: { 200: 'Ready.', 503: 'Not ready: a check names what failed.' },
+  },
+};
