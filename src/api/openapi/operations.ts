@@ -500,6 +500,27 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 200: 'The item.' },
     example: { params: { id: 'rci_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f' } },
   },
+  'GET /v1/admin/payments': {
+    operationId: 'listPaymentsRequiringAttention',
+    tag: 'Admin',
+    summary: 'List payments requiring attention',
+    description:
+      'Payments of every merchant whose provider outcome stayed unknown after the last lookup (status `requires_attention`), longest waiting first, each with its merchant and what is in doubt (`attention`: step, provider, refund, lookups, since). Only `status=requires_attention` is accepted.',
+    access: 'admin',
+    success: { 200: 'A page of payments requiring attention.' },
+    example: { query: { status: 'requires_attention', limit: 50 } },
+  },
+  'POST /v1/admin/payments/{id}/lookup': {
+    operationId: 'lookUpPaymentAgain',
+    tag: 'Admin',
+    summary: 'Look a payment up again',
+    description:
+      'Asks the payment workflow to look the step in doubt up at the provider now (once the provider answers again); the payment then goes on from the answer, or stays `requires_attention`.',
+    access: 'admin',
+    success: { 202: 'The lookup was asked for; the payment as it is now.' },
+    errors: ['payment_unexpected_state'],
+    example: { params: { id: paymentId } },
+  },
   'POST /v1/reconciliation/items/{id}/resolve': {
     operationId: 'resolveReconciliationItem',
     tag: 'Reconciliation',
