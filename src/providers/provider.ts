@@ -1,5 +1,6 @@
 import { PaymentsError } from '../domain/errors.ts';
 import type { SettlementReports } from './settlement-report.ts';
+import type { PayoutProvider } from './payouts.ts';
 
 // One interface over every card processor. Adapters translate each provider's endpoint
 // shapes, amount formats and errors into these types; nothing above this file knows which
@@ -74,6 +75,8 @@ export interface ProviderGateway {
   forCharge(provider: ProviderName): PaymentProvider;
   /** The provider's daily settlement reports (reconciliation); not behind the payment breakers. */
   settlementReports(provider: ProviderName): SettlementReports;
+  /** Payouts to merchants' banks through the provider; not behind the payment breakers either. */
+  payouts(provider: ProviderName): PayoutProvider;
 }
 
 /**
