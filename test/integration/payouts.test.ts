@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { paymentsClient } from '../support/payments.ts';
 import { startProviderProxy, type ProviderProxy } from '../support/worker-process.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
+import { buildApp } from '../../src/api/build.ts';
+import { answerMarginMs } from '../../src/api/answer-deadlines.ts';
+import { createProviderGateway } from '../../src/providers/index.ts';
+import { createWorker } from '../../src/worker.ts';
 import { merchantAccountId, systemAccountId } from '../../src/ledger/ledger.ts';
 import { requestedPayoutId, scheduledPayoutId } from '../../src/payouts/payout-ids.ts';
 import { ensurePayoutSchedule } from '../../src/temporal/payout-schedule.ts';
@@ -232,6 +236,68 @@ describe('a payout paid by the bank', () => {
       expect(await client.available()).toMatchObject({ balance: 0, held: 0, available: 0 });
     } finally {
       await webhooksTo(webhookUrl);
+    }
+  });
+});
+
+describe('a payout no worker has taken yet', () => {
+  it('answers 202 pending within its wait plus the margin, again on a keyed retry, and is paid once a worker runs', async () => {
+    const client = await merchantClient();
+    const { net } = await client.earn(2_000);
+    const waitMs = 1_500;
+    // An API whose payouts go to a task queue no worker polls until the end of the test.
+    const config = { ...stack.config, taskQueue: `test-payouts-idle-${randomUUID()}`, payoutWaitMs: waitMs };
+    const idle = await buildApp(
+      { prisma: stack.prisma, temporal: stack.temporal, config },
+      { logger: false, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs },
+    );
+    const key = randomUUID();
+    const send = async () => {
+      const started = performance.now();
+      const response = await idle.inject({
+        method: 'POST',
+        url: '/v1/payouts',
+        headers: { ...client.auth, 'idempotency-key': key },
+        payload: { currency: 'USD', amount: 1_000 },
+      });
+      return { response, elapsedMs: performance.now() - started };
+    };
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const { response, elapsedMs } = await send();
+        expect(response.statusCode).toBe(202);
+        expect(elapsedMs).toBeLessThan(waitMs + answerMarginMs);
+        expect(response.json()).toMatchObject({
+          id: requestedPayoutId(client.merchant.id, key),
+          status: 'pending',
+          amount: 1_000,
+        });
+      }
+      // Nothing is held before the workflow runs.
+      expect(await client.available()).toMatchObject({ balance: net, held: 0 });
+      const providers = createProviderGateway(config);
+      const { worker, connection } = await createWorker({
+        address: inject('temporalAddress'),
+        namespace: config.temporalNamespace,
+        taskQueue: config.taskQueue,
+        prisma: stack.prisma,
+        providers,
+        temporal: stack.temporal,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+      });
+      const running = worker.run();
+      try {
+        await client.settled(requestedPayoutId(client.merchant.id, key), 'paid');
+      } finally {
+        worker.shutdown();
+        await running;
+        await connection.close();
+        providers.shutdown();
+      }
+      expect(await client.available()).toMatchObject({ balance: net - 1_000, held: 0 });
+      expect(await simPayouts(requestedPayoutId(client.merchant.id, key))).toHaveLength(1);
+    } finally {
+      await idle.close();
     }
   });
 });

@@ -17,6 +17,8 @@ import {
 import { forwardRecoveryWindowMs } from '../../src/domain/hold-expiry.ts';
 import { payoutInTransitRecipe, payoutPaidRecipe, payoutReversalRecipe } from '../../src/ledger/payout-recipes.ts';
 import { merchantAccountId, systemAccountId } from '../../src/ledger/ledger.ts';
+import { Payout, presentPayout } from '../../src/payouts/public-payout.ts';
+import type { PayoutView } from '../../src/domain/payout-view.ts';
 
 // The money rules of payouts: a payout takes what was asked (or all that is available), never
 // less than the merchant's minimum nor more than is available; its ledger steps move exactly its
@@ -125,5 +127,39 @@ describe('payout recipes', () => {
         expect(new Set(steps.map((step) => step.posting.idempotencyKey)).size).toBe(2);
       }),
     );
+  });
+});
+
+describe('the public payout', () => {
+  it('shows exactly its public fields: no merchant, provider or provider payout id', () => {
+    const view: PayoutView = {
+      id: 'pyo_1',
+      merchantId: 'mer_secret',
+      amount: 5_000n,
+      currency: 'USD',
+      status: 'paid',
+      automatic: true,
+      description: null,
+      provider: 'stripe',
+      providerPayoutId: 'po_secret',
+      failureCode: null,
+      failureMessage: null,
+      createdAt: '2026-12-06T02:00:00.000Z',
+    };
+    const shown = presentPayout(view);
+    expect(Object.keys(shown).sort()).toEqual(Object.keys(Payout.properties).sort());
+    expect(shown).toEqual({
+      id: 'pyo_1',
+      object: 'payout',
+      amount: 5_000,
+      currency: 'USD',
+      status: 'paid',
+      automatic: true,
+      description: null,
+      failure_code: null,
+      failure_message: null,
+      created_at: '2026-12-06T02:00:00.000Z',
+    });
+    expect(JSON.stringify(shown)).not.toMatch(/secret|stripe/);
   });
 });
