@@ -1,4 +1,9 @@
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
 import type { payoutWorkflow } from '../../../workflows/payout.ts';
 import { payoutOpenedUpdate } from '../../../workflows/payout-messages.ts';
 import type { PayoutInput, PayoutView } from '../../domain/payout-view.ts';
@@ -17,6 +22,8 @@ function startOptions(input: PayoutInput, taskQueue: string) {
     args: [input] as [PayoutInput],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    // A retry of the request learns from it the amount the first attempt fixed (see payoutStarted).
+    memo: { amount: input.amount.toString() },
   };
 }
 
@@ -67,4 +74,24 @@ export async function startPayout(
   }
   if (await started.ask()) return { kind: 'running' };
   throw temporalUnavailable('The payout could not be started in time; retry with the same Idempotency-Key.');
+}
+
+/**
+ * The amount of the payout's workflow when an earlier attempt of this request started it, null
+ * when none did, undefined when Temporal did not say by `deadline`. Such a payout is joined,
+ * never checked against the balance again: its own hold is the check that counts.
+ */
+export async function startedPayoutAmount(
+  temporal: Client,
+  payoutId: string,
+  deadline: number,
+): Promise<bigint | null | undefined> {
+  try {
+    const described = await callBefore(temporal, deadline, () => temporal.workflow.getHandle(payoutId).describe());
+    const amount = described?.memo?.amount;
+    return typeof amount === 'string' && /^\d+$/.test(amount) ? BigInt(amount) : undefined;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return null;
+    throw error;
+  }
 }

@@ -16,7 +16,7 @@ import { idempotencySettings, idempotent } from '../idempotency.ts';
 import { deadlineAfter, readModelGraceMs, settledBy } from '../answer-deadlines.ts';
 import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { CreatePayoutBody, Payout, PayoutList, PayoutListQuery } from '../schemas/payouts.ts';
-import { startPayout } from './payout-start.ts';
+import { startPayout, startedPayoutAmount } from './payout-start.ts';
 
 // Payouts of a merchant's available balance to its bank; the payout workflow does the work.
 
@@ -30,6 +30,15 @@ export async function payoutRoutes(fastify: FastifyInstance, deps: AppDependenci
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const defaults = payoutDefaults(deps.config);
   const ownPayout = (merchantId: string, id: string) => deps.prisma.payout.findFirst({ where: { id, merchantId } });
+
+  /** The amount to pay out: between the merchant's minimum and its available balance, else a 4xx. */
+  const checkedAmount = async (merchantId: string, currency: string, requested: bigint | undefined) => {
+    const settings = await merchantPayoutSettings(deps.prisma, merchantId, defaults);
+    const available = await availableBalance(deps.prisma, merchantId, currency);
+    const amount = checkPayoutAmount(requested, { currency, available, minimum: settings.minimumMinor });
+    if (!amount.ok) throw new PaymentsError(amount.code, amount.message, amount.param);
+    return amount.value;
+  };
 
   app.post(
     '/v1/payouts',
@@ -52,18 +61,14 @@ export async function payoutRoutes(fastify: FastifyInstance, deps: AppDependenci
         // A retry of a request answered 202 joins its payout, whose hold the balance now reflects.
         const existing = await ownPayout(merchantId, payoutId);
         if (existing) return { status: 201, body: presentPayout(existing) };
-        const settings = await merchantPayoutSettings(deps.prisma, merchantId, defaults);
-        const available = await availableBalance(deps.prisma, merchantId, body.currency);
-        const amount = checkPayoutAmount(body.amount === undefined ? undefined : BigInt(body.amount), {
-          currency: body.currency,
-          available,
-          minimum: settings.minimumMinor,
-        });
-        if (!amount.ok) throw new PaymentsError(amount.code, amount.message, amount.param);
+        const requested = body.amount === undefined ? undefined : BigInt(body.amount);
+        const amount =
+          (await startedPayoutAmount(deps.temporal, payoutId, deadline)) ??
+          (await checkedAmount(merchantId, body.currency, requested));
         const input: PayoutInput = {
           payoutId,
           merchantId,
-          amount: amount.value,
+          amount,
           currency: body.currency,
           automatic: false,
           description: body.description ?? null,
