@@ -13,6 +13,7 @@ import { createDeliveryActivities } from './deliveries.ts';
 import { createMaintenanceActivities } from './maintenance.ts';
 import { createRecordActivities } from './records.ts';
 import { createReconciliationActivities } from './reconciliation.ts';
+import { createPayoutActivities } from './payouts.ts';
 import { createPaymentV1Activities } from './legacy/payment-v1.ts';
 import { createWebhookV1Activities } from './legacy/webhook-v1.ts';
 import type { ProviderGateway } from '../src/providers/provider.ts';
@@ -45,6 +46,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createMaintenanceActivities(deps.prisma),
     ...createRecordActivities(deps.prisma),
     ...createReconciliationActivities(deps.prisma, deps.providers),
+    ...createPayoutActivities(deps.prisma, deps.providers),
     ...createPaymentV1Activities(deps.prisma),
     ...createWebhookV1Activities(deps.prisma),
   });

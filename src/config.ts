@@ -5,6 +5,12 @@ import { defaultMaxHoldsExpiredPerRun } from './domain/hold-expiry.ts';
 import { maxTimerDelayMs } from './events/poll-loop.ts';
 import { defaultOutcomeLookupScheduleMs, outcomeLookupScheduleProblem } from './domain/outcome-lookup.ts';
 import {
+  defaultPayoutTiming,
+  isPayoutSchedule,
+  type PayoutSchedule,
+  type PayoutTiming,
+} from './domain/payout-settings.ts';
+import {
   defaultImportBatchSize,
   defaultImportBatchesPerRun,
   defaultImportParallelBatches,
@@ -229,7 +235,26 @@ export interface ReconciliationConfig {
   reconciliationCron: string;
 }
 
-export interface Config extends PaymentConfig, WebhookConfig, EventStreamConfig, RecordConfig, ReconciliationConfig {
+export interface PayoutConfig {
+  payoutScheduleId: string;
+  /** When the payout schedule runs: a cron expression, in UTC. */
+  payoutCron: string;
+  /** How long POST /v1/payouts waits for the payout's hold before answering 202. */
+  payoutWaitMs: number;
+  /** The provider payouts go through (one that pays out to banks: stripe). */
+  payoutProvider: ProviderName;
+  /** A merchant that set no schedule gets this one. */
+  payoutDefaultSchedule: PayoutSchedule;
+  /** A merchant's minimum payout unless it set a higher one; no merchant may set a lower one. */
+  payoutMinimumAmountMinor: bigint;
+  /** Submission, lookup and status-poll timing of each payout (carried in its workflow input). */
+  payoutTiming: PayoutTiming;
+  /** Only these merchants are paid out by the schedule; empty: all. */
+  payoutMerchantIds: string[];
+}
+
+export interface Config
+  extends PaymentConfig, WebhookConfig, EventStreamConfig, RecordConfig, ReconciliationConfig, PayoutConfig {
   host: string;
   port: number;
   /** Unset: npm start runs an embedded PostgreSQL, tests create one database per run. */
@@ -291,7 +316,20 @@ export function loadConfig(): Config {
     if (value < 1 || value > maxTimerDelayMs) throw new Error(`${name} must be from 1 to ${maxTimerDelayMs}`);
   }
   checkEventStream(config);
+  checkPayouts(config);
   return config;
+}
+
+function checkPayouts(config: PayoutConfig): void {
+  if (config.payoutProvider !== 'stripe') throw new Error('PAYOUT_PROVIDER must be stripe (the one that pays out)');
+  if (!isPayoutSchedule(config.payoutDefaultSchedule)) {
+    throw new Error(`PAYOUT_DEFAULT_SCHEDULE must be daily, weekly or manual, got ${config.payoutDefaultSchedule}`);
+  }
+  if (config.payoutMinimumAmountMinor < 1n) throw new Error('PAYOUT_MINIMUM_AMOUNT_MINOR must be positive');
+  const { submitTimeoutMs, lookupTimeoutMs, statusPollMs } = config.payoutTiming;
+  if (submitTimeoutMs === 0 || lookupTimeoutMs === 0 || statusPollMs === 0) {
+    throw new Error('PAYOUT_SUBMIT_TIMEOUT_MS, PAYOUT_LOOKUP_TIMEOUT_MS and PAYOUT_STATUS_POLL_MS must be positive');
+  }
 }
 
 // Names JetStream would refuse (or read as wildcards) are refused here, at start, with the setting's name.
@@ -429,5 +467,18 @@ function readConfig(): Config {
     reconciliationScheduleId: text('RECONCILIATION_SCHEDULE_ID', 'reconciliation'),
     // 01:30 UTC: the day has ended, and a posting retried after a short outage has landed.
     reconciliationCron: text('RECONCILIATION_CRON', '30 1 * * *'),
+    payoutScheduleId: text('PAYOUT_SCHEDULE_ID', 'payouts'),
+    // 02:00 UTC: after the night's settlements and reconciliation.
+    payoutCron: text('PAYOUT_CRON', '0 2 * * *'),
+    payoutWaitMs: integer('PAYOUT_WAIT_MS', 10_000),
+    payoutProvider: text('PAYOUT_PROVIDER', 'stripe') as ProviderName,
+    payoutDefaultSchedule: text('PAYOUT_DEFAULT_SCHEDULE', 'daily') as PayoutSchedule,
+    payoutMinimumAmountMinor: BigInt(integer('PAYOUT_MINIMUM_AMOUNT_MINOR', 100)),
+    payoutTiming: {
+      submitTimeoutMs: integer('PAYOUT_SUBMIT_TIMEOUT_MS', defaultPayoutTiming.submitTimeoutMs),
+      lookupTimeoutMs: integer('PAYOUT_LOOKUP_TIMEOUT_MS', defaultPayoutTiming.lookupTimeoutMs),
+      statusPollMs: integer('PAYOUT_STATUS_POLL_MS', defaultPayoutTiming.statusPollMs),
+    },
+    payoutMerchantIds: list('PAYOUT_MERCHANT_IDS', []),
   };
 }

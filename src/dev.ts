@@ -19,6 +19,7 @@ import { startWebhookSweeper } from './webhooks/inbox.ts';
 import { ensureMaintenanceSchedule } from './temporal/schedules.ts';
 import { ensureImportSchedule } from './temporal/import-schedule.ts';
 import { ensureReconciliationSchedule } from './temporal/reconciliation-schedule.ts';
+import { ensurePayoutSchedule } from './temporal/payout-schedule.ts';
 import { startRecordIntakeSweeper } from './records/intake.ts';
 import { ensureNats } from './nats/nats-server.ts';
 import { startEventStreamPublisher } from './events/stream-publisher.ts';
@@ -26,7 +27,7 @@ import { startEventStreamPublisher } from './events/stream-publisher.ts';
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/),
 // PostgreSQL (embedded, data in .data/) and NATS with JetStream (store in .data/nats) unless
 // TEMPORAL_ADDRESS / DATABASE_URL / NATS_URL point elsewhere; migrations; then the provider
-// simulator, the worker (with the maintenance, import and reconciliation schedules), the outbox relay, the event
+// simulator, the worker (with the maintenance, import, reconciliation and payout schedules), the outbox relay, the event
 // stream publisher and the API.
 
 const log = (line: string): void => {
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
   await ensureMaintenanceSchedule(temporal, config);
   await ensureImportSchedule(temporal, config);
   await ensureReconciliationSchedule(temporal, config);
+  await ensurePayoutSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   stops.push(() => relay.stop());
   const publisher = startEventStreamPublisher({ prisma, config, natsUrl: nats.url });

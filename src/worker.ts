@@ -130,6 +130,8 @@ async function main(): Promise<void> {
   await ensureImportSchedule(temporal, config);
   const { ensureReconciliationSchedule } = await import('./temporal/reconciliation-schedule.ts');
   await ensureReconciliationSchedule(temporal, config);
+  const { ensurePayoutSchedule } = await import('./temporal/payout-schedule.ts');
+  await ensurePayoutSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   const sweeper = startWebhookSweeper({ prisma, temporal, config });
   // The event stream publisher too; without NATS_URL events wait unpublished (GET /v1/admin/stats

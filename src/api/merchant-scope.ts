@@ -16,6 +16,8 @@ import { importRoutes } from './routes/imports.ts';
 import { paymentRecordRoutes } from './routes/payment-records.ts';
 import { reconciliationRoutes } from './routes/reconciliation.ts';
 import { paymentAdminRoutes } from './routes/payments-admin.ts';
+import { payoutRoutes } from './routes/payouts.ts';
+import { payoutSettingsRoutes } from './routes/payout-settings.ts';
 
 /** The scopes share one count of failed authentications per address. */
 export type ScopeDependencies = AppDependencies & { authFailures: AuthFailureLimiter };
@@ -52,6 +54,8 @@ export async function merchantScope(app: FastifyInstance, deps: ScopeDependencie
   await app.register(eventRoutes, deps);
   await app.register(webhookEndpointRoutes, deps);
   await app.register(paymentRecordRoutes, deps);
+  await app.register(payoutRoutes, deps);
+  await app.register(payoutSettingsRoutes, deps);
 }
 
 /** Platform operator routes, behind ADMIN_API_KEY. */

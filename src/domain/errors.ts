@@ -20,12 +20,16 @@ export const errorCatalog = {
   account_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
   hold_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
   amount_too_large: { type: 'invalid_request_error', status: 400, retryable: false },
+  // Below the merchant's minimum payout amount (its payout settings).
+  amount_too_small: { type: 'invalid_request_error', status: 400, retryable: false },
   // The merchant already has maxEndpointsPerMerchant webhook endpoints: delete one first.
   webhook_endpoint_limit_reached: { type: 'invalid_request_error', status: 400, retryable: false },
   transfer_blocked: { type: 'invalid_request_error', status: 402, retryable: false },
   card_declined: { type: 'card_error', status: 402, retryable: false },
   payment_blocked: { type: 'card_error', status: 402, retryable: false },
   payment_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
+  // The merchant's bank returned a payout the provider had accepted (shown on the payout).
+  payout_failed: { type: 'invalid_request_error', status: 402, retryable: false },
   // A reconciliation item already resolved with another note: the first resolution stands.
   item_already_resolved: { type: 'invalid_request_error', status: 409, retryable: false },
   // The provider timed out, failed with 5xx or its circuit is open: retried, then rerouted.

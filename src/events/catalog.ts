@@ -21,6 +21,9 @@ export const eventTypes = [
   'deposit.succeeded',
   'transfer.succeeded',
   'transfer.failed',
+  'payout.created',
+  'payout.paid',
+  'payout.failed',
   'payment_record.created',
   'webhook_endpoint.disabled',
 ] as const;

@@ -15,7 +15,15 @@ export type AccountType = 'customer' | 'merchant' | MerchantBalanceType | System
 /** Where a merchant's payment proceeds wait for settlement, then become available. */
 export type MerchantBalanceType = 'merchant_pending' | 'merchant_available';
 export type SystemAccountType =
-  'external_funding' | 'provider_clearing' | 'platform_fees' | 'merchant_payable' | 'disputes';
+  | 'external_funding'
+  | 'provider_clearing'
+  | 'platform_fees'
+  | 'merchant_payable'
+  | 'disputes'
+  /** Payouts the provider accepted and the bank has not paid yet (src/ledger/payout-recipes.ts). */
+  | 'payouts_in_transit'
+  /** The mirror of everything paid out to merchants' banks: money that left the platform. */
+  | 'external_payouts';
 
 const negativeAllowed: ReadonlySet<AccountType> = new Set(['external_funding', 'provider_clearing']);
 

@@ -7,11 +7,11 @@ import { simProviders, type SimProvider } from './options.ts';
 import { refundedTotal, type SimCharge } from './processor.ts';
 import { paypalDispute } from './paypal-shapes.ts';
 import type { Simulator } from './simulator.ts';
-import { stripeDispute } from './stripe-shapes.ts';
+import { stripeDispute, stripePayout } from './stripe-shapes.ts';
 
 // The test harness's handle on the simulator: faults (timeouts of chosen operations among
-// them), webhook behaviour, counters, charges by payment id, disputes, reset. Errors here are
-// plain { error: { code, message } }.
+// them), webhook behaviour, counters, charges by payment id, payouts by our payout id,
+// disputes, reset. Errors here are plain { error: { code, message } }.
 
 const Provider = Type.Union([Type.Literal('stripe'), Type.Literal('paypal')]);
 const Rate = Type.Number({ minimum: 0, maximum: 1 });
@@ -22,6 +22,15 @@ const FaultsBody = Type.Object(
     error_rate: Type.Optional(Rate),
     latency_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
     outage_seconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400 })),
+    /** Share of accepted payouts the bank returns when they arrive (payout.failed). */
+    payout_failure_rate: Type.Optional(Rate),
+  },
+  { additionalProperties: false },
+);
+const PayoutsQuery = Type.Object(
+  {
+    payout_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    limit: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
   },
   { additionalProperties: false },
 );
@@ -109,10 +118,15 @@ export async function adminRoutes(fastify: FastifyInstance, { sim }: { sim: Simu
   app.get('/admin/faults', async () => sim.faults.view(sim.now()));
 
   app.post('/admin/faults', { schema: { body: FaultsBody } }, async (request) => {
-    const { provider, error_rate = 0, latency_ms = 0, outage_seconds = 0 } = request.body;
+    const { provider, error_rate = 0, latency_ms = 0, outage_seconds = 0, payout_failure_rate = 0 } = request.body;
     sim.faults.set(
       chosen(provider),
-      { errorRate: error_rate, latencyMs: latency_ms, outageSeconds: outage_seconds },
+      {
+        errorRate: error_rate,
+        latencyMs: latency_ms,
+        outageSeconds: outage_seconds,
+        payoutFailureRate: payout_failure_rate,
+      },
       sim.now(),
     );
     return sim.faults.view(sim.now());
@@ -133,7 +147,18 @@ export async function adminRoutes(fastify: FastifyInstance, { sim }: { sim: Simu
   app.get('/admin/stats', async () => {
     const webhooks = sim.webhooks.statsView();
     const view = (provider: SimProvider) => ({ ...sim.processors[provider].stats, webhooks: webhooks[provider] });
-    return { stripe: view('stripe'), paypal: view('paypal') };
+    return { stripe: { ...view('stripe'), payouts: { ...sim.payouts.stats } }, paypal: view('paypal') };
+  });
+
+  // Payouts (the Stripe personality's), optionally those made for one payout id of ours.
+  app.get('/admin/payouts', { schema: { querystring: PayoutsQuery } }, async (request) => {
+    const { payout_id: payoutId, limit } = request.query;
+    const data: ReturnType<typeof stripePayout>[] = [];
+    for (const payout of sim.payouts.all()) {
+      if (data.length >= limit) break;
+      if (payoutId === undefined || payout.payoutId === payoutId) data.push(stripePayout(payout));
+    }
+    return { object: 'list', data };
   });
 
   app.get('/admin/charges', { schema: { querystring: ChargesQuery } }, async (request) => {

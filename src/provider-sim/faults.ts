@@ -2,7 +2,8 @@ import { simProviders, type SimProvider } from './options.ts';
 
 // Fault injection, set over the admin API: extra latency, a share of 503 answers, a full
 // outage for some seconds, and timeouts of chosen operations. Applies to the personality routes
-// only (never /admin, /health).
+// only (never /admin, /health). Besides, a share of accepted payouts that the bank later
+// returns (payout.failed).
 
 export interface FaultSettings {
   /** Probability (0..1) that a request answers 503. */
@@ -11,6 +12,8 @@ export interface FaultSettings {
   latencyMs: number;
   /** Every request answers 503 until this instant (epoch ms); 0 = no outage. */
   outageUntilMs: number;
+  /** Probability (0..1) that an accepted payout is returned by the bank when it arrives. */
+  payoutFailureRate: number;
 }
 
 export type FaultDecision = { latencyMs: number; unavailable: 'outage' | 'error' | undefined };
@@ -30,7 +33,7 @@ export interface TimeoutFault {
   remaining: number;
 }
 
-const none = (): FaultSettings => ({ errorRate: 0, latencyMs: 0, outageUntilMs: 0 });
+const none = (): FaultSettings => ({ errorRate: 0, latencyMs: 0, outageUntilMs: 0, payoutFailureRate: 0 });
 
 export class Faults {
   private readonly settings = new Map<SimProvider, FaultSettings>(simProviders.map((name) => [name, none()]));
@@ -40,7 +43,7 @@ export class Faults {
 
   set(
     providers: readonly SimProvider[],
-    change: { errorRate: number; latencyMs: number; outageSeconds: number },
+    change: { errorRate: number; latencyMs: number; outageSeconds: number; payoutFailureRate?: number },
     nowMs: number,
   ): void {
     for (const provider of providers) {
@@ -48,6 +51,7 @@ export class Faults {
         errorRate: change.errorRate,
         latencyMs: change.latencyMs,
         outageUntilMs: change.outageSeconds > 0 ? nowMs + change.outageSeconds * 1000 : 0,
+        payoutFailureRate: change.payoutFailureRate ?? 0,
       });
     }
   }
@@ -80,9 +84,14 @@ export class Faults {
     return { processed: fault.processed };
   }
 
+  /** The share of arriving payouts the bank returns. */
+  payoutFailureRate(provider: SimProvider): number {
+    return (this.settings.get(provider) ?? none()).payoutFailureRate;
+  }
+
   view(nowMs: number) {
     const view = (provider: SimProvider) => {
-      const { errorRate, latencyMs, outageUntilMs } = this.settings.get(provider) ?? none();
+      const { errorRate, latencyMs, outageUntilMs, payoutFailureRate } = this.settings.get(provider) ?? none();
       return {
         error_rate: errorRate,
         latency_ms: latencyMs,
@@ -92,6 +101,7 @@ export class Faults {
           processed: fault.processed,
           remaining: fault.remaining,
         })),
+        payout_failure_rate: payoutFailureRate,
       };
     };
     return { stripe: view('stripe'), paypal: view('paypal') };

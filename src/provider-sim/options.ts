@@ -36,6 +36,10 @@ export interface ProviderSimOptions {
   maxIdempotencyKeys?: number;
   /** Larger charges are refused with amount_too_large, as Stripe refuses above 999,999.99. */
   maxChargeAmountMinor?: number;
+  /** From a payout's acceptance to the bank's answer (paid or returned), announced by webhook. */
+  payoutArrivalMs?: number;
+  /** Payouts kept per personality; the oldest are forgotten (and answer 404) beyond this. */
+  maxPayouts?: number;
   /** Clock for timestamps and settlement dates (tests may pin it). */
   now?: () => number;
 }
@@ -55,6 +59,9 @@ export const simDefaults = {
   maxCharges: 10_000,
   maxIdempotencyKeys: 10_000,
   maxChargeAmountMinor: 99_999_999,
+  // A real bank takes a day or two; the simulator answers within seconds so the loop can be watched.
+  payoutArrivalMs: 2_000,
+  maxPayouts: 10_000,
 } as const;
 
 export function resolveSimOptions(options: ProviderSimOptions = {}): ResolvedSimOptions {
@@ -71,10 +78,13 @@ export function resolveSimOptions(options: ProviderSimOptions = {}): ResolvedSim
 /** Options for `npm run provider-sim`, from PROVIDER_SIM_* variables. */
 export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ProviderSimOptions {
   const text = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
-  const hangMs = text('PROVIDER_SIM_HANG_MS');
-  if (hangMs !== undefined && !/^\d+$/.test(hangMs)) {
-    throw new Error(`PROVIDER_SIM_HANG_MS must be a non-negative integer, got ${JSON.stringify(hangMs)}`);
-  }
+  const milliseconds = (name: string) => {
+    const value = text(name);
+    if (value !== undefined && !/^\d+$/.test(value)) {
+      throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    }
+    return value === undefined ? undefined : Number(value);
+  };
   return {
     stripe: {
       webhookUrl: text('PROVIDER_SIM_STRIPE_WEBHOOK_URL'),
@@ -84,6 +94,7 @@ export function simOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Provide
       webhookUrl: text('PROVIDER_SIM_PAYPAL_WEBHOOK_URL'),
       webhookSecret: text('PROVIDER_SIM_PAYPAL_WEBHOOK_SECRET'),
     },
-    hangMs: hangMs === undefined ? undefined : Number(hangMs),
+    hangMs: milliseconds('PROVIDER_SIM_HANG_MS'),
+    payoutArrivalMs: milliseconds('PROVIDER_SIM_PAYOUT_ARRIVAL_MS'),
   };
 }

@@ -18,6 +18,6 @@ export function upperToken(length: number): string {
   return out;
 }
 
-export const stripeId = (prefix: 'ch' | 're' | 'dp' | 'evt'): string => `${prefix}_${randomToken(24)}`;
+export const stripeId = (prefix: 'ch' | 're' | 'dp' | 'evt' | 'po'): string => `${prefix}_${randomToken(24)}`;
 
 export const paypalId = (): string => upperToken(17);

@@ -10,8 +10,9 @@ import {
 } from './options.ts';
 import { paypalSigner, paypalWebhookEvents } from './paypal-shapes.ts';
 import { Processor, type IdFactory, type SimCharge, type SimEvent } from './processor.ts';
+import { PayoutDesk } from './payouts.ts';
 import { paypalId, stripeId } from './sim-ids.ts';
-import { stripeSigner, stripeWebhookEvents } from './stripe-shapes.ts';
+import { stripePayoutWebhookEvent, stripeSigner, stripeWebhookEvents } from './stripe-shapes.ts';
 import { WebhookDispatcher, type WebhookEvent } from './webhooks.ts';
 
 // All the simulator's state, shared by the personality, admin and health routes.
@@ -22,6 +23,8 @@ export interface Simulator {
   readonly idempotency: Record<SimProvider, IdempotencyStore>;
   readonly faults: Faults;
   readonly webhooks: WebhookDispatcher;
+  /** Payouts to merchants' banks (the Stripe personality's /v1/payouts). */
+  readonly payouts: PayoutDesk;
   now(): number;
   /** Waits, unless the simulator closes or `signal` aborts first; true when the full time passed. */
   sleep(ms: number, signal?: AbortSignal): Promise<boolean>;
@@ -82,6 +85,17 @@ export function createSimulator(input: ProviderSimOptions = {}): Simulator {
     paypal: new IdempotencyStore(options.maxIdempotencyKeys),
   };
   const faults = new Faults();
+  const payouts = new PayoutDesk(
+    {
+      maxPayouts: options.maxPayouts,
+      maxAmountMinor: BigInt(options.maxChargeAmountMinor),
+      arrivalMs: options.payoutArrivalMs,
+      now,
+    },
+    () => stripeId('po'),
+    () => faults.payoutFailureRate('stripe'),
+    (event) => webhooks.publish('stripe', stripePayoutWebhookEvent(event, now())),
+  );
 
   return {
     options,
@@ -89,6 +103,7 @@ export function createSimulator(input: ProviderSimOptions = {}): Simulator {
     idempotency,
     faults,
     webhooks,
+    payouts,
     now,
     async sleep(ms, signal) {
       if (ms <= 0) return true;
@@ -111,11 +126,13 @@ export function createSimulator(input: ProviderSimOptions = {}): Simulator {
         processors[provider].reset();
         idempotency[provider].clear();
       }
+      payouts.reset();
       faults.clear();
       webhooks.reset();
     },
     close() {
       closing.abort();
+      payouts.close();
       webhooks.close();
     },
   };

@@ -9,6 +9,7 @@ import {
   type SimFailure,
   type SimRefund,
 } from './processor.ts';
+import type { SimPayout, SimPayoutEvent } from './payouts.ts';
 import type { Settlement, SettlementLine } from './settlements.ts';
 import { stripeId } from './sim-ids.ts';
 import type { WebhookEvent, WebhookSigner } from './webhooks.ts';
@@ -77,6 +78,25 @@ export function stripeDispute(charge: SimCharge, dispute: SimDispute) {
     status: 'needs_response' as const,
     metadata: charge.metadata,
     created: seconds(dispute.createdAtMs),
+  };
+}
+
+export function stripePayout(payout: SimPayout) {
+  return {
+    id: payout.id,
+    object: 'payout' as const,
+    amount: toJsonAmount(payout.amount),
+    currency: payout.currency.toLowerCase(),
+    status: payout.status,
+    arrival_date: seconds(payout.arrivalAtMs),
+    automatic: false,
+    method: 'standard' as const,
+    description: payout.description ?? null,
+    failure_code: payout.failureCode ?? null,
+    failure_message: payout.failureCode === undefined ? null : 'The bank account has been closed.',
+    metadata: payout.metadata,
+    created: seconds(payout.createdAtMs),
+    livemode: false,
   };
 }
 
@@ -170,6 +190,20 @@ export function stripeWebhookEvents(event: SimEvent, nowMs: number): WebhookEven
     data: { object },
   });
   return [{ id, type, body }];
+}
+
+/** payout.paid / payout.failed, with the payout as it is when the bank answered. */
+export function stripePayoutWebhookEvent(event: SimPayoutEvent, nowMs: number): WebhookEvent {
+  const id = stripeId('evt');
+  const body = JSON.stringify({
+    id,
+    object: 'event',
+    type: event.type,
+    created: seconds(nowMs),
+    livemode: false,
+    data: { object: stripePayout(event.payout) },
+  });
+  return { id, type: event.type, body };
 }
 
 export const stripeSigner: WebhookSigner = (secret, rawBody, nowMs) => ({

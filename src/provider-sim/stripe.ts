@@ -11,12 +11,21 @@ import {
 } from './settlements.ts';
 import type { Simulator } from './simulator.ts';
 import { matchesQuery, parseChargeQuery } from './stripe-search.ts';
-import { stripeCharge, stripeError, stripeFailure, stripeRefund, stripeSettlement } from './stripe-shapes.ts';
+import {
+  stripeCharge,
+  stripeError,
+  stripeFailure,
+  stripePayout,
+  stripeRefund,
+  stripeSettlement,
+} from './stripe-shapes.ts';
+import type { SimPayout } from './payouts.ts';
 
 // The Stripe personality, mounted under /stripe: /v1/charges, capture, void, /v1/refunds,
 // the lookups a caller uses when an answer was lost (charge search by metadata, a charge's
-// refunds), and a daily settlement report, paged like Stripe's lists (limit, starting_after,
-// has_more).
+// refunds), a daily settlement report, paged like Stripe's lists (limit, starting_after,
+// has_more), and /v1/payouts to merchants' banks (found again by metadata with Stripe's search
+// syntax).
 
 const AmountMinor = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const ObjectId = Type.String({ minLength: 1, maxLength: 255 });
@@ -58,6 +67,18 @@ const SearchQuery = Type.Object(
   { additionalProperties: false },
 );
 const RefundListQuery = Type.Object({ charge: ObjectId, limit: ListLimit }, { additionalProperties: false });
+const CreatePayoutBody = Type.Object(
+  {
+    amount: AmountMinor,
+    currency: Type.String({ pattern: '^[a-z]{3}$' }),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+const PayoutParams = Type.Object({ id: ObjectId }, { additionalProperties: false });
+// Stripe's search language, the one clause payouts answer: metadata['key']:'value'.
+const metadataClause = /^metadata\['([^']{1,40})'\]:'([^']{0,500})'$/;
 const SettlementQuery = Type.Object(
   {
     date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
@@ -212,6 +233,45 @@ export async function stripeRoutes(fastify: FastifyInstance, { sim }: { sim: Sim
       return reply.code(response.status).send(response.body);
     },
   );
+
+  app.post('/v1/payouts', { schema: { headers: IdempotencyHeaders, body: CreatePayoutBody } }, async (request, reply) =>
+    answerOnce(stripe, request, reply, request.headers['idempotency-key'], () => {
+      const { body } = request;
+      const outcome = sim.payouts.create({
+        amount: BigInt(body.amount),
+        currency: body.currency.toUpperCase(),
+        description: body.description,
+        metadata: body.metadata ?? {},
+      });
+      if (outcome.ok) return { status: 200, body: stripePayout(outcome.value) };
+      const { failure } = outcome;
+      return failure.kind === 'unknown_currency'
+        ? stripeFailure({ kind: 'unknown_currency' })
+        : stripeFailure({ kind: 'amount_too_large', limit: failure.limit });
+    }),
+  );
+
+  app.get('/v1/payouts/search', { schema: { querystring: SearchQuery } }, async (request, reply) => {
+    const clause = metadataClause.exec(request.query.query);
+    if (!clause) {
+      const response = stripeError(400, 'invalid_request_error', 'parameter_invalid', 'Unsupported search query.', {
+        param: 'query',
+      });
+      return reply.code(response.status).send(response.body);
+    }
+    const [, key = '', value = ''] = clause;
+    const found: SimPayout[] = [];
+    for (const payout of sim.payouts.all()) if (payout.metadata[key] === value) found.push(payout);
+    return { object: 'search_result' as const, data: found.map(stripePayout), has_more: false };
+  });
+
+  app.get('/v1/payouts/:id', { schema: { params: PayoutParams } }, async (request, reply) => {
+    const payout = sim.payouts.get(request.params.id);
+    const response = payout
+      ? { status: 200, body: stripePayout(payout) }
+      : stripeError(404, 'invalid_request_error', 'resource_missing', 'No such payout.', { param: 'id' });
+    return reply.code(response.status).send(response.body);
+  });
 
   app.get('/v1/settlements', { schema: { querystring: SettlementQuery } }, async (request, reply) => {
     const startMs = utcDayStartMs(request.query.date);

@@ -4,6 +4,7 @@ import { createProviderRouter, type ProviderRouter } from './router.ts';
 import { createStripeProvider } from './stripe.ts';
 import { createPayPalSettlementReports } from './paypal-settlements.ts';
 import { createStripeSettlementReports } from './stripe-settlements.ts';
+import { createStripePayouts } from './stripe-payouts.ts';
 import { settlementReportTimeoutMs } from './settlement-report.ts';
 
 /** The card providers as configured: both personalities of the simulator by default. */
@@ -22,6 +23,10 @@ export function createProviderGateway(config: Config): ProviderRouter {
         baseUrl: `${config.providerSimUrl}/paypal`,
         timeoutMs: settlementReportTimeoutMs,
       }),
+    },
+    // Only the Stripe personality pays out to banks.
+    payouts: {
+      stripe: createStripePayouts({ baseUrl: `${config.providerSimUrl}/stripe`, timeoutMs: config.providerTimeoutMs }),
     },
     routing: config.providerRouting,
     defaultRoute: config.providerDefaultRoute,

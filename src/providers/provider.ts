@@ -1,6 +1,7 @@
 import { PaymentsError } from '../domain/errors.ts';
 import type { SettlementReports } from './settlement-report.ts';
 import type { ProviderName } from './provider-name.ts';
+import type { PayoutProvider } from './payouts.ts';
 
 // One interface over every card processor. Adapters translate each provider's endpoint
 // shapes, amount formats and errors into these types; nothing above this file knows which
@@ -105,6 +106,8 @@ export interface ProviderGateway {
   forCharge(provider: ProviderName): PaymentProvider;
   /** The provider's daily settlement reports (reconciliation); not behind the payment breakers. */
   settlementReports(provider: ProviderName): SettlementReports;
+  /** Payouts to merchants' banks through the provider; not behind the payment breakers either. */
+  payouts(provider: ProviderName): PayoutProvider;
 }
 
 /**

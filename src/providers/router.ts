@@ -12,6 +12,7 @@ import {
 } from './provider.ts';
 import type { SettlementReports } from './settlement-report.ts';
 import { providerErrors, providerRequestDuration, recordBreakerState } from '../observability/metrics.ts';
+import type { PayoutProvider } from './payouts.ts';
 
 // Picks a provider per currency and keeps one circuit breaker per provider. Only
 // provider_unavailable counts against a breaker: a decline means the provider works.
@@ -38,6 +39,8 @@ export interface ProviderRouterOptions {
   breaker: BreakerSettings;
   /** Settlement report clients per provider, for reconciliation. */
   settlementReports?: Partial<Record<ProviderName, SettlementReports>>;
+  /** Payout clients per provider (only providers that pay out to banks). */
+  payouts?: Partial<Record<ProviderName, PayoutProvider>>;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -206,10 +209,17 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
     return reports;
   }
 
+  function payouts(name: ProviderName): PayoutProvider {
+    const client = options.payouts?.[name];
+    if (!client) throw new PaymentsError('parameter_invalid', `No payouts through ${name}.`, 'provider');
+    return client;
+  }
+
   return {
     authorize,
     forCharge,
     settlementReports,
+    payouts,
     breakerState(name) {
       const breaker = breakerFor(name);
       return breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed';

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { chargeFromStripe, StripeChargeObject } from '../providers/stripe.ts';
+import { StripePayoutObject } from '../providers/stripe-payouts.ts';
 import { fromPayPalMoney } from '../providers/paypal-amount.ts';
 import type { ProviderName } from '../providers/provider.ts';
 
@@ -18,7 +19,24 @@ export type ProviderEvent =
   | { kind: 'refund_total'; eventId: string; chargeId: string; totalRefunded: bigint }
   | { kind: 'refund'; eventId: string; chargeId: string; refundId: string; amount: bigint }
   | { kind: 'dispute_created'; eventId: string; chargeId: string; disputeId: string; amount: bigint }
+  | PayoutEvent
   | { kind: 'ignored'; eventId: string; chargeId: null; type: string };
+
+/**
+ * The bank's answer on a payout the provider accepted, for the payout workflow: no charge.
+ * `payoutId` is ours as the provider echoes it (null when the payout is not one of ours).
+ */
+export interface PayoutEvent {
+  kind: 'payout_paid' | 'payout_failed';
+  eventId: string;
+  chargeId: null;
+  providerPayoutId: string;
+  payoutId: string | null;
+}
+
+export function isPayoutEvent(event: ProviderEvent): event is PayoutEvent {
+  return event.kind === 'payout_paid' || event.kind === 'payout_failed';
+}
 
 /** What every provider event must carry before we record it: its id and type. */
 export interface EventEnvelope {
@@ -49,6 +67,15 @@ const PayPalRelated = Type.Object({
 });
 
 function stripeEvent(eventId: string, type: string, object: unknown): ProviderEvent {
+  if ((type === 'payout.paid' || type === 'payout.failed') && Value.Check(StripePayoutObject, object)) {
+    return {
+      kind: type === 'payout.paid' ? 'payout_paid' : 'payout_failed',
+      eventId,
+      chargeId: null,
+      providerPayoutId: object.id,
+      payoutId: object.metadata.payout_id ?? null,
+    };
+  }
   if (type === 'charge.dispute.created' && Value.Check(StripeDispute, object)) {
     return {
       kind: 'dispute_created',

@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../db/prisma.ts';
 import type { ProviderName } from '../providers/provider.ts';
-import { normalizeProviderEvent, type ProviderEvent } from './inbound-events.ts';
+import { normalizeProviderEvent, type PayoutEvent, type ProviderEvent } from './inbound-events.ts';
 
 // Reading and settling one inboxed provider event (webhook_events), for the webhook workflows.
 
@@ -87,4 +87,32 @@ export async function deliverToPayment(
     RETURNING payment_id`;
   if (rows.length !== 1) throw new Error(`webhook event ${provider}/${event.eventId} is not in the inbox`);
   return rows[0]?.payment_id ?? null;
+}
+
+/**
+ * In one statement: finds the payout a payout.* event is about (by the provider's payout id,
+ * or by our id echoed in its metadata while we have not recorded the provider's yet) and, when
+ * there is one, settles the inbox row as delivered to it. Null when no payout of ours matches
+ * yet (the row stays pending).
+ */
+export async function deliverToPayout(
+  prisma: PrismaClient,
+  provider: ProviderName,
+  event: PayoutEvent,
+): Promise<string | null> {
+  const rows = await prisma.$queryRaw<{ payout_id: string | null }[]>`
+    WITH payout AS (
+      SELECT id FROM payouts
+       WHERE provider = ${provider}
+         AND (provider_payout_id = ${event.providerPayoutId}
+              OR (provider_payout_id IS NULL AND id = ${event.payoutId ?? ''}))
+       LIMIT 1)
+    UPDATE webhook_events SET type = ${event.kind},
+      payout_id = (SELECT id FROM payout),
+      outcome = CASE WHEN EXISTS (SELECT 1 FROM payout) THEN 'delivered' ELSE outcome END,
+      processed_at = CASE WHEN EXISTS (SELECT 1 FROM payout) THEN now() ELSE processed_at END
+    WHERE provider = ${provider} AND external_id = ${event.eventId}
+    RETURNING payout_id`;
+  if (rows.length !== 1) throw new Error(`webhook event ${provider}/${event.eventId} is not in the inbox`);
+  return rows[0]?.payout_id ?? null;
 }

@@ -9,6 +9,10 @@ import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { stripeSignatureHeader } from '../../src/providers/webhook-signatures.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
 import { providerEventSignal } from '../../workflows/messages.ts';
+import { payoutOutcomeSignal } from '../../workflows/payout-messages.ts';
+import { requestedPayoutId } from '../../src/payouts/payout-ids.ts';
+import type { PayoutInput } from '../../src/domain/payout-view.ts';
+import type { PayoutTiming } from '../../src/domain/payout-settings.ts';
 import { failCompletionsFrom } from '../support/transfer-faults.ts';
 
 // Recorded histories of the main workflow paths, replayed against today's workflow code: a
@@ -202,6 +206,7 @@ async function recordPaths(stack: Stack): Promise<void> {
   paths.push(...(await recordUnknownOutcomePaths(stack, pay, post)));
   paths.push(...(await recordImportPaths(stack, merchant)));
   paths.push(...(await recordReconciliationPaths(stack)));
+  paths.push(...(await recordPayoutPaths(stack)));
 
   await mkdir(fixtures, { recursive: true });
   for (const [name, workflowId, runId] of paths) {
@@ -448,6 +453,88 @@ async function recordReconciliationPaths(stack: Stack): Promise<[string, string,
     ['reconciliation-completed', run.workflowId],
     ['reconciliation-trigger', trigger.workflowId],
   ];
+}
+
+/**
+ * Payouts: paid and returned by the bank (the webhook's signal), paid as a status check learned
+ * it, refused at opening (the balance gone), never taken by an unreachable provider (submission
+ * out of retries, lookup finds nothing), and the schedule's trigger.
+ */
+async function recordPayoutPaths(stack: Stack): Promise<[string, string, string?][]> {
+  const merchant = await stack.merchant();
+  const paid = await stack.app.inject({
+    method: 'POST',
+    url: '/v1/payments',
+    headers: { ...bearer(merchant.apiKey), 'idempotency-key': 'payout-funds' },
+    payload: { amount: 20_000, currency: 'USD', source: { type: 'card', token: 'tok_visa' } },
+  });
+  expect(paid.statusCode).toBe(201);
+  const paymentId = paid.json<{ id: string }>().id;
+  await waitFor(async () => (await stack.prisma.payment.findUniqueOrThrow({ where: { id: paymentId } })).settled);
+  const slow: PayoutTiming = { submitTimeoutMs: 60_000, lookupTimeoutMs: 60_000, statusPollMs: 60 * 60_000 };
+  const start = (name: string, amount: bigint, timing: PayoutTiming) => {
+    const input: PayoutInput = {
+      payoutId: requestedPayoutId(merchant.id, `${name}-${Date.now()}`),
+      merchantId: merchant.id,
+      amount,
+      currency: 'USD',
+      automatic: false,
+      description: null,
+      provider: 'stripe',
+      timing,
+    };
+    return stack.temporal.workflow.start('payoutWorkflow', {
+      taskQueue: stack.taskQueue,
+      workflowId: input.payoutId,
+      args: [input],
+    });
+  };
+  const answered = async (name: string, status: 'paid' | 'failed') => {
+    const handle = await start(name, 1_000n, slow);
+    let providerPayoutId: string | null = null;
+    await waitFor(async () => {
+      const row = await stack.prisma.payout.findUnique({ where: { id: handle.workflowId } });
+      providerPayoutId = row?.status === 'in_transit' ? row.providerPayoutId : null;
+      return providerPayoutId !== null;
+    });
+    await handle.signal(payoutOutcomeSignal, { status, providerPayoutId: providerPayoutId ?? '' });
+    await handle.result();
+    return handle.workflowId;
+  };
+  const paths: [string, string, string?][] = [
+    ['payout-paid', await answered('payout-paid', 'paid')],
+    ['payout-returned-reversed', await answered('payout-returned', 'failed')],
+  ];
+  // The simulator pays after 2 s: one status check finds it pending, the next paid.
+  const polled = await start('payout-polled', 1_000n, { ...slow, statusPollMs: 1_200 });
+  await polled.result();
+  paths.push(['payout-polled-paid', polled.workflowId]);
+  const refused = await start('payout-refused', 10_000_000n, slow);
+  await refused.result();
+  paths.push(['payout-insufficient-funds', refused.workflowId]);
+  const outage = await stack.sim.inject({ method: 'POST', url: '/admin/faults', payload: { outage_seconds: 3 } });
+  expect(outage.statusCode).toBe(200);
+  const untaken = await start('payout-untaken', 1_000n, { ...slow, submitTimeoutMs: 1_500 });
+  await untaken.result();
+  await stack.sim.inject({ method: 'DELETE', url: '/admin/faults' });
+  paths.push(['payout-provider-unavailable-released', untaken.workflowId]);
+  const trigger = await stack.temporal.workflow.start('payoutTriggerWorkflow', {
+    taskQueue: stack.taskQueue,
+    workflowId: `payout-trigger-record-${Date.now()}`,
+    args: [
+      {
+        merchantIds: [merchant.id],
+        defaults: { schedule: 'daily', minimumMinor: 100n },
+        provider: 'stripe',
+        timing: slow,
+        date: new Date().toISOString().slice(0, 10),
+      },
+    ],
+  });
+  const { started } = (await trigger.result()) as { started: string[] };
+  expect(started).toHaveLength(1);
+  paths.push(['payout-trigger', trigger.workflowId]);
+  return paths;
 }
 
 /** Recording runs in beforeAll, where expect.poll is not available: a bounded poll instead. */

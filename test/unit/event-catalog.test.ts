@@ -86,6 +86,7 @@ describe('event type filters', () => {
     expect(isEventTypeFilter('webhook_endpoint.*')).toBe(true);
     expect(isEventTypeFilter('payment.succeded')).toBe(false);
     expect(isEventTypeFilter('pay.*')).toBe(false);
-    expect(isEventTypeFilter('payout.*')).toBe(false);
+    expect(isEventTypeFilter('payout.*')).toBe(true);
+    expect(isEventTypeFilter('invoice.*')).toBe(false);
   });
 });

@@ -26,6 +26,8 @@ export const errorMeanings: Readonly<Record<ErrorCode, string>> = {
   card_declined: 'The provider declined the card.',
   payment_blocked: 'Risk rules blocked the payment.',
   payment_unexpected_state: "The payment's status does not allow the action; the message names the status.",
+  amount_too_small: "A payout below the merchant's minimum payout amount.",
+  payout_failed: 'The bank returned a payout the provider had accepted (shown on the payout as its failure_code).',
   item_already_resolved: 'The reconciliation item was already resolved with another note.',
   provider_unavailable: 'The card provider did not answer.',
   rate_limited: 'Too many requests for this key, or too many refused keys from this address.',
