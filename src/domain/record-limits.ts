@@ -25,10 +25,11 @@ export const defaultImportBatchSize = 1_000;
 /** An import run continues as new after this many batches, so its history stays small. */
 export const defaultImportBatchesPerRun = 20;
 /**
- * Batches an import runs at once (src/domain/batch-window.ts). Two keep both cores of a small
- * machine busy: one batch posts (holding the account locks) while the next writes its rows.
+ * Batches an import runs at once over disjoint id ranges (src/domain/batch-window.ts). One by
+ * default: two measured no faster on 2 cores (docs/benchmarks.md, import, third round), since
+ * batches that claim the same references wait for each other's commit.
  */
-export const defaultImportParallelBatches = 2;
+export const defaultImportParallelBatches = 1;
 /** More would only queue on the account locks and the database's cores. */
 export const maxImportParallelBatches = 8;
 

@@ -198,6 +198,8 @@ beforeAll(async () => {
     importWorkflowId: `import-test-${randomUUID()}`,
     importBatchSize: 1_000,
     importBatchesPerRun: 4,
+    // Two at once: the worker killed mid-import must leave two batches in flight exact too.
+    importParallelBatches: 2,
     recordLimits: { maxAmountMinor, maxAgeDays: 365, referenceRetentionDays: 90 },
     webhookSweepAfterMs: 1_000,
   });
