@@ -100,8 +100,8 @@ export function createStripePayouts(options: StripePayoutOptions): PayoutProvide
     },
 
     async find(payoutId) {
-      // Our ids are [A-Za-z0-9_]: nothing to escape in the query's quotes.
-      if (!/^[A-Za-z0-9_]+$/.test(payoutId)) throw new Error(`payout id ${payoutId} cannot be searched for`);
+      // Our ids are base64url ([A-Za-z0-9_-]): nothing to escape in the query's quotes.
+      if (!/^[A-Za-z0-9_-]+$/.test(payoutId)) throw new Error(`payout id ${payoutId} cannot be searched for`);
       const query = new URLSearchParams({ query: `metadata['payout_id']:'${payoutId}'` });
       const response = await http.send('GET', `/v1/payouts/search?${query.toString()}`);
       if (response.status !== 200) throw errorFromStripe(response);
