@@ -24,6 +24,30 @@ export function docsMarkers(name: string): DocsMarkers {
   };
 }
 
+/**
+ * One run's block: its markers, a dated title, the command that printed it, optional lines
+ * before the output (`preface`), and the output as printed.
+ */
+export function runBlock(
+  markers: Pick<DocsMarkers, 'runStart' | 'runEnd'>,
+  run: { label: string; title: string; command: string; preface?: string[]; out: string[] },
+): string {
+  return [
+    markers.runStart(run.label),
+    `### ${run.title}`,
+    '',
+    `Command: \`${run.command}\``,
+    '',
+    ...(run.preface ?? []),
+    'Output as printed:',
+    '',
+    '```text',
+    ...run.out,
+    '```',
+    markers.runEnd,
+  ].join('\n');
+}
+
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**

@@ -42,7 +42,7 @@ import { planStagedBatches, recordStagedBatch } from '../src/records/staged-batc
 import { connectClient } from '../src/temporal/client.ts';
 import { ensureTemporal, findTemporalBinary, freePort, type TemporalServer } from '../src/temporal/dev-server.ts';
 import type { importWorkflow } from '../workflows/import.ts';
-import { docsMarkers, updateDocsSection } from './bench-docs.ts';
+import { docsMarkers, runBlock, updateDocsSection } from './bench-docs.ts';
 import { expectedOutcomes, invalidKinds, setUpDatabase, type StagingShape } from './bench-import-staging.ts';
 import {
   CpuMeter,
@@ -663,19 +663,7 @@ async function main(): Promise<void> {
     }
     if (writeDocs) {
       const title = `${label}, ${new Date().toISOString().slice(0, 10)}`;
-      const block = [
-        runStart(label),
-        `### ${title}`,
-        '',
-        `Command: \`${command}\``,
-        '',
-        'Output as printed:',
-        '',
-        '```text',
-        ...out,
-        '```',
-        runEnd,
-      ].join('\n');
+      const block = runBlock({ runStart, runEnd }, { label, title, command, out });
       await updateDocsSection('import', label, block, docsSection);
       log(`wrote the results into docs/benchmarks.md (${title})`);
     }

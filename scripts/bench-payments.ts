@@ -51,7 +51,7 @@ import { webhookWorkflowId } from '../src/webhooks/inbox.ts';
 import type { CeilingActivities, ceilingWorkflow } from './bench-workflows/ceiling.ts';
 import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion, percentile } from './bench-support.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
-import { docsMarkers, updateDocsSection } from './bench-docs.ts';
+import { docsMarkers, runBlock, updateDocsSection } from './bench-docs.ts';
 import {
   CpuMeter,
   findDevServerPid,
@@ -1590,21 +1590,8 @@ async function main(): Promise<void> {
     }
     if (writeDocs) {
       const title = `${label}, ${new Date().toISOString().slice(0, 10)}`;
-      const block = [
-        runStart(label),
-        `### ${title}`,
-        '',
-        `Command: \`${command}\``,
-        '',
-        `Machine: ${machineLine.replace(/^machine: /, '')}. Versions: ${versionsLine.replace(/^versions: /, '')}.`,
-        '',
-        'Output as printed:',
-        '',
-        '```text',
-        ...out,
-        '```',
-        runEnd,
-      ].join('\n');
+      const machine = `Machine: ${machineLine.replace(/^machine: /, '')}. Versions: ${versionsLine.replace(/^versions: /, '')}.`;
+      const block = runBlock({ runStart, runEnd }, { label, title, command, preface: [machine, ''], out });
       await updateDocs(block, label);
       log(`wrote the results into docs/benchmarks.md (${title})`);
     }
