@@ -162,7 +162,12 @@ describe('the build output (npm run build), run with node', () => {
   });
 
   it('API, worker and simulator take a card payment and its provider webhook, then stop on SIGTERM', async () => {
-    const [apiPort, simPort, workerMetricsPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [apiPort, simPort, workerMetricsPort, temporalMetricsPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const api = `http://127.0.0.1:${apiPort}`;
     const shared = {
       DATABASE_URL: databaseUrl,
@@ -179,7 +184,12 @@ describe('the build output (npm run build), run with node', () => {
       PROVIDER_SIM_STRIPE_WEBHOOK_URL: `${api}/v1/webhooks/stripe`,
       PROVIDER_SIM_STRIPE_WEBHOOK_SECRET: webhookSecret,
     });
-    const worker = startBuilt('src/worker.js', [], { ...shared, WORKER_METRICS_PORT: String(workerMetricsPort) });
+    // Both metrics ports free ones: the defaults may be taken on a shared machine.
+    const worker = startBuilt('src/worker.js', [], {
+      ...shared,
+      WORKER_METRICS_PORT: String(workerMetricsPort),
+      TEMPORAL_METRICS_PORT: String(temporalMetricsPort),
+    });
     const server = startBuilt('src/server.js', [], { ...shared, PORT: String(apiPort), ADMIN_API_KEY: adminApiKey });
     processes.push(sim, worker, server);
     await Promise.all([
