@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -6,7 +7,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { temporal as proto } from '@temporalio/proto';
-import { dataConverter } from '../../src/temporal/data-converter.ts';
 import { ensureTemporal, freePort, type TemporalServer } from '../../src/temporal/dev-server.ts';
 import { ensureNats, type NatsServer } from '../../src/nats/nats-server.ts';
 import { createDatabase, dataDir, dropDatabase, withDatabase } from '../../src/db/database.ts';
@@ -142,7 +142,11 @@ describe('the build output (npm run build), run with node', () => {
     );
     const results = [];
     for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: path.join(buildDir, '.build', bundleFile as string) }, dataConverter },
+      {
+        workflowBundle: { codePath: path.join(buildDir, '.build', bundleFile as string) },
+        // The build's own copy of the converter, as its worker loads it.
+        dataConverter: { payloadConverterPath: path.join(buildDir, 'src', 'temporal', 'payload-converter.cjs') },
+      },
       histories,
     )) {
       results.push({ workflowId: result.workflowId, error: result.error ? String(result.error) : undefined });
@@ -177,6 +181,9 @@ describe('the build output (npm run build), run with node', () => {
       WEBHOOK_SECRETS_STRIPE: webhookSecret,
       HOST: '127.0.0.1',
       LOG_FORMAT: 'json',
+      // Payload encryption keys (`id:base64 key`), the same for every process, for a build whose
+      // processes require them; a build that does not read them ignores them.
+      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     };
     const sim = startBuilt('src/provider-sim/server.js', [], {
       ...shared,
