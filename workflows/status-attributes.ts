@@ -32,16 +32,22 @@ export const payoutStatusShownPatch = 'payout-status-search-attribute';
 /** Since this patch a transfer shows its status, merchant, amount and currency from its start. */
 export const transferStatusShownPatch = 'transfer-status-search-attribute';
 
-/** The payment's status changed to `status`: shown in PaymentStatus. */
+/**
+ * The payment's status changed to `status`: shown in PaymentStatus. Only a change that the code
+ * before the patch showed differently asks for it, so the usual payment (stable statuses, no
+ * CustomerId) records no patch marker: its history is as long as before.
+ */
 export function showPaymentStatus(status: PaymentStatus): void {
-  if (patched(paymentStatusShownPatch)) {
-    const customerShown = workflowInfo().typedSearchAttributes.get(customerIdKey) !== undefined;
+  const customerShown = workflowInfo().typedSearchAttributes.get(customerIdKey) !== undefined;
+  if (isStable(status) && !customerShown) {
+    upsertSearchAttributes([{ key: paymentStatusKey, value: status }]);
+  } else if (patched(paymentStatusShownPatch)) {
     upsertSearchAttributes([
       { key: paymentStatusKey, value: status },
       ...(customerShown ? [{ key: customerIdKey, value: null }] : []),
     ]);
   } else if (isStable(status)) {
-    upsertSearchAttributes({ PaymentStatus: [status] });
+    upsertSearchAttributes([{ key: paymentStatusKey, value: status }]);
   }
 }
 
