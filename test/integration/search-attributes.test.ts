@@ -6,6 +6,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { card, paymentsClient } from '../support/payments.ts';
 import { findTemporalBinary, readDevServerSettings } from '../../src/temporal/dev-server.ts';
+import { paymentSettings } from '../../src/api/routes/payments.ts';
+import { cardFingerprint } from '../../src/payments/card-fingerprint.ts';
+import type { PaymentInput } from '../../src/domain/payment-view.ts';
+import type { paymentWorkflowV2 } from '../../workflows/payment.ts';
 
 // What an operator sees of the money workflows in the Temporal Web UI and finds with the CLI:
 // each shows its own status as a search attribute (workflows/status-attributes.ts), none shows
@@ -89,6 +93,47 @@ describe('a payment in the Web UI', () => {
     expect((await api.act(id, 'capture')).statusCode).toBe(200);
     await expect.poll(async () => (await attributesOf(id)).PaymentStatus, poll).toEqual(['succeeded']);
     expect(await attributesOf(id)).not.toHaveProperty('CustomerId');
+  });
+
+  it('clears a CustomerId that a start before this change set, at its next status change', async () => {
+    // Started as POST /v1/payments started payments until CustomerId was dropped from it.
+    const paymentId = `pay_old_start_${Date.now()}`;
+    const input: PaymentInput = {
+      paymentId,
+      merchantId: merchant.id,
+      amount: 1_300n,
+      currency: 'USD',
+      captureMethod: 'manual',
+      source: { type: 'card', token: 'tok_visa', provider: undefined },
+      customer: 'cus_jane_doe_1987',
+      description: null,
+      metadata: null,
+      cardFingerprint: cardFingerprint('tok_visa'),
+      createdAt: new Date().toISOString(),
+      settings: paymentSettings(stack.config),
+    };
+    await stack.temporal.workflow.start<typeof paymentWorkflowV2>('paymentWorkflowV2', {
+      workflowId: paymentId,
+      taskQueue: stack.taskQueue,
+      args: [input],
+      searchAttributes: {
+        PaymentStatus: ['processing'],
+        MerchantId: [merchant.id],
+        CustomerId: ['cus_jane_doe_1987'],
+        AmountMinor: [1_300],
+        Currency: ['USD'],
+      },
+    });
+    await expect
+      .poll(() => attributesOf(paymentId), poll)
+      .toEqual({
+        PaymentStatus: ['requires_capture'],
+        MerchantId: [merchant.id],
+        AmountMinor: [1_300],
+        Currency: ['USD'],
+      });
+    expect((await api.act(paymentId, 'cancel')).statusCode).toBe(200);
+    await expect.poll(async () => (await attributesOf(paymentId)).PaymentStatus, poll).toEqual(['canceled']);
   });
 });
 
