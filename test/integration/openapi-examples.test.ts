@@ -177,7 +177,7 @@ describe('the API reference examples', () => {
       if (note) expect(operation.description, key).toContain(note);
       for (const name of ids) {
         const parameter = operation.parameters?.find((item) => item.in === 'path' && item.name === name);
-        // No made-up id to send: the field starts empty, its placeholder says where to get one.
+        // No made-up id to send: the field starts empty, its description says where to get one.
         expect(parameter?.example, `${key} ${name}`).toBeUndefined();
         expect(parameter?.description, `${key} ${name}`).toBe(doc.example!.ids![name]);
         expect(operation.description, key).toContain(`Fill in \`${name}\``);

@@ -45,7 +45,7 @@ export interface OperationDoc {
     /**
      * Path parameters that are ids, each with where the caller gets one. Ids are the caller's
      * own, unknown in advance: a made-up one would only answer 404, so none is filled in and the
-     * parameter's description (the UI's placeholder) says where to find it.
+     * parameter's description (shown beside the empty field) says where to find it.
      */
     ids?: Readonly<Record<string, string>>;
     query?: Readonly<Record<string, string | number>>;
