@@ -59,6 +59,14 @@ export interface OperationDoc {
 
 const accountId = 'acct_7c1e2d3f4a5b6c7d8e9f0a1b2c3d4e5f';
 
+const dayMs = 86_400_000;
+/**
+ * When the payment record of the example was paid: 10:00 UTC the day before the document was
+ * built. A fixed date would grow older than RECORD_MAX_AGE_DAYS (365 by default) and the
+ * example would then be refused.
+ */
+const examplePaidAt = new Date(Math.floor(Date.now() / dayMs) * dayMs - dayMs + 10 * 3_600_000).toISOString();
+
 /** Where a caller finds each kind of id (see `ids` above). */
 const idFrom = {
   payment: "A payment's id (`pay_…`): `id` in the answer of POST /v1/payments, or in GET /v1/payments.",
@@ -396,7 +404,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         account_reference: 'LOAN-1001',
         amount: 1000,
         currency: 'USD',
-        paid_at: '2026-01-15T10:00:00.000Z',
+        paid_at: examplePaidAt,
         channel: 'bank_transfer',
       },
     },
