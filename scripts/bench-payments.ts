@@ -50,6 +50,7 @@ import { ensureTemporal, findTemporalBinary, freePort, type TemporalServer } fro
 import { webhookWorkflowId } from '../src/webhooks/inbox.ts';
 import type { CeilingActivities, ceilingWorkflow } from './bench-workflows/ceiling.ts';
 import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion, percentile } from './bench-support.ts';
+import { writeBenchResult, type HeadlineFigure } from './bench-results.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
 import { docsMarkers, runBlock, updateDocsSection } from './bench-docs.ts';
 import {
@@ -784,6 +785,27 @@ interface Quiet {
   simPending: number;
   inboxPending: number;
   webhooksRunning: number;
+}
+
+/** The kind's best row (payments/s), beside the ceiling workflow's rate in the same run. */
+function paymentHeadline(
+  rows: Row[],
+  kind: Kind,
+  ceilingRate: number,
+  ceilingConcurrency: number,
+): HeadlineFigure | undefined {
+  const perSecond = (row: Row) => (row.recorder.done * 1000) / (row.recorder.windowEnd - row.recorder.windowStart);
+  const best = rows.filter((row) => row.kind === kind).sort((a, b) => perSecond(b) - perSecond(a))[0];
+  if (!best) return undefined;
+  const first = best.recorder.calls.get(best.callNames[0] as string) as CallStats;
+  return {
+    name: `${kind} payments end to end`,
+    value: perSecond(best),
+    unit: 'payments/s',
+    baseline: { name: `engine ceiling (one-step workflow × ${ceilingConcurrency})`, value: ceilingRate },
+    p99Ms: percentile(Float64Array.from(first.latencies).sort(), 0.99),
+    row: `${kind} × ${best.concurrency}`,
+  };
 }
 
 async function main(): Promise<void> {
@@ -1588,6 +1610,14 @@ async function main(): Promise<void> {
       keepRunDir = true;
       process.exitCode = 1;
     }
+    await writeBenchResult({
+      bench: 'payments',
+      checksPassed: failures.length === 0,
+      figures: (['card', 'wallet'] as const).flatMap((kind) => {
+        const figure = paymentHeadline(rows, kind, ceilingRate, ceilingConcurrency);
+        return figure ? [figure] : [];
+      }),
+    });
     if (writeDocs) {
       const title = `${label}, ${new Date().toISOString().slice(0, 10)}`;
       const machine = `Machine: ${machineLine.replace(/^machine: /, '')}. Versions: ${versionsLine.replace(/^versions: /, '')}.`;
