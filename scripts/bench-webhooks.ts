@@ -64,6 +64,7 @@ import {
   readProcStat,
   type ProcStat,
   cleanupOnSignal,
+  benchKeyring,
 } from './bench-support.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
 
@@ -773,7 +774,7 @@ async function main(): Promise<void> {
     const providers = createProviderGateway(config);
     stops.push({ name: 'provider gateway', stop: async () => providers.shutdown() });
 
-    const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+    const temporal = await connectClient(temporalServer.address, config.temporalNamespace, benchKeyring());
     stops.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
     const { worker, connection } = await createWorker({
       address: temporalServer.address,
@@ -783,6 +784,7 @@ async function main(): Promise<void> {
       providers,
       temporal,
       workflowBundle: { code: bundle.code },
+      keyring: benchKeyring(),
     });
     const workerRun = worker.run();
     stops.push({
