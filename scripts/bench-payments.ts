@@ -49,7 +49,14 @@ import { createDataConverter, payloadConverterPath } from '../src/temporal/data-
 import { ensureTemporal, findTemporalBinary, freePort, type TemporalServer } from '../src/temporal/dev-server.ts';
 import { webhookWorkflowId } from '../src/webhooks/inbox.ts';
 import type { CeilingActivities, ceilingWorkflow } from './bench-workflows/ceiling.ts';
-import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion, percentile, benchKeyring } from './bench-support.ts';
+import {
+  cleanupOnSignal,
+  findPostmaster,
+  numberFromEnv,
+  packageVersion,
+  percentile,
+  benchKeyring,
+} from './bench-support.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
 import { docsMarkers, runBlock, updateDocsSection } from './bench-docs.ts';
 import {

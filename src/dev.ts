@@ -47,7 +47,8 @@ async function main(): Promise<void> {
   const adminApiKey = config.adminApiKey ?? `sk_admin_${randomBytes(24).toString('hex')}`;
   // Kept in .data/ across starts: yesterday's payloads and columns must still decrypt.
   const keyring =
-    config.keyring ?? Keyring.parse(await ensureDevSecret(dataDir, 'encryption-keys', () => Keyring.generateEntry('dev1')));
+    config.keyring ??
+    Keyring.parse(await ensureDevSecret(dataDir, 'encryption-keys', () => Keyring.generateEntry('dev1')));
   const codecAccessToken =
     config.codecAccessToken ??
     (await ensureDevSecret(dataDir, 'codec-access-token', () => `codec_${randomBytes(24).toString('hex')}`));
@@ -149,7 +150,9 @@ async function main(): Promise<void> {
   const recordSweeper = startRecordIntakeSweeper({ prisma, temporal, config });
   stops.push(() => recordSweeper.stop());
   // The UI on another port than the default is an origin the codec endpoint must accept too.
-  const codecCorsOrigins = temporalServer.uiUrl ? [...config.codecCorsOrigins, temporalServer.uiUrl] : config.codecCorsOrigins;
+  const codecCorsOrigins = temporalServer.uiUrl
+    ? [...config.codecCorsOrigins, temporalServer.uiUrl]
+    : config.codecCorsOrigins;
   const server = await startServer(
     { ...config, adminApiKey, keyring, codecAccessToken, codecCorsOrigins },
     prisma,

@@ -92,7 +92,10 @@ export class Keyring {
     });
     decipher.setAAD(aad(ciphertext.keyId, context));
     decipher.setAuthTag(data.subarray(data.length - tagLengthBytes));
-    return Buffer.concat([decipher.update(data.subarray(ivLengthBytes, data.length - tagLengthBytes)), decipher.final()]);
+    return Buffer.concat([
+      decipher.update(data.subarray(ivLengthBytes, data.length - tagLengthBytes)),
+      decipher.final(),
+    ]);
   }
 }
 

@@ -16,10 +16,11 @@ function startOptions(input: PaymentInput, taskQueue: string) {
     args: [input] as [PaymentInput],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    // Search attributes bypass the payload codec (Temporal indexes them in the clear): ids and
+    // amounts only, never the customer reference (CustomerId stays registered for old runs).
     searchAttributes: {
       PaymentStatus: ['processing'],
       MerchantId: [input.merchantId],
-      CustomerId: input.customer ? [input.customer] : [],
       AmountMinor: [Number(input.amount)],
       Currency: [input.currency],
     },
