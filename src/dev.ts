@@ -25,6 +25,8 @@ import { ensureNats } from './nats/nats-server.ts';
 import { startEventStreamPublisher } from './events/stream-publisher.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { ensureDevSecret } from './crypto/dev-secrets.ts';
+import { cipherFor } from './crypto/column-cipher.ts';
+import { rotateColumns } from './crypto/rotate-columns.ts';
 
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/),
 // PostgreSQL (embedded, data in .data/) and NATS with JetStream (store in .data/nats) unless
@@ -92,6 +94,14 @@ async function main(): Promise<void> {
 
   const prisma = createPrisma(database.url, config.databasePoolSize);
   stops.push(() => prisma.$disconnect());
+  // Rows written before encryption (or under an older key) are brought to the current key; a
+  // no-op once they are (README "Encryption").
+  const rotated = await rotateColumns(prisma, cipherFor(keyring));
+  if (rotated.payments + rotated.webhookEndpoints > 0) {
+    log(
+      `encrypted with key ${keyring.currentKeyId}: ${rotated.payments} payments, ${rotated.webhookEndpoints} webhook endpoints`,
+    );
+  }
 
   // In dev mode the simulator signs its webhooks with our first secret and sends them to our
   // own API, so the whole loop (provider → webhook → payment workflow) runs out of the box.

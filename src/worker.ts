@@ -75,6 +75,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       providers: options.providers,
       temporal: options.temporal,
       allowPrivateWebhookDestinations: options.allowPrivateWebhookDestinations ?? false,
+      keyring: options.keyring,
     }),
     dataConverter: createDataConverter(options.keyring),
     interceptors: { activity: [activityLogging] },

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 // AES-256-GCM keys with ids, read from ENCRYPTION_KEYS: `id:base64key,id:base64key,...`.
 // The first key is the current one: everything new is encrypted with it. Every listed key
@@ -23,6 +23,8 @@ export interface Ciphertext {
 export class Keyring {
   readonly currentKeyId: string;
   readonly #keys: ReadonlyMap<string, Buffer>;
+  /** Derived HMAC keys by key id and context; a handful per process. */
+  readonly #indexKeys = new Map<string, Buffer>();
 
   private constructor(keys: ReadonlyMap<string, Buffer>, currentKeyId: string) {
     this.#keys = keys;
@@ -79,6 +81,23 @@ export class Keyring {
     cipher.setAAD(aad(this.currentKeyId, context));
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return { keyId: this.currentKeyId, data: Buffer.concat([iv, body, cipher.getAuthTag()]) };
+  }
+
+  /**
+   * A keyed hash of `value` under the named key (the current one by default), for finding rows
+   * by a value stored encrypted (a blind index). The HMAC key is derived from the encryption key
+   * with HKDF for this `context`, so neither key is used for two purposes.
+   */
+  blindIndex(value: string, context: string, keyId = this.currentKeyId): string {
+    const key = this.#keys.get(keyId);
+    if (!key) throw new Error(`encryption key ${keyId} is not in ENCRYPTION_KEYS`);
+    const cacheKey = `${keyId}\u0000${context}`;
+    let indexKey = this.#indexKeys.get(cacheKey);
+    if (!indexKey) {
+      indexKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `blind-index\u0000${context}`, keyLengthBytes));
+      this.#indexKeys.set(cacheKey, indexKey);
+    }
+    return `${keyId}:${createHmac('sha256', indexKey).update(value, 'utf8').digest('base64url')}`;
   }
 
   /** Decrypts with the named key; throws when the key is unknown or the data was altered. */
