@@ -97,11 +97,8 @@ async function main(): Promise<void> {
   // Rows written before encryption (or under an older key) are brought to the current key; a
   // no-op once they are (README "Encryption").
   const rotated = await rotateColumns(prisma, cipherFor(keyring));
-  if (rotated.payments + rotated.webhookEndpoints > 0) {
-    log(
-      `encrypted with key ${keyring.currentKeyId}: ${rotated.payments} payments, ${rotated.webhookEndpoints} webhook endpoints`,
-    );
-  }
+  const rotatedRows = rotated.payments + rotated.webhookEndpoints + rotated.idempotencyKeys;
+  if (rotatedRows > 0) log(`encrypted ${rotatedRows} rows with key ${keyring.currentKeyId}`);
 
   // In dev mode the simulator signs its webhooks with our first secret and sends them to our
   // own API, so the whole loop (provider → webhook → payment workflow) runs out of the box.

@@ -28,7 +28,8 @@ try {
   if (!keyring) throw new Error('ENCRYPTION_KEYS is unset: nothing to rotate to');
   const changed = await rotateColumns(prisma, cipherFor(keyring), { batchSizeRows: defaultRotationBatchSize });
   console.log(
-    `key ${keyring.currentKeyId}: re-encrypted ${changed.payments} payments and ${changed.webhookEndpoints} webhook endpoints`,
+    `key ${keyring.currentKeyId}: re-encrypted ${changed.payments} payments, ${changed.webhookEndpoints} webhook ` +
+      `endpoints and ${changed.idempotencyKeys} stored idempotent answers`,
   );
 } finally {
   await prisma.$disconnect();

@@ -14,6 +14,7 @@ export const defaultRotationBatchSize = 500;
 export interface RotationResult {
   payments: number;
   webhookEndpoints: number;
+  idempotencyKeys: number;
 }
 
 /** Rewrites what is not under the current key; returns how many rows changed in each table. */
@@ -35,7 +36,8 @@ export async function rotateColumns(
     : Prisma.sql`TRUE`;
   const payments = await rotatePayments(db, cipher, { current, currentIndex, batchSizeRows, merchants });
   const webhookEndpoints = await rotateEndpointSecrets(db, cipher, { current, batchSizeRows, merchants });
-  return { payments, webhookEndpoints };
+  const idempotencyKeys = await rotateIdempotentAnswers(db, cipher, { current, batchSizeRows, merchants });
+  return { payments, webhookEndpoints, idempotencyKeys };
 }
 
 interface Batch {
@@ -98,5 +100,32 @@ async function rotateEndpointSecrets(db: Db, cipher: ColumnCipher, batch: Batch)
       FROM jsonb_to_recordset(${JSON.stringify(rewritten)}::jsonb) AS v(id text, secret text)
       WHERE e.id = v.id`;
     after = rows[rows.length - 1]!.id;
+  }
+}
+
+/** Stored answers of idempotent requests (kept IDEMPOTENCY_KEY_TTL_MS), keyed by (merchant, key). */
+async function rotateIdempotentAnswers(db: Db, cipher: ColumnCipher, batch: Batch): Promise<number> {
+  let after = { merchantId: '', key: '' };
+  let changed = 0;
+  const column = 'idempotency_keys.response_body';
+  for (;;) {
+    const rows = await db.$queryRaw<{ merchant_id: string; key: string; response_body: unknown }[]>`
+      SELECT merchant_id, key, response_body FROM idempotency_keys
+      WHERE (merchant_id, key) > (${after.merchantId}, ${after.key}) AND ${batch.merchants}
+        AND response_body IS NOT NULL
+        AND (jsonb_typeof(response_body) <> 'string' OR NOT starts_with(response_body #>> '{}', ${batch.current}))
+      ORDER BY merchant_id, key LIMIT ${batch.batchSizeRows}`;
+    if (rows.length === 0) return changed;
+    const rewritten = rows.map((row) => ({
+      merchant_id: row.merchant_id,
+      key: row.key,
+      body: JSON.stringify(cipher.sealJson(column, cipher.openJson(column, row.response_body))),
+    }));
+    changed += await db.$executeRaw`
+      UPDATE idempotency_keys AS k SET response_body = v.body::jsonb
+      FROM jsonb_to_recordset(${JSON.stringify(rewritten)}::jsonb) AS v(merchant_id text, key text, body text)
+      WHERE k.merchant_id = v.merchant_id AND k.key = v.key`;
+    const last = rows[rows.length - 1]!;
+    after = { merchantId: last.merchant_id, key: last.key };
   }
 }

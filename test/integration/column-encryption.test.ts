@@ -104,6 +104,25 @@ describe('encrypted columns', () => {
     expect(await listedFor(stack.app, `${customer}x`)).toEqual([]);
   });
 
+  it('keep stored idempotent answers encrypted, and replay them in the clear', async () => {
+    const stored = await stack.prisma.$queryRaw<{ response_body: unknown }[]>`
+      SELECT response_body FROM idempotency_keys WHERE merchant_id = ${merchant.id} ORDER BY key`;
+    expect(stored).toHaveLength(3);
+    for (const row of stored) {
+      expect(String(row.response_body).startsWith('enc:v1:')).toBe(true);
+      expect(JSON.stringify(row).includes(customer)).toBe(false);
+    }
+    // paymentsClient keys its requests `<merchant>-1`, `-2`…: the first payment's again.
+    const replayed = await api.create(
+      { amount: 1_000, currency: 'USD', source: card(), customer, description, metadata },
+      `${merchant.id}-1`,
+    );
+    expect(replayed.statusCode).toBe(201);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.json()).toMatchObject({ customer, description, metadata });
+    expect(paymentIds).toContain(replayed.json<{ id: string }>().id);
+  });
+
   it('keeps webhook endpoint secrets encrypted, shown once in the clear', async () => {
     expect(endpoint.secret).toMatch(/^whsec_/);
     const stored = await storedSecret(endpoint.id);
@@ -132,10 +151,12 @@ describe('encrypted columns', () => {
     expect(await rotateColumns(stack.prisma, cipherFor(rotated), options)).toEqual({
       payments: 3,
       webhookEndpoints: 1,
+      idempotencyKeys: 3,
     });
     expect(await rotateColumns(stack.prisma, cipherFor(rotated), options)).toEqual({
       payments: 0,
       webhookEndpoints: 0,
+      idempotencyKeys: 0,
     });
 
     for (const id of paymentIds) {
@@ -168,7 +189,11 @@ describe('encrypted columns', () => {
     expect(stale.statusCode).toBe(500);
     // Rotating back (the run's key first, the other one kept to decrypt) lets the suite's stack read them again.
     const back = Keyring.parse(`${inject('encryptionKeys')},${newEntry}`);
-    expect(await rotateColumns(stack.prisma, cipherFor(back), options)).toEqual({ payments: 3, webhookEndpoints: 1 });
+    expect(await rotateColumns(stack.prisma, cipherFor(back), options)).toEqual({
+      payments: 3,
+      webhookEndpoints: 1,
+      idempotencyKeys: 3,
+    });
     expect(await shown(stack.app, paymentIds[1]!)).toMatchObject({ customer, description, metadata });
   });
 });
