@@ -156,10 +156,12 @@ async function main(): Promise<void> {
   stops.push(() => sweeper.stop());
   const recordSweeper = startRecordIntakeSweeper({ prisma, temporal, config });
   stops.push(() => recordSweeper.stop());
-  // The UI on another port than the default is an origin the codec endpoint must accept too.
-  const codecCorsOrigins = temporalServer.uiUrl
-    ? [...config.codecCorsOrigins, temporalServer.uiUrl]
-    : config.codecCorsOrigins;
+  // The UI on another port than the default is an origin the codec endpoint must accept too,
+  // however the browser names this machine.
+  const uiOrigins = temporalServer.uiUrl
+    ? [temporalServer.uiUrl, temporalServer.uiUrl.replace('//127.0.0.1:', '//localhost:')]
+    : [];
+  const codecCorsOrigins = [...new Set([...config.codecCorsOrigins, ...uiOrigins])];
   const server = await startServer(
     { ...config, adminApiKey, keyring, codecAccessToken, codecCorsOrigins },
     prisma,

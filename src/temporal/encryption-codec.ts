@@ -1,6 +1,9 @@
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import protoPackage from '@temporalio/proto';
 import type { Keyring } from '../crypto/keyring.ts';
+
+// @temporalio/proto is CommonJS: under Node's ESM loader its namespace comes through the default export.
+const PayloadMessage = protoPackage.temporal.api.common.v1.Payload;
 
 // Every payload we send to Temporal (workflow inputs and results, activity arguments and
 // results, signals, updates, queries, memos) leaves encrypted: the whole payload, metadata
@@ -40,7 +43,7 @@ export class EncryptionCodec implements PayloadCodec {
   encodeOne(payload: Payload): Payload {
     // Already sealed (an encoded payload passed back in): sealing twice would only hide it deeper.
     if (isEncrypted(payload)) return payload;
-    const plaintext = temporal.api.common.v1.Payload.encode(payload).finish();
+    const plaintext = PayloadMessage.encode(payload).finish();
     const { keyId, data } = this.#keyring.encrypt(plaintext, payloadContext);
     return {
       metadata: {
@@ -56,7 +59,7 @@ export class EncryptionCodec implements PayloadCodec {
     const keyId = payload.metadata?.[keyIdMetadataKey];
     if (!keyId || !payload.data) throw new Error('encrypted payload without its key id or data');
     const plaintext = this.#keyring.decrypt({ keyId: decoder.decode(keyId), data: payload.data }, payloadContext);
-    const decoded = temporal.api.common.v1.Payload.decode(plaintext);
+    const decoded = PayloadMessage.decode(plaintext);
     return { metadata: decoded.metadata, data: decoded.data };
   }
 }
