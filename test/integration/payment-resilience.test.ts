@@ -536,6 +536,7 @@ describe('a worker killed mid-capture', () => {
     proxy = await startProviderProxy(() => stack.simUrl);
     config = {
       ...loadConfig(),
+      keyring: stack.config.keyring,
       ...common,
       taskQueue: `test-resilience-kill-child-${randomUUID()}`,
       adminApiKey: stack.adminApiKey,
