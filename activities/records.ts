@@ -18,6 +18,8 @@ export interface ImportBatchInput {
   runId: string;
   afterId: bigint;
   untilId?: bigint | null | undefined;
+  stripe?: number | undefined;
+  stripes?: number | undefined;
   batchSize: number;
   limits: RecordLimits;
   merchantIds?: string[] | undefined;

@@ -33,12 +33,12 @@ import { loadConfig } from '../src/config.ts';
 import { createDatabase, dataDir, dropDatabase, resolveDatabase, withDatabase } from '../src/db/database.ts';
 import { createPrisma } from '../src/db/prisma.ts';
 import { defaultImportParallelBatches, defaultRecordLimits, type RecordLimits } from '../src/domain/record-limits.ts';
-import { runBatchWindow } from '../src/domain/batch-window.ts';
+import { runStripes, startingStripes, type StripeRunEnd } from '../src/domain/batch-stripes.ts';
 import { maxTimerDelayMs } from '../src/events/poll-loop.ts';
 import type { ImportProgress } from '../src/domain/import-progress.ts';
 import { reconcile } from '../src/ledger/reconcile.ts';
 import { closeImportRun, openImportRun } from '../src/records/import-runs.ts';
-import { planStagedBatches, recordStagedBatch } from '../src/records/staged-batch.ts';
+import { recordStagedBatch } from '../src/records/staged-batch.ts';
 import { connectClient } from '../src/temporal/client.ts';
 import { ensureTemporal, findTemporalBinary, freePort, type TemporalServer } from '../src/temporal/dev-server.ts';
 import type { importWorkflow } from '../workflows/import.ts';
@@ -205,7 +205,7 @@ interface Measured {
   span: CpuSpan<Group>;
 }
 
-/** The import without Temporal: the same planned ranges and batches, as many at once. */
+/** The import without Temporal: the same stripes and batches, as many at once. */
 async function runDirect(url: string): Promise<{ rows: number }> {
   const prisma = createPrisma(url, parallelBatches + 1);
   const runId = `imp_bench_direct_${randomBytes(4).toString('hex')}`;
@@ -213,15 +213,14 @@ async function runDirect(url: string): Promise<{ rows: number }> {
     await openImportRun(prisma, runId);
     let rows = 0;
     let lastLog = performance.now();
-    let end: { afterId: bigint; exhausted: boolean } = { afterId: 0n, exhausted: false };
+    let end: StripeRunEnd = { stripes: startingStripes(parallelBatches, 0n), exhausted: false };
     while (!end.exhausted) {
-      end = await runBatchWindow({
-        startAfterId: end.afterId,
-        parallelBatches,
+      end = await runStripes({
+        stripes: end.stripes,
+        batchSize,
         maxBatches: batchesPerRun,
-        plan: (afterId, count) => planStagedBatches(prisma, { afterId, batchSize, count }),
-        run: (range) => recordStagedBatch(prisma, { runId, ...range, batchSize, limits }),
-        finished: (_range, result) => {
+        run: (batch) => recordStagedBatch(prisma, { runId, ...batch, batchSize, limits }),
+        finished: (_batch, result) => {
           rows += result.rows;
           if (performance.now() - lastLog > progressLogMs) {
             log(`direct: ${rows.toLocaleString('en-US')} rows`);
@@ -320,13 +319,15 @@ monthly partitions), metadata on every 10th row. Then \`VACUUM ANALYZE\`.
 **Paths**, each on a fresh, migrated database of its own with the same staged rows:
 
 - \`direct\` (the baseline): \`recordStagedBatch\` (\`src/records/staged-batch.ts\`, what the import activity calls:
-  \`record_staged_batch\` and the outbox events in one database transaction per batch) in a loop in the bench process,
-  batch after batch by keyset, without Temporal.
+  \`record_staged_batch\` and the outbox events in one database transaction per batch) from the bench process,
+  stripe by stripe as the workflow does (\`runStripes\`, \`src/domain/batch-stripes.ts\`: the staged rows split by a
+  hash of (merchant, reference), one batch per stripe at once, each stripe by keyset), without Temporal.
 - \`workflow\`: \`importWorkflow\` (\`workflows/import.ts\`) started with the Temporal client and awaited; the worker
   (\`src/worker.ts\`) runs as a child process against a Temporal dev server (\`ensureTemporal\`, in memory); one
   activity per batch, continue-as-new every \`BENCH_IMPORT_BATCHES_PER_RUN\` batches. The worker's schedules and
   outbox relay are kept out of the measurement (\`IMPORT_INTERVAL_MS\`, \`MAINTENANCE_INTERVAL_MS\` and
-  \`EVENT_RELAY_INTERVAL_MS\` = 30 days, \`IMPORT_MERCHANT_IDS\` naming no merchant), so both paths do the same work:
+  \`EVENT_RELAY_INTERVAL_MS\` = 2^31 - 1 ms, about 24.8 days, the longest timer Node keeps, \`IMPORT_MERCHANT_IDS\`
+  naming no merchant), so both paths do the same work:
   the relay would dispatch the events afterwards in production, in the background.
 - \`floor\`: in the direct database afterwards, one \`INSERT INTO\` a plain copy of \`recorded_payments\`
   \`SELECT …\` every staged row joined to its account: moving the rows with no validation, dedup, ledger, events or

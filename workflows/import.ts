@@ -13,6 +13,7 @@ import type { Activities } from './activity-types.ts';
 import { ledgerActivity } from './activity-options.ts';
 import { startingProgress, type ImportProgress } from '../src/domain/import-progress.ts';
 import { runBatchWindow } from '../src/domain/batch-window.ts';
+import { runStripes, startingStripes, stripesDoneThrough } from '../src/domain/batch-stripes.ts';
 import type { RecordLimits } from '../src/domain/record-limits.ts';
 
 const { openImportRun, closeImportRun, hasStagedBacklog } =
@@ -34,7 +35,10 @@ export interface ImportInput {
   batchSize: number;
   /** Continue as new after this many batches, so the history stays small. */
   batchesPerRun: number;
-  /** Batches at once over disjoint ranges; 1 when absent (inputs from before it existed). */
+  /**
+   * Batches at once, one per stripe of the staged rows (src/domain/batch-stripes.ts); 1 when
+   * absent (inputs from before it existed).
+   */
   parallelBatches?: number | undefined;
   limits: RecordLimits;
   /** Only these merchants' staged rows; all when absent. */
@@ -53,17 +57,51 @@ export async function importWorkflow(input: ImportInput): Promise<ImportProgress
   const progress = input.progress ?? startingProgress(`imp_${workflowInfo().runId.replaceAll('-', '')}`);
   setHandler(importProgressQuery, () => progress);
   if (!input.progress) await openImportRun({ runId: progress.runId });
-  // Since parallel batches: planned ranges, several at once. Histories from before replay the
-  // one-batch-after-another loop below.
-  const exhausted = patched('import-parallel-batches')
-    ? await importInRanges(input, progress)
-    : await importOneByOne(input, progress);
+  // Since stripes: one batch at a time per stripe, the stripes at once. Histories from before
+  // replay what they ran: planned ranges several at once, or before that one batch after another.
+  const exhausted = patched('import-stripes')
+    ? await importInStripes(input, progress)
+    : patched('import-parallel-batches')
+      ? await importInRanges(input, progress)
+      : await importOneByOne(input, progress);
   if (exhausted) {
     await closeImportRun({ runId: progress.runId });
     progress.status = 'succeeded';
     return progress;
   }
   return continueAsNew<typeof importWorkflow>({ ...input, progress });
+}
+
+/** Runs up to batchesPerRun batches, stripes at once; true when every stripe ran out. */
+async function importInStripes(input: ImportInput, progress: ImportProgress): Promise<boolean> {
+  const stripes = input.parallelBatches ?? 1;
+  if (progress.stripes?.length !== stripes) progress.stripes = startingStripes(stripes, progress.afterId);
+  const start = progress.stripes;
+  const end = await failRunOnError(progress, () =>
+    runStripes({
+      stripes: start,
+      batchSize: input.batchSize,
+      maxBatches: input.batchesPerRun,
+      run: (batch) =>
+        recordImportBatch({
+          runId: progress.runId,
+          afterId: batch.afterId,
+          stripe: batch.stripe,
+          stripes: batch.stripes,
+          batchSize: input.batchSize,
+          limits: input.limits,
+          merchantIds: input.merchantIds,
+        }),
+      finished: (_batch, result, cursors) => {
+        countBatch(progress, result);
+        progress.stripes = cursors;
+        progress.afterId = stripesDoneThrough(cursors);
+      },
+    }),
+  );
+  progress.stripes = end.stripes;
+  progress.afterId = stripesDoneThrough(end.stripes);
+  return end.exhausted;
 }
 
 /** Runs up to batchesPerRun batches; true when the staged rows ran out. */

@@ -1,5 +1,7 @@
 // The import workflow's progress, answered by its `progress` query. Pure: shared with workflows.
 
+import type { StripeCursor } from './batch-stripes.ts';
+
 export interface ImportProgress {
   runId: string;
   status: 'running' | 'succeeded' | 'failed';
@@ -8,8 +10,10 @@ export interface ImportProgress {
   recorded: number;
   duplicates: number;
   invalid: number;
-  /** The last staged row id processed; the next batch starts after it. */
+  /** No staged row the run could still take lies at or below this id (stripesDoneThrough). */
   afterId: bigint;
+  /** Where each stripe stands; absent until the run's first striped batches (and in runs from before stripes). */
+  stripes?: StripeCursor[] | undefined;
 }
 
 export function startingProgress(runId: string): ImportProgress {

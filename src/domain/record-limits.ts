@@ -25,11 +25,11 @@ export const defaultImportBatchSize = 1_000;
 /** An import run continues as new after this many batches, so its history stays small. */
 export const defaultImportBatchesPerRun = 20;
 /**
- * Batches an import runs at once over disjoint id ranges (src/domain/batch-window.ts). One by
- * default: two measured no faster on 2 cores (docs/benchmarks.md, import, third round), since
- * batches that claim the same references wait for each other's commit.
+ * Batches an import runs at once, one per stripe of the staged rows (src/domain/batch-stripes.ts).
+ * Two: stripes never claim the same reference, so two batches overlap everywhere but their
+ * ledger posting and use both cores of the 2-core machine the benchmark runs on (docs/benchmarks.md).
  */
-export const defaultImportParallelBatches = 1;
+export const defaultImportParallelBatches = 2;
 /** More would only queue on the account locks and the database's cores. */
 export const maxImportParallelBatches = 8;
 

@@ -18,6 +18,9 @@ export interface StagedBatchInput {
   afterId: bigint;
   /** …and, when set, not larger than this (a range planned by planStagedBatches). */
   untilId?: bigint | null | undefined;
+  /** Only rows of this stripe (0-based) of `stripes` (src/domain/batch-stripes.ts); all when absent. */
+  stripe?: number | undefined;
+  stripes?: number | undefined;
   batchSize: number;
   limits?: RecordLimits | undefined;
   /** Only these merchants' staged rows (tests, a staged rollout); all when absent. */
@@ -64,7 +67,7 @@ export async function recordStagedBatch(db: PrismaClient, input: StagedBatchInpu
       const rows = await tx.$queryRaw<BatchRow[]>`
         SELECT * FROM record_staged_batch(${input.runId}, ${input.afterId}::bigint, ${input.batchSize}::int,
           ${limits.maxAmountMinor}::bigint, ${oldest}::timestamptz, ${retention}::interval, ${merchantIds}::text[],
-          ${input.untilId ?? null}::bigint)`;
+          ${input.untilId ?? null}::bigint, ${input.stripe ?? 0}::int, ${input.stripes ?? 1}::int)`;
       const row = rows[0];
       if (!row) throw new Error('record_staged_batch returned no row');
       return {

@@ -11,7 +11,9 @@ import { payloadConverterPath } from './data-converter.ts';
 // built from other sources: a missing fingerprint means a new build, never a stale load.
 
 const projectRoot = path.resolve(import.meta.dirname, '..', '..');
-export const workflowsPath = path.join(projectRoot, 'workflows', 'index.ts');
+// Compiled by `npm run build`, this module is a .js file, and so is the workflows' entry.
+const moduleExtension = path.extname(import.meta.filename);
+export const workflowsPath = path.join(projectRoot, 'workflows', `index${moduleExtension}`);
 export const workflowBundleDir = path.join(projectRoot, '.build');
 const bundlePrefix = 'workflow-bundle-';
 

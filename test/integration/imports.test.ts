@@ -835,15 +835,15 @@ async function triggerResult(action: Awaited<ReturnType<typeof scheduleAction>>)
   return stack.temporal.workflow.getHandle(workflowId, undefined, { firstExecutionRunId }).result();
 }
 
-/** Holds a row lock on one staged row, as an import batch takes FOR UPDATE: the batch waits until release(). */
-async function holdStagedRow(id: bigint): Promise<{ release(): Promise<void> }> {
+/** Row locks on the staged rows after `afterId`, as an import batch takes FOR UPDATE: every stripe's first batch waits until release(). */
+async function holdStagedRows(afterId: bigint): Promise<{ release(): Promise<void> }> {
   let release = (): void => undefined;
   const released = new Promise<void>((resolve) => (release = resolve));
   let locked = (): void => undefined;
   const isLocked = new Promise<void>((resolve) => (locked = resolve));
   const transaction = stack.prisma.$transaction(
     async (tx) => {
-      await tx.$queryRaw`SELECT id FROM payment_staging WHERE id = ${id} FOR UPDATE`;
+      await tx.$queryRaw`SELECT id FROM payment_staging WHERE id > ${afterId} FOR UPDATE`;
       locked();
       await released;
     },
@@ -894,12 +894,8 @@ describe('import schedule', () => {
       const fromId = await lastStagingId();
       await stage(scheduled('SCHED', 30));
 
-      // The import's first batch waits on this lock, so the import is surely running at the second trigger.
-      const firstStaged = await stack.prisma.paymentStaging.findFirstOrThrow({
-        where: { id: { gt: fromId } },
-        orderBy: { id: 'asc' },
-      });
-      const held = await holdStagedRow(firstStaged.id);
+      // The import's first batches wait on these locks, so the import is surely running at the second trigger.
+      const held = await holdStagedRows(fromId);
       let importRunId: string;
       try {
         await schedule.trigger();

@@ -393,7 +393,8 @@ async function recordImportPaths(stack: Stack, merchant: { id: string; apiKey: s
     args: [{ idempotencyKeyTtlMs: 24 * 60 * 60 * 1000, maxHoldsExpiredPerRun: 100, recordPartitionsMonthsAhead: 4 }],
   });
   await maintenance.result();
-  // Since parallel batches: planned ranges, two at once, over two runs (continue-as-new).
+  // Since parallel batches: planned ranges, two at once, over two runs (continue-as-new); since
+  // stripes (the fixtures import-stripes-*), two stripes, one batch of each at once.
   await stack.prisma.$executeRaw`
     INSERT INTO payment_staging (merchant_id, reference_number, account_reference, amount_minor, currency, paid_at)
     SELECT ${merchant.id}, 'REPLAY-P-' || (g % 6), 'LOAN-REPLAY', 100, 'USD', now() - interval '1 day'
@@ -436,6 +437,8 @@ async function recordImportPaths(stack: Stack, merchant: { id: string; apiKey: s
     ['import-resumed-run', workflowId],
     ['import-parallel-first-run', parallelId, parallelFirst],
     ['import-parallel-resumed-run', parallelId],
+    ['import-stripes-first-run', parallelId, parallelFirst],
+    ['import-stripes-resumed-run', parallelId],
     ['maintenance-records-housekeeping', maintenance.workflowId],
   ];
   return paths;

@@ -16,8 +16,8 @@ function startOptions(input: PaymentInput, taskQueue: string) {
     args: [input] as [PaymentInput],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
-    // Search attributes bypass the payload codec (Temporal indexes them in the clear): ids and
-    // amounts only, never the customer reference (CustomerId stays registered for old runs).
+    // Search attributes are stored and shown unencrypted (no payload codec reads them): nothing
+    // personal here, so no customer id (workflows/payment-status-attributes.ts).
     searchAttributes: {
       PaymentStatus: ['processing'],
       MerchantId: [input.merchantId],
