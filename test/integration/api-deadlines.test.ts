@@ -363,7 +363,11 @@ describe('Temporal unreachable', () => {
 
   beforeAll(async () => {
     connection = Connection.lazy(connectionOptions(`127.0.0.1:${await freePort()}`));
-    const temporal = new Client({ connection, namespace: config.temporalNamespace, dataConverter: createDataConverter(requireKeyring(config)) });
+    const temporal = new Client({
+      connection,
+      namespace: config.temporalNamespace,
+      dataConverter: createDataConverter(requireKeyring(config)),
+    });
     unreachable = await buildApp(
       { prisma: stack.prisma, temporal, config },
       { logger: false, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs },
