@@ -12,6 +12,7 @@ import {
 } from '../src/payments/transition-statement.ts';
 import { ledgerPostings, paymentTransitions } from '../src/observability/metrics.ts';
 import type { PaymentEventRecord, PaymentView, RefundView } from '../src/domain/payment-view.ts';
+import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
 
 // The database steps of the payment workflow, run as local activities. Each transition is one
 // SQL statement (src/payments/transition-statement.ts): the read-model snapshot, its numbered
@@ -40,11 +41,11 @@ export function partyOf(view: PaymentView): PaymentParty {
   };
 }
 
-export function createPaymentRecordActivities(prisma: PrismaClient) {
+export function createPaymentRecordActivities(prisma: PrismaClient, cipher: ColumnCipher) {
   return {
     /** Records the new payment (version 1) and returns the velocity facts for its risk check. */
     async openPayment(input: { view: PaymentView; event: PaymentEventRecord; windowMs: number }): Promise<RiskFacts> {
-      const { fresh, ...facts } = await openPaymentStatement(prisma, input);
+      const { fresh, ...facts } = await openPaymentStatement(prisma, input, cipher);
       if (fresh) countTransition(input.view, 'none');
       return facts;
     },

@@ -53,7 +53,7 @@ import {
   type CpuSample,
   type CpuSpan,
 } from './bench-processes.ts';
-import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion } from './bench-support.ts';
+import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion, benchKeyring } from './bench-support.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
@@ -464,7 +464,7 @@ async function main(): Promise<void> {
     const stagingSeconds = (performance.now() - staging) / 1000;
     log(`staged in ${stagingSeconds.toFixed(1)} s (both databases, in parallel)`);
 
-    const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+    const temporal = await connectClient(temporalServer.address, config.temporalNamespace, benchKeyring());
     stops.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
     const childEnv: NodeJS.ProcessEnv = {
       ...process.env,

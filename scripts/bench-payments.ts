@@ -45,11 +45,18 @@ import { createPrisma, type PrismaClient } from '../src/db/prisma.ts';
 import { reconcile } from '../src/ledger/reconcile.ts';
 import { simProviders } from '../src/provider-sim/options.ts';
 import { connectClient } from '../src/temporal/client.ts';
-import { dataConverter } from '../src/temporal/data-converter.ts';
+import { createDataConverter, payloadConverterPath } from '../src/temporal/data-converter.ts';
 import { ensureTemporal, findTemporalBinary, freePort, type TemporalServer } from '../src/temporal/dev-server.ts';
 import { webhookWorkflowId } from '../src/webhooks/inbox.ts';
 import type { CeilingActivities, ceilingWorkflow } from './bench-workflows/ceiling.ts';
-import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion, percentile } from './bench-support.ts';
+import {
+  cleanupOnSignal,
+  findPostmaster,
+  numberFromEnv,
+  packageVersion,
+  percentile,
+  benchKeyring,
+} from './bench-support.ts';
 import { writeBenchResult, type HeadlineFigure } from './bench-results.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
 import { docsMarkers, runBlock, updateDocsSection } from './bench-docs.ts';
@@ -834,6 +841,7 @@ async function main(): Promise<void> {
   const externalTemporal = process.env.TEMPORAL_ADDRESS;
   const externalDatabase = process.env.DATABASE_URL;
   Object.assign(process.env, imposed);
+  benchKeyring();
   const config = loadConfig();
   const reviewAbove = config.riskReviewAboveMinor[currency];
   const blockAbove = config.riskBlockAboveMinor[currency];
@@ -889,7 +897,7 @@ async function main(): Promise<void> {
       ),
       bundleWorkflowCode({
         workflowsPath: path.join(projectRoot, 'scripts', 'bench-workflows', 'ceiling.ts'),
-        payloadConverterPath: dataConverter.payloadConverterPath,
+        payloadConverterPath,
         logger: {
           log: () => {},
           trace: () => {},
@@ -927,7 +935,7 @@ async function main(): Promise<void> {
     // An idle connection cut by the database drop at cleanup must not crash the cleanup.
     admin.on('error', (error) => log(`admin pool: ${error.message}`));
     stops.push({ name: 'admin pool', stop: () => admin.end() });
-    const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+    const temporal = await connectClient(temporalServer.address, config.temporalNamespace, benchKeyring());
     stops.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
 
     const [apiPort, simPort] = [await freePort(), await freePort()];
@@ -1165,7 +1173,7 @@ async function main(): Promise<void> {
       taskQueue: ceilingQueue,
       workflowBundle: { code: ceilingBundle.code },
       activities: ceilingActivities,
-      dataConverter,
+      dataConverter: createDataConverter(benchKeyring()),
       maxConcurrentActivityTaskExecutions: 50,
       shutdownGraceTime: '10 seconds',
     });

@@ -37,7 +37,11 @@ const methods = ['get', 'post', 'put', 'patch', 'delete'];
 /** Swagger UI's pages and assets, and the document itself: not operations of the API. */
 // Prometheus' scrape target is for operators (docs/operations.md), not part of the API.
 const isDocumentation = (url: string) =>
-  url === '/docs' || url.startsWith('/docs/') || url === '/openapi.json' || url === '/metrics';
+  url === '/docs' ||
+  url.startsWith('/docs/') ||
+  url === '/openapi.json' ||
+  url === '/metrics' ||
+  url.startsWith('/codec/');
 
 let app: FastifyInstance;
 const routes: RouteOptions[] = [];

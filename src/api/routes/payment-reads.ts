@@ -1,5 +1,7 @@
 import type { Prisma, PrismaClient } from '../../db/prisma.ts';
 import { PaymentsError } from '../../domain/errors.ts';
+import type { ColumnCipher } from '../../crypto/column-cipher.ts';
+import { openPaymentSecrets } from '../../payments/payment-secrets.ts';
 
 // Reads of the payment read model (payments, refunds, payment_events), never of workflows;
 // src/payments/public-payment.ts shapes what they return.
@@ -8,14 +10,17 @@ const withRefunds = {
   refunds: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
 } satisfies Prisma.PaymentInclude;
 
-export function loadPayment(prisma: PrismaClient, merchantId: string, id: string) {
-  return prisma.payment.findFirst({ where: { id, merchantId }, include: withRefunds });
+/** The merchant's payment with its refunds, its encrypted columns readable. */
+export async function loadPayment(prisma: PrismaClient, cipher: ColumnCipher, merchantId: string, id: string) {
+  const row = await prisma.payment.findFirst({ where: { id, merchantId }, include: withRefunds });
+  return row ? openPaymentSecrets(cipher, row) : null;
 }
 
 export const maxPaymentPageSize = 100;
 
 export async function listPayments(
   prisma: PrismaClient,
+  cipher: ColumnCipher,
   merchantId: string,
   filter: {
     status?: string | undefined;
@@ -29,7 +34,18 @@ export async function listPayments(
   const limit = Math.min(Math.max(filter.limit, 1), maxPaymentPageSize);
   const where: Prisma.PaymentWhereInput = { merchantId };
   if (filter.status) where.status = filter.status;
-  if (filter.customer) where.customer = filter.customer;
+  if (filter.customer) {
+    // The column is ciphertext: its blind index under every key, or, for a row written before
+    // encryption that `keys:rotate` has not reached yet, the plaintext itself.
+    where.AND = [
+      {
+        OR: [
+          { customerIndex: { in: cipher.indexes('payments.customer', filter.customer) } },
+          { customerIndex: null, customer: filter.customer },
+        ],
+      },
+    ];
+  }
   if (filter.createdGte || filter.createdLte) where.createdAt = { gte: filter.createdGte, lte: filter.createdLte };
   if (filter.startingAfter) {
     const cursor = await prisma.payment.findFirst({
@@ -46,7 +62,7 @@ export async function listPayments(
     take: limit + 1,
     include: withRefunds,
   });
-  return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  return { data: rows.slice(0, limit).map((row) => openPaymentSecrets(cipher, row)), hasMore: rows.length > limit };
 }
 
 /**
