@@ -69,6 +69,21 @@ interface Account {
   available: number;
   held: number;
 }
+/** A deposit or a transfer: a workflow that ends with one ledger transaction. */
+interface Movement {
+  id: string;
+  status: string;
+  amount: number;
+  transaction_id: string | null;
+}
+interface AccountEntry {
+  transaction_id: string;
+  kind: string;
+  account_id: string;
+  amount: number;
+  currency: string;
+  balance_after: number;
+}
 interface SimCharge {
   id: string;
   provider: string;
@@ -81,6 +96,8 @@ const stableStatuses = new Set(['requires_review', 'requires_capture', 'succeede
 /** One run's shared handles: the merchant's API client, the receiver and the output. */
 class Walkthrough {
   private printedEvents = 0;
+  /** Every payment the demo made, in order. */
+  readonly paymentIds: string[] = [];
 
   constructor(
     readonly options: DemoOptions,
@@ -114,9 +131,34 @@ class Walkthrough {
     const account = await this.account(id);
     this.out.fact(
       label,
-      `${id}  balance ${money(account.balance, currency)}, available ${money(account.available, currency)}`,
+      `${id}  ${money(account.balance, currency)} (available ${money(account.available, currency)})`,
     );
     return account;
+  }
+
+  /** Follows a deposit or transfer answered 202 until it succeeded; its failure stops the demo. */
+  async settled<T extends { status: string }>(what: string, path: string): Promise<T> {
+    return waitFor(
+      `the ${what} to succeed`,
+      async () => {
+        const current = await this.api.get<T>(path);
+        if (current.status === 'failed') throw new DemoFailure(`the ${what} failed: ${JSON.stringify(current)}`);
+        return current.status === 'succeeded' ? current : undefined;
+      },
+      { timeoutMs: settleTimeoutMs },
+    );
+  }
+
+  /** A movement's ledger transaction as the merchant sees it: its entries on these accounts. */
+  async transactionOn(accountIds: readonly string[], movement: Movement): Promise<LedgerTransaction> {
+    const entries: AccountEntry[] = [];
+    for (const accountId of accountIds) {
+      const { data } = await this.api.get<{ data: AccountEntry[] }>(`/v1/accounts/${accountId}/entries?limit=10`);
+      entries.push(...data.filter((entry) => entry.transaction_id === movement.transaction_id));
+    }
+    const [first] = entries;
+    if (!first) throw new DemoFailure(`no ledger entries of ${movement.id} (transaction ${movement.transaction_id})`);
+    return { transaction_id: first.transaction_id, kind: first.kind, entries };
   }
 
   async payment(id: string): Promise<Payment> {
@@ -129,6 +171,7 @@ class Walkthrough {
       headers: { 'idempotency-key': key },
       expect: [201, 202],
     });
+    this.paymentIds.push(created.body.id);
     if (stableStatuses.has(created.body.status)) return created.body;
     return this.paymentIn(created.body.id, [...stableStatuses]);
   }
@@ -191,9 +234,10 @@ function describePayment(out: DemoOutput, payment: Payment): void {
       `fee ${money(payment.fee, currency)}, net to merchant ${money(payment.net_amount, currency)}`,
     );
   }
-  if (payment.source.type === 'card') {
+  // A declined card never became a charge: no brand, last 4 or provider to show.
+  if (payment.source.type === 'card' && payment.source.provider !== null) {
     const { brand, last4, provider } = payment.source;
-    out.fact('card', `${brand ?? '?'} ending ${last4 ?? '????'} at provider ${provider ?? '(none)'}`);
+    out.fact('card', `${brand ?? 'card'} ending ${last4 ?? '?'} at provider ${provider}`);
   }
   if (payment.failure_code !== null) out.fact('failure', `${payment.failure_code}: ${payment.failure_message ?? ''}`);
 }
@@ -240,7 +284,7 @@ async function registerReceiver(out: DemoOutput, merchantApi: JsonClient, receiv
   receiver.useSecret(endpoint.body.secret);
   out.fact('webhook receiver', `${receiver.url}  (node:http on a free port)`);
   out.fact('webhook endpoint', `${endpoint.body.id}  events *, secret ${endpoint.body.secret.slice(0, 10)}…`);
-  out.fact('signatures', 'each delivery is checked with verifyWebhookSignature (src/webhooks/signature.ts)');
+  out.fact('signatures', 'verifyWebhookSignature (src/webhooks/signature.ts) on each delivery');
 }
 
 async function fundWallet(walk: Walkthrough): Promise<string> {
@@ -256,24 +300,20 @@ async function fundWallet(walk: Walkthrough): Promise<string> {
       { expect: [201] },
     )
   ).body;
+  out.nameAccount(wallet.id, "cus_ada's wallet");
   out.fact('wallet account', `${wallet.id}  customer, ${currency}`);
   const key = 'demo-deposit-1';
-  const deposit = await api.post<{ id: string; status: string; amount: number; transaction_id: string | null }>(
+  const deposit = await api.post<Movement>(
     `/v1/accounts/${wallet.id}/deposits`,
     { amount: 5_000, reference: 'bank transfer 0001' },
     { headers: { 'idempotency-key': key }, expect: [201, 202] },
   );
-  out.fact('deposit', `${deposit.body.id}  ${money(deposit.body.amount, currency)}  status ${deposit.body.status}`);
+  const done = await walk.settled<Movement>('deposit', `/v1/deposits/${deposit.body.id}`);
+  out.fact('deposit', `${done.id}  ${money(done.amount, currency)}  status ${done.status}`);
   out.fact('workflow', walk.link(`deposit:${walk.merchantId}:${key}`));
-  const funded = await waitFor(
-    'the deposit to reach the wallet',
-    async () => {
-      const account = await walk.account(wallet.id);
-      return account.balance === 5_000 ? account : undefined;
-    },
-    { timeoutMs: settleTimeoutMs },
-  );
-  out.fact('wallet balance', `${money(funded.balance, currency)}, available ${money(funded.available, currency)}`);
+  out.ledger([await walk.transactionOn([wallet.id], done)]);
+  const funded = await walk.balance('wallet', wallet.id);
+  expectEqual('wallet balance after the deposit', funded.balance, 5_000);
   await walk.webhooks(['deposit.succeeded'], deposit.body.id);
   return wallet.id;
 }
@@ -460,29 +500,18 @@ async function transfer(walk: Walkthrough, walletId: string): Promise<void> {
       { expect: [201] },
     )
   ).body;
+  out.nameAccount(friend.id, "cus_dan's wallet");
   out.fact('second wallet', `${friend.id}  customer, ${currency}`);
   const key = 'demo-transfer-1';
-  const answer = await api.post<{ id: string; status: string; amount: number; transaction_id: string | null }>(
+  const answer = await api.post<Movement>(
     '/v1/transfers',
     { from_account_id: walletId, to_account_id: friend.id, amount: 1_000, currency, description: 'lunch' },
     { headers: { 'idempotency-key': key }, expect: [201, 202] },
   );
-  const done = await waitFor(
-    `transfer ${answer.body.id} to succeed`,
-    async () => {
-      const current = await api.get<{ id: string; status: string; transaction_id: string | null }>(
-        `/v1/transfers/${answer.body.id}`,
-      );
-      if (current.status === 'failed') throw new DemoFailure(`transfer ${current.id} failed`);
-      return current.status === 'succeeded' ? current : undefined;
-    },
-    { timeoutMs: settleTimeoutMs },
-  );
-  out.fact(
-    'transfer',
-    `${done.id}  ${money(answer.body.amount, currency)}  status ${done.status}  transaction ${done.transaction_id ?? '-'}`,
-  );
+  const done = await walk.settled<Movement>('transfer', `/v1/transfers/${answer.body.id}`);
+  out.fact('transfer', `${done.id}  ${money(done.amount, currency)}  status ${done.status}`);
   out.fact('workflow', walk.link(`transfer:${walk.merchantId}:${key}`));
+  out.ledger([await walk.transactionOn([walletId, friend.id], done)]);
   const from = await walk.balance('from', walletId);
   const to = await walk.balance('to', friend.id);
   expectEqual('wallet balance after the transfer', from.balance, 2_000);
@@ -490,25 +519,41 @@ async function transfer(walk: Walkthrough, walletId: string): Promise<void> {
   await walk.webhooks(['transfer.succeeded'], done.id);
 }
 
+/** A merchant's balance account (made on first use by the ledger, so absent until then). */
+const merchantAccountId = (kind: 'pending' | 'available', merchantId: string) =>
+  `acct_${kind}_${merchantId}_${currency.toLowerCase()}`;
+
 async function summary(walk: Walkthrough): Promise<void> {
-  const { out } = walk;
+  const { out, api, merchantId } = walk;
   out.step(
     'where the money is',
-    "The merchant's own balances: card and wallet proceeds net of fees, less refunds and the dispute; pending until settlement.",
+    "The merchant's own balances: what the card and wallet payments brought in net of fees, less the refunds and the dispute. It stays pending until settlement (SETTLEMENT_DELAY_MS, 2 days by default), then becomes available for payouts.",
   );
-  for (const [label, kind] of [
-    ['merchant pending', 'pending'],
-    ['merchant available', 'available'],
-  ] as const) {
-    const id = `acct_${kind}_${walk.merchantId}_${currency.toLowerCase()}`;
-    const account = await walk.api.get<Account>(`/v1/accounts/${id}`, [200, 404]).catch(() => undefined);
-    if (account && 'balance' in account) out.fact(label, `${id}  ${money(account.balance, currency)}`);
+  const pending = await walk.balance('merchant pending', merchantAccountId('pending', merchantId));
+  // The books agree with themselves: the balance is the sum of the entries the payments' ledgers showed.
+  let entriesSum = 0;
+  for (const paymentId of walk.paymentIds) {
+    for (const transaction of await walk.ledgerOf(paymentId)) {
+      for (const entry of transaction.entries) if (entry.account_id === pending.id) entriesSum += entry.amount;
+    }
   }
+  expectEqual('merchant pending balance against its ledger entries', pending.balance, entriesSum);
+  out.fact(
+    'ledger check',
+    `the ${walk.paymentIds.length} payments' entries on it add up to ${money(entriesSum, currency)}`,
+  );
+  const available = merchantAccountId('available', merchantId);
+  const answer = await api.send<Account>('GET', `/v1/accounts/${available}`, { expect: [200, 404] });
+  out.fact(
+    'merchant available',
+    answer.status === 200 ? `${available}  ${money(answer.body.balance, currency)}` : 'nothing settled yet',
+  );
   out.fact('webhooks verified', `${walk.receiver.events.length} events, every signature valid, none rejected`);
 }
 
 /** Runs the walkthrough; resolves when every step did what it says, throws DemoFailure otherwise. */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const startedAtMs = Date.now();
   const out = new DemoOutput(options.print, 12);
   const api = new JsonClient(options.apiUrl);
   const simulator = new JsonClient(options.simulatorUrl);
@@ -519,6 +564,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const merchantApi = api.withHeaders({ authorization: `Bearer ${apiKey}` });
     await registerReceiver(out, merchantApi, receiver);
     const walk = new Walkthrough(options, out, receiver, merchantApi, simulator, merchantId);
+    out.nameAccount(merchantAccountId('pending', merchantId), 'the merchant, pending settlement');
     const walletId = await fundWallet(walk);
     const card = await authorizeCard(walk);
     await captureInPart(walk, card.id);
@@ -530,7 +576,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await transfer(walk, walletId);
     await summary(walk);
     out.line('');
-    out.line('Demo complete.');
+    out.line(`Demo complete in ${((Date.now() - startedAtMs) / 1000).toFixed(1)} s: every step did what it said.`);
     return { merchantId, webhooksVerified: receiver.events.length };
   } finally {
     await receiver.close();
