@@ -45,7 +45,6 @@ describe('npm run demo', () => {
       onMerchant: (merchantId) => (stack.merchantIds as string[]).push(merchantId),
     });
     const output = lines.join('\n');
-    process.stdout.write(`${output}\n`);
 
     expect(result.merchantId).toMatch(/^mer_/);
     expect(lines.at(-1)).toMatch(/^Demo complete in \d+\.\d s: every step did what it said\.$/);
@@ -63,6 +62,10 @@ describe('npm run demo', () => {
     expect(output).toContain('at provider paypal');
     expect(output).toMatch(/fallback provider\s+paypal took the charge/);
     expect(output).toMatch(/transfer\s+tr_\S+\s+10\.00 USD\s+status succeeded/);
+    for (const kind of ['deposit', 'payment_capture', 'refund', 'dispute', 'transfer']) {
+      expect(output).toMatch(new RegExp(`ledger\\s+${kind} \\(txn_`));
+    }
+    expect(output).toMatch(/ledger check\s+the 4 payments' entries on it add up to \d+\.\d{2} USD/);
     expect(output).toContain(`${webUiUrl}/namespaces/default/workflows/pay_`);
     expect(output).toContain(
       `${webUiUrl}/namespaces/default/workflows/transfer%3A${result.merchantId}%3Ademo-transfer-1`,
