@@ -90,6 +90,7 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
               url: endpoint.url,
               body: JSON.stringify(presentEvent(event)),
               secret: cipher.open('webhook_endpoints.secret', endpoint.secret),
+              messageId: event.id,
               timeoutMs: input.timeoutMs,
               timestampSeconds: Math.floor(startedAt.getTime() / 1000),
               policy,

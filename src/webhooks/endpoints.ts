@@ -26,7 +26,10 @@ export function subscribes(endpointEvents: readonly string[], type: string): boo
   return endpointEvents.includes(allEvents) || endpointEvents.includes(type);
 }
 
-/** A fresh signing secret: 190 random bits, shown to the merchant once. */
+/**
+ * A fresh signing secret: 190 random bits, shown to the merchant once. Its 32 base62 characters
+ * are also valid base64 (24 bytes), the form Standard Webhooks libraries expect after `whsec_`.
+ */
 export function newEndpointSecret(): string {
   return `whsec_${randomToken(32)}`;
 }

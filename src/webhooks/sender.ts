@@ -1,9 +1,11 @@
 import { Agent, request } from 'undici';
 import { signWebhookPayload, signatureHeaderName } from './signature.ts';
+import { standardWebhookHeaderValues } from './standard-signature.ts';
 import { publicOnlyConnector } from './destination-guard.ts';
 import { destinationNotAllowedError, type DestinationPolicy } from './destinations.ts';
 
-// One HTTP POST of one webhook: signed, with a deadline on the whole exchange (connect,
+// One HTTP POST of one webhook: signed twice (our Signature header, and the Standard Webhooks
+// headers: src/webhooks/standard-signature.ts), with a deadline on the whole exchange (connect,
 // headers, body), no redirects followed, at most maxResponseBytes of the answer read (and
 // thrown away: only the status matters), to public addresses only unless the policy allows
 // private ones (checked when connecting: src/webhooks/destination-guard.ts). Never throws for
@@ -14,6 +16,8 @@ export interface WebhookRequest {
   /** The exact bytes sent and signed. */
   body: string;
   secret: string;
+  /** The Standard Webhooks message id (webhook-id): the same on every attempt of one message. */
+  messageId: string;
   timeoutMs: number;
   /** Unix seconds used in the signature. */
   timestampSeconds: number;
@@ -79,6 +83,12 @@ export async function sendWebhook(input: WebhookRequest): Promise<WebhookOutcome
         [signatureHeaderName.toLowerCase()]: signWebhookPayload({
           body: input.body,
           secret: input.secret,
+          timestampSeconds: input.timestampSeconds,
+        }),
+        ...standardWebhookHeaderValues({
+          messageId: input.messageId,
+          body: input.body,
+          secrets: [input.secret],
           timestampSeconds: input.timestampSeconds,
         }),
         ...input.headers,

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import Fastify from 'fastify';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { card, paymentsClient } from '../support/payments.ts';
@@ -128,6 +130,11 @@ interface Delivery {
   }[];
 }
 
+/** Stripe's library, for its webhook signature check only (no API calls are made). */
+const stripe = new Stripe('sk_test_signature_checks_only');
+/** A well-formed secret that is not the endpoint's. */
+const otherSecret = 'whsec_0123456789abcdefghijklmnopqrstuv';
+
 describe('outbound webhooks', () => {
   let stack: Stack;
   let receiver: Receiver;
@@ -186,6 +193,27 @@ describe('outbound webhooks', () => {
         verifyWebhookSignature({ header: request.headers.signature, body: request.body, secret: 'whsec_wrong' }),
       ).toEqual({ valid: false, reason: 'no_matching_signature' });
     }
+    // The same requests, checked by libraries we did not write: the Standard Webhooks reference
+    // library on the webhook-* headers, Stripe's on our Signature header (the same t=…,v1=… scheme).
+    const messageIds = new Set<string>();
+    for (const request of requests) {
+      const standard = {
+        'webhook-id': String(request.headers['webhook-id']),
+        'webhook-timestamp': String(request.headers['webhook-timestamp']),
+        'webhook-signature': String(request.headers['webhook-signature']),
+      };
+      expect(new Webhook(endpoint.secret).verify(request.body, standard)).toEqual(fromApi);
+      expect(() => new Webhook(otherSecret).verify(request.body, standard)).toThrow(WebhookVerificationError);
+      expect(() => new Webhook(endpoint.secret).verify(`${request.body} `, standard)).toThrow(WebhookVerificationError);
+      messageIds.add(standard['webhook-id']);
+      const verified = stripe.webhooks.constructEvent(request.body, String(request.headers.signature), endpoint.secret);
+      expect(verified).toEqual(fromApi);
+      expect(() =>
+        stripe.webhooks.constructEvent(request.body, String(request.headers.signature), otherSecret),
+      ).toThrow();
+    }
+    // One message, four attempts: the same webhook-id (the event's), so receivers dedupe it.
+    expect([...messageIds]).toEqual([event?.id]);
   });
 
   it('fails a delivery that never succeeds, lists it as failed, and redelivers it once fixed', async () => {
