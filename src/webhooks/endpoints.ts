@@ -16,6 +16,8 @@ export const maxEndpointsPerMerchant = 16;
 /** Why an endpoint was turned off when it kept failing. */
 export const failingDisabledReason = 'delivery_failures';
 export const merchantDisabledReason = 'disabled_by_merchant';
+/** Why an endpoint was turned off when it answered 410 Gone. */
+export const goneDisabledReason = 'endpoint_gone';
 
 /** What an endpoint may subscribe to: the catalog's types, or "*". */
 export const subscribableEventTypes = [allEvents, ...eventTypes] as const;

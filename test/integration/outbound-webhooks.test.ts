@@ -29,19 +29,23 @@ async function startReceiver() {
   server.removeContentTypeParser('application/json');
   server.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   const received: Received[] = [];
-  const behaviours = new Map<string, (call: number) => number>();
+  /** A status, or a status with headers (e.g. Retry-After). */
+  type Answer = number | { status: number; headers: Record<string, string> };
+  const behaviours = new Map<string, (call: number) => Answer>();
   server.post<{ Params: { name: string } }>('/hooks/:name', async (request, reply) => {
     const { name } = request.params;
     const body = request.body as string;
     received.push({ name, headers: request.headers, body, event: JSON.parse(body) as Received['event'] });
     const call = received.filter((item) => item.name === name).length;
-    return reply.status(behaviours.get(name)?.(call) ?? 200).send({ ok: true });
+    const answer = behaviours.get(name)?.(call) ?? 200;
+    const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+    return reply.headers(headers).status(status).send({ ok: true });
   });
   const port = await freePort();
   await server.listen({ host: '127.0.0.1', port });
   return {
     url: (name: string) => `http://127.0.0.1:${port}/hooks/${name}`,
-    respond: (name: string, behaviour: (call: number) => number) => behaviours.set(name, behaviour),
+    respond: (name: string, behaviour: (call: number) => Answer) => behaviours.set(name, behaviour),
     received: (name: string) => received.filter((item) => item.name === name),
     close: () => server.close(),
   };
@@ -457,6 +461,46 @@ describe('outbound webhooks', () => {
       expect([query, response.statusCode, response.json().error.code]).toEqual([query, status, code]);
     }
     expect((await api.get('/v1/events/evt_missing')).statusCode).toBe(404);
+  });
+
+  it('disables an endpoint that answers 410 Gone, at once and with an event, and retries nothing', async () => {
+    const api = apiFor(stack, await stack.merchant());
+    const name = uniqueName('gone');
+    receiver.respond(name, () => 410);
+    const endpoint = await api.createEndpoint(receiver.url(name), ['deposit.succeeded']);
+    await api.deposit(await api.openAccount(), 100);
+    await expect.poll(async () => (await api.deliveries(endpoint.id))[0]?.status, poll).toBe('failed');
+    const [delivery] = await api.deliveries(endpoint.id);
+    expect(delivery?.attempts.map((a) => [a.attempt, a.status_code, a.error])).toEqual([[1, 410, null]]);
+    expect((await api.get(`/v1/webhook_endpoints/${endpoint.id}`)).json()).toMatchObject({
+      status: 'disabled',
+      disabled_reason: 'endpoint_gone',
+    });
+    const [disabled, ...more] = await api.events('&type=webhook_endpoint.disabled');
+    expect(more).toEqual([]);
+    expect(disabled?.data.object).toMatchObject({
+      id: endpoint.id,
+      status: 'disabled',
+      disabled_reason: 'endpoint_gone',
+    });
+    expect(receiver.received(name)).toHaveLength(1);
+  });
+
+  it("waits as long as a 503's Retry-After asks before the next attempt, longer than its backoff", async () => {
+    const api = apiFor(stack, await stack.merchant());
+    const name = uniqueName('busy');
+    receiver.respond(name, (call) => (call === 1 ? { status: 503, headers: { 'retry-after': '2' } } : 200));
+    const endpoint = await api.createEndpoint(receiver.url(name), ['deposit.succeeded']);
+    await api.deposit(await api.openAccount(), 100);
+    await expect.poll(async () => (await api.deliveries(endpoint.id))[0]?.status, poll).toBe('succeeded');
+    const [delivery] = await api.deliveries(endpoint.id);
+    expect(delivery?.attempts.map((a) => [a.attempt, a.status_code])).toEqual([
+      [1, 503],
+      [2, 200],
+    ]);
+    // The backoff alone would have waited 100 ms.
+    const [first, second] = delivery!.attempts.map((a) => Date.parse(a.created_at));
+    expect(second! - first!).toBeGreaterThanOrEqual(2_000);
   });
 
   it('stops retrying once the endpoint is disabled (error endpoint_disabled)', async () => {
