@@ -275,9 +275,28 @@ describe('outbound webhooks', () => {
       verifyWebhookSignature({ header: last.headers.signature, body: last.body, secret: endpoint.secret }),
     ).toEqual(expect.objectContaining({ valid: true }));
 
-    // Its last delivery succeeded: nothing to redeliver.
-    const again = await api.post(`/v1/events/${failed!.event_id}/redeliver`);
-    expect(again.json()).toEqual({ object: 'list', data: [] });
+    // Its last delivery succeeded: redelivered all the same (a receiver may have lost it), as a
+    // third generation, received once more.
+    const receivedBefore = receiver.received(name).length;
+    const again = (await api.post(`/v1/events/${failed!.event_id}/redeliver`)).json<{
+      data: Delivery[];
+      skipped: [];
+    }>();
+    expect([again.data.map((d) => [d.endpoint_id, d.generation]), again.skipped]).toEqual([[[endpoint.id, 2]], []]);
+    await expect.poll(() => receiver.received(name).length, poll).toBe(receivedBefore + 1);
+    expect(receiver.received(name).at(-1)!.event.id).toBe(failed!.event_id);
+    // While that delivery is in flight or just done, a redelivery skips nothing it should not:
+    // an in-flight one is named, not doubled.
+    const inFlight = await stack.prisma.webhookDelivery.findFirstOrThrow({
+      where: { eventId: failed!.event_id, generation: 2 },
+    });
+    await stack.prisma.webhookDelivery.update({ where: { id: inFlight.id }, data: { status: 'pending' } });
+    expect((await api.post(`/v1/events/${failed!.event_id}/redeliver`)).json()).toEqual({
+      object: 'list',
+      data: [],
+      skipped: [{ endpoint_id: endpoint.id, reason: 'delivery_in_progress' }],
+    });
+    await stack.prisma.webhookDelivery.update({ where: { id: inFlight.id }, data: { status: 'succeeded' } });
   });
 
   it('sends each endpoint only the types it subscribed to; "*" gets all; a deleted endpoint nothing', async () => {
@@ -704,7 +723,11 @@ describe('endpoints that fail for too long', () => {
       .poll(async () => stack.prisma.event.count({ where: { merchantId: merchant.id, dispatchedAt: null } }), poll)
       .toBe(0);
     const eventId = (await api.deliveries(failing.id))[0]!.event_id;
-    expect((await api.post(`/v1/events/${eventId}/redeliver`)).json()).toEqual({ object: 'list', data: [] });
+    expect((await api.post(`/v1/events/${eventId}/redeliver`)).json()).toEqual({
+      object: 'list',
+      data: [],
+      skipped: [{ endpoint_id: failing.id, reason: 'endpoint_disabled' }],
+    });
     expect(receiver.received(broken)).toHaveLength(attemptsBefore);
     expect(await api.deliveries(failing.id)).toHaveLength(1);
 

@@ -327,9 +327,10 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     operationId: 'redeliverEvent',
     tag: 'Events',
     summary: 'Redeliver an event',
-    description: 'Sends the event again to every endpoint whose delivery of it failed; none failed: an empty list.',
+    description:
+      'Sends the event again, as a new delivery, to every endpoint it went to whose last delivery of it has finished, failed or delivered (a receiver that lost it may ask again). `skipped` names each endpoint left out and why: `delivery_in_progress`, `endpoint_disabled`, `endpoint_deleted`.',
     access: 'merchant',
-    success: { 200: 'The deliveries it started.' },
+    success: { 200: 'The deliveries it started, and the endpoints it skipped.' },
     example: { ids: { id: idFrom.event } },
   },
   'POST /v1/webhook_endpoints': {

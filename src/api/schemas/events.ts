@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 export const Event = Type.Object({
   id: Type.String(),
@@ -59,8 +59,24 @@ export const DeliveryList = Type.Object({
   has_more: Type.Boolean(),
 });
 
-/** POST /v1/events/:id/redeliver: the deliveries it started (an empty list when none had failed). */
+const RedeliverySkipReason = Type.Union([
+  Type.Literal('delivery_in_progress'),
+  Type.Literal('endpoint_disabled'),
+  Type.Literal('endpoint_deleted'),
+]);
+export type RedeliverySkipReason = Static<typeof RedeliverySkipReason>;
+
+/**
+ * POST /v1/events/:id/redeliver: the deliveries it started, one per endpoint the event went to
+ * whose last delivery has finished (failed or delivered), and the endpoints it left out, with why.
+ */
 export const RedeliveryList = Type.Object({
   object: Type.Literal('list'),
   data: Type.Array(Delivery),
+  skipped: Type.Array(
+    Type.Object({
+      endpoint_id: Type.String(),
+      reason: RedeliverySkipReason,
+    }),
+  ),
 });
