@@ -52,7 +52,7 @@ export async function merchantScope(app: FastifyInstance, deps: ScopeDependencie
     );
     request.merchantId = merchantId;
     request.apiKeyId = apiKeyId;
-    labelRequestLog(request, reply, { merchantId: request.merchantId });
+    labelRequestLog(request, reply, { merchantId, apiKeyId });
   });
   await app.register(accountRoutes, deps);
   await app.register(transferRoutes, deps);

@@ -104,6 +104,18 @@ describe('API keys', () => {
     expect(await stack.prisma.apiKey.count({ where: { merchantId: merchant.id } })).toBe(2);
   });
 
+  it('creates an unnamed key from an empty JSON body, as curl without -d sends it', async () => {
+    const merchant = await stack.merchant();
+    const response = await stack.app.inject({
+      method: 'POST',
+      url: '/v1/api_keys',
+      headers: { ...bearer(merchant.apiKey), 'content-type': 'application/json' },
+      payload: '',
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    expect(response.json()).toMatchObject({ object: 'api_key', name: null, status: 'active' });
+  });
+
   it('pages the list newest first with starting_after', async () => {
     const merchant = await stack.merchant();
     const made = [await create(merchant.apiKey, 'one'), await create(merchant.apiKey, 'two')];
