@@ -49,9 +49,9 @@ function refuseOverCap(activeAfter: number): void {
   }
 }
 
-/** The key of this merchant, locked for the change; 404 for unknown ids and other merchants' keys alike. */
-async function ownKeyForUpdate(tx: Tx, merchantId: string, id: string): Promise<ApiKeyRow> {
-  const key = await tx.apiKey.findFirst({ where: { id, merchantId } });
+/** The key of this merchant; 404 for unknown ids and other merchants' keys alike. */
+export async function ownApiKey(db: Db, merchantId: string, id: string): Promise<ApiKeyRow> {
+  const key = await db.apiKey.findFirst({ where: { id, merchantId } });
   if (!key) throw new PaymentsError('resource_missing', `No such API key: '${id}'.`, 'id');
   return key;
 }
@@ -105,7 +105,7 @@ export async function rollApiKey(prisma: PrismaClient, merchantId: string, id: s
   return prisma.$transaction(async (tx): Promise<PublicApiKey> => {
     await lockMerchantKeys(tx, merchantId);
     const now = new Date();
-    const old = await ownKeyForUpdate(tx, merchantId, id);
+    const old = await ownApiKey(tx, merchantId, id);
     const status = apiKeyStatus(old, now);
     if (status !== 'active' || old.expiresAt) {
       const why = status === 'active' ? 'already rolled; it expires at its expires_at' : status;
@@ -129,7 +129,7 @@ export async function revokeApiKey(prisma: PrismaClient, merchantId: string, id:
   return prisma.$transaction(async (tx): Promise<PublicApiKey> => {
     await lockMerchantKeys(tx, merchantId);
     const now = new Date();
-    const key = await ownKeyForUpdate(tx, merchantId, id);
+    const key = await ownApiKey(tx, merchantId, id);
     if (key.revokedAt) return presentApiKey(key, now);
     if (apiKeyStatus(key, now) === 'active' && !key.expiresAt) {
       const others = await tx.apiKey.count({

@@ -315,6 +315,12 @@ describe('API keys', () => {
       expect([id, revoke.statusCode]).toEqual([id, 404]);
       expect(revoke.json()).toEqual(missing(id));
     }
+    for (const id of aIds) {
+      const read = await client(b.apiKey)('GET', `/v1/api_keys/${id}`);
+      expect([id, read.statusCode]).toEqual([id, 404]);
+      expect(read.json()).toEqual(missing(id));
+      expect((await client(a.apiKey)('GET', `/v1/api_keys/${id}`)).statusCode).toBe(200);
+    }
     const paged = await client(b.apiKey)('GET', `/v1/api_keys?starting_after=${aKey.id}`);
     expect(paged.statusCode).toBe(404);
     expect(paged.json().error).toMatchObject({ code: 'resource_missing', param: 'starting_after' });
@@ -372,9 +378,11 @@ describe('API keys', () => {
     for (const event of events) expect(event.data.object).not.toHaveProperty('secret');
     expect(events[2]!.data.object).toMatchObject({ rolled_to: replacement.id, expires_at: expect.any(String) });
     expect(events[3]!.data.object).toMatchObject({ status: 'revoked', revoked_at: expect.any(String) });
-    // The same shape GET answers (what can change since, last use, aside).
-    const now = (await list(merchant.apiKey)).find((key) => key.id === made.id);
-    expect({ ...events[3]!.data.object, last_used_at: null }).toEqual({ ...now, last_used_at: null });
+    // The shape GET answers, exactly: the key has not changed since its revocation.
+    const retrieved = await client(merchant.apiKey)('GET', `/v1/api_keys/${made.id}`);
+    expect(retrieved.statusCode).toBe(200);
+    expect(events[3]!.data.object).toEqual(retrieved.json());
+    expect(retrieved.body).not.toContain('"secret"');
     expect(original!.name).toBe('default');
   });
 });

@@ -343,6 +343,7 @@ function readsOfA() {
     { url: `/v1/events/${world.events[0]}`, noun: 'event', id: world.events[0]! },
     { url: `/v1/webhook_endpoints/${world.endpoint}`, noun: 'webhook endpoint', id: world.endpoint },
     { url: `/v1/webhook_endpoints/${world.endpoint}/deliveries`, noun: 'webhook endpoint', id: world.endpoint },
+    { url: `/v1/api_keys/${world.apiKey}`, noun: 'API key', id: world.apiKey },
   ];
 }
 

@@ -411,6 +411,16 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 200: 'A page of keys.' },
     example: { query: { limit: 10 } },
   },
+  'GET /v1/api_keys/{id}': {
+    operationId: 'getApiKey',
+    tag: 'API keys',
+    summary: 'Retrieve an API key',
+    description:
+      'The key with its `status`, `expires_at` and `last_used_at`, never its secret. Another merchant’s key answers 404, as an unknown id does.',
+    access: 'merchant',
+    success: { 200: 'The key.' },
+    example: { params: { id: 'ak_0Zk3fQ7a1b2c3d4e5f6a7b8c9d' } },
+  },
   'POST /v1/api_keys/{id}/roll': {
     operationId: 'rollApiKey',
     tag: 'API keys',

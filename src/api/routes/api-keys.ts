@@ -4,7 +4,7 @@ import type { AppDependencies } from '../dependencies.ts';
 import type { Prisma } from '../../db/prisma.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { defaultRollExpirySeconds, presentApiKey } from '../../api-keys/api-keys.ts';
-import { createApiKey, revokeApiKey, rollApiKey } from '../../api-keys/key-changes.ts';
+import { createApiKey, ownApiKey, revokeApiKey, rollApiKey } from '../../api-keys/key-changes.ts';
 import { IdParams, withErrors } from '../schemas/common.ts';
 import { ApiKey, ApiKeyList, ApiKeyListQuery, CreateApiKeyBody, RollApiKeyBody } from '../schemas/api-keys.ts';
 
@@ -52,6 +52,12 @@ export async function apiKeyRoutes(fastify: FastifyInstance, deps: AppDependenci
         has_more: rows.length > query.limit,
       };
     },
+  );
+
+  app.get(
+    '/v1/api_keys/:id',
+    { schema: { tags: ['api keys'], params: IdParams, response: withErrors({ 200: ApiKey }) } },
+    async (request) => presentApiKey(await ownApiKey(prisma, request.merchantId, request.params.id), new Date()),
   );
 
   app.post(
