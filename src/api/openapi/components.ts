@@ -92,7 +92,7 @@ export const idExamples: Readonly<Record<string, string>> = {
   ReconciliationRun: 'rcn_0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e',
   ReconciliationItem: 'rci_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f',
   Merchant: 'mer_2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a',
-  ApiKey: 'ak_0Zk3fQ7a1b2c3d4e5f6a7b8c9d',
+  ApiKey: 'ak_0Zk3fQ7a1b2c3d4e5f6a7b',
 };
 
 /**
@@ -132,5 +132,5 @@ export const propertyExamples: Readonly<Record<string, unknown>> = {
   api_key: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc',
   secret: 'whsec_5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c',
   prefix: 'sk_test_4eC3',
-  rolled_to: 'ak_0Zk3fR2b3c4d5e6f7a8b9c0d1e',
+  rolled_to: 'ak_0Zk3fR2b3c4d5e6f7a8b9',
 };

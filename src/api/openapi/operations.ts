@@ -85,6 +85,7 @@ const idFrom = {
     "A reconciliation run's id (`rcn_…`): `id` in the answer of POST /v1/reconciliation/runs, or in GET /v1/reconciliation/runs.",
   reconciliationItem: "A reconciliation item's id (`rci_…`): `id` of one in GET /v1/reconciliation/runs/{id}/items.",
   payout: "A payout's id (`pyo_…`): `id` in the answer of POST /v1/payouts, or in GET /v1/payouts.",
+  apiKey: "A key's id (`ak_…`): `id` in the answer of POST /v1/api_keys, or in GET /v1/api_keys.",
 } as const;
 const action = (verb: string, what: string, extra = ''): string =>
   `${what} The workflow answers within PAYMENT_WAIT_MS: 200 once it has done it, 202 with the payment as it is while it is still at work. An optional Idempotency-Key makes a retry join the first attempt.${extra}`;
@@ -419,7 +420,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'The key with its `status`, `expires_at` and `last_used_at`, never its secret. Another merchant’s key answers 404, as an unknown id does.',
     access: 'merchant',
     success: { 200: 'The key.' },
-    example: { params: { id: 'ak_0Zk3fQ7a1b2c3d4e5f6a7b8c9d' } },
+    example: { ids: { id: idFrom.apiKey } },
   },
   'POST /v1/api_keys/{id}/roll': {
     operationId: 'rollApiKey',
@@ -430,7 +431,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The new key, with its secret (shown once).' },
     errors: ['api_key_unexpected_state', 'api_key_limit_reached'],
-    example: { params: { id: 'ak_0Zk3fQ7a1b2c3d4e5f6a7b8c9d' }, body: { expires_in_seconds: 3600 } },
+    example: { ids: { id: idFrom.apiKey }, body: { expires_in_seconds: 3600 } },
   },
   'DELETE /v1/api_keys/{id}': {
     operationId: 'revokeApiKey',
@@ -441,7 +442,9 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The key, revoked.' },
     errors: ['api_key_unexpected_state'],
-    example: { params: { id: 'ak_0Zk3fQ7a1b2c3d4e5f6a7b8c9d' } },
+    example: { ids: { id: idFrom.apiKey } },
+    tryItOut:
+      'Needs a key that is not your last active one without an expiry: create one first (POST /v1/api_keys), or roll one and revoke the old.',
   },
   'POST /v1/payment_records': {
     operationId: 'createPaymentRecord',
