@@ -104,7 +104,7 @@ describe('API keys', () => {
     expect(await stack.prisma.apiKey.count({ where: { merchantId: merchant.id } })).toBe(2);
   });
 
-  it('creates an unnamed key from an empty JSON body, as curl without -d sends it', async () => {
+  it('creates an unnamed key from an empty JSON body or no body at all', async () => {
     const merchant = await stack.merchant();
     const response = await stack.app.inject({
       method: 'POST',
@@ -114,6 +114,9 @@ describe('API keys', () => {
     });
     expect(response.statusCode, response.body).toBe(201);
     expect(response.json()).toMatchObject({ object: 'api_key', name: null, status: 'active' });
+    const bodiless = await stack.app.inject({ method: 'POST', url: '/v1/api_keys', headers: bearer(merchant.apiKey) });
+    expect(bodiless.statusCode, bodiless.body).toBe(201);
+    expect(bodiless.json()).toMatchObject({ object: 'api_key', name: null, status: 'active' });
   });
 
   it('pages the list newest first with starting_after', async () => {
@@ -170,7 +173,12 @@ describe('API keys', () => {
     expect(await statusWith(fresh.secret)).toBe(200);
 
     const before = Date.now();
-    const again = await client(fresh.secret)('POST', `/v1/api_keys/${fresh.id}/roll`, {});
+    // No body at all, as `curl -X POST …/roll` sends it.
+    const again = await stack.app.inject({
+      method: 'POST',
+      url: `/v1/api_keys/${fresh.id}/roll`,
+      headers: bearer(fresh.secret),
+    });
     expect(again.statusCode, again.body).toBe(200);
     const previous = (await list(again.json<{ secret: string }>().secret)).find((key) => key.id === fresh.id);
     const windowMs = Date.parse(previous!.expires_at!) - before;

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../dependencies.ts';
 import type { Prisma } from '../../db/prisma.ts';
@@ -12,15 +12,26 @@ import { ApiKey, ApiKeyList, ApiKeyListQuery, CreateApiKeyBody, RollApiKeyBody }
 // nowhere else: these POSTs take no Idempotency-Key, since a stored answer would keep the
 // secret in the database; a retried creation makes a second key, which can be revoked.
 
+/**
+ * Every field of these bodies is optional, so a POST with no body at all (`curl -X POST` without
+ * `-d` or a Content-Type) means `{}`, as at Stripe, instead of a 400 "must be object".
+ */
+async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {
+  request.body ??= {};
+}
+
 export async function apiKeyRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { prisma } = deps;
 
   app.post(
     '/v1/api_keys',
-    { schema: { tags: ['api keys'], body: CreateApiKeyBody, response: withErrors({ 201: ApiKey }) } },
+    {
+      preValidation: noBodyIsEmpty,
+      schema: { tags: ['api keys'], body: CreateApiKeyBody, response: withErrors({ 201: ApiKey }) },
+    },
     async (request, reply) => {
-      const key = await createApiKey(prisma, request.merchantId, request.body?.name ?? null);
+      const key = await createApiKey(prisma, request.merchantId, request.body.name ?? null);
       return reply.status(201).send(key);
     },
   );
@@ -63,6 +74,7 @@ export async function apiKeyRoutes(fastify: FastifyInstance, deps: AppDependenci
   app.post(
     '/v1/api_keys/:id/roll',
     {
+      preValidation: noBodyIsEmpty,
       schema: { tags: ['api keys'], params: IdParams, body: RollApiKeyBody, response: withErrors({ 200: ApiKey }) },
     },
     async (request) =>
@@ -70,7 +82,7 @@ export async function apiKeyRoutes(fastify: FastifyInstance, deps: AppDependenci
         prisma,
         request.merchantId,
         request.params.id,
-        request.body?.expires_in_seconds ?? defaultRollExpirySeconds,
+        request.body.expires_in_seconds ?? defaultRollExpirySeconds,
       ),
   );
 
