@@ -38,7 +38,7 @@ export interface StagingShape {
 }
 
 /** Migrates a fresh database, opens the merchants and accounts, and stages the rows. */
-export async function setUpDatabase(url: string, tag: string, shape: StagingShape): Promise<void> {
+export async function setUpDatabase(url: string, shape: StagingShape): Promise<void> {
   await applyMigrations(url);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
