@@ -38,7 +38,7 @@ DROP INDEX "merchants_api_key_hash_key";
 ALTER TABLE "merchants" DROP COLUMN "api_key_hash",
 DROP COLUMN "api_key_prefix";
 
--- A rolled key always has its grace window's end; revocation and expiry are one-way.
+-- A rolled key always has the end of its grace window, and names a key that exists.
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_rolled_check"
   CHECK ("rolled_to_id" IS NULL OR "expires_at" IS NOT NULL);
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_rolled_to_fkey"
