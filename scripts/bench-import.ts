@@ -461,7 +461,7 @@ async function main(): Promise<void> {
       maxAmountMinor: limits.maxAmountMinor,
       currency,
     };
-    await Promise.all([setUpDatabase(directUrl, tag, shape), setUpDatabase(workflowUrl, tag, shape)]);
+    await Promise.all([setUpDatabase(directUrl, shape), setUpDatabase(workflowUrl, shape)]);
     const stagingSeconds = (performance.now() - staging) / 1000;
     log(`staged in ${stagingSeconds.toFixed(1)} s (both databases, in parallel)`);
 

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../dependencies.ts';
-import { hashApiKey, newApiKey } from '../auth.ts';
+import { insertApiKey } from '../../api-keys/key-changes.ts';
 import { newId } from '../../ids.ts';
 import { CreateMerchantBody, CreatedMerchant } from '../schemas/merchants.ts';
 import { withErrors } from '../schemas/common.ts';
+
+/** The name of the key a merchant is created with (GET /v1/api_keys shows it). */
+export const firstKeyName = 'default';
 
 export async function merchantRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -14,20 +17,21 @@ export async function merchantRoutes(fastify: FastifyInstance, deps: AppDependen
       schema: { tags: ['admin'], body: CreateMerchantBody, response: withErrors({ 201: CreatedMerchant }) },
     },
     async (request, reply) => {
-      const apiKey = newApiKey();
-      const merchant = await deps.prisma.merchant.create({
-        data: {
-          id: newId('mer'),
-          name: request.body.name ?? null,
-          apiKeyHash: hashApiKey(apiKey),
-          apiKeyPrefix: apiKey.slice(0, 12),
+      // The merchant and its first API key (named "default"), together or not at all. No
+      // api_key.created event: the admin made it, and no endpoint of the merchant could hear it yet.
+      const { merchant, secret } = await deps.prisma.$transaction(
+        async (tx) => {
+          const created = await tx.merchant.create({ data: { id: newId('mer'), name: request.body.name ?? null } });
+          const key = await insertApiKey(tx, created.id, firstKeyName);
+          return { merchant: created, secret: key.secret };
         },
-      });
+        { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 },
+      );
       return reply.status(201).send({
         id: merchant.id,
         object: 'merchant' as const,
         name: merchant.name,
-        api_key: apiKey,
+        api_key: secret,
         created_at: merchant.createdAt.toISOString(),
       });
     },
