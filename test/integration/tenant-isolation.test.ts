@@ -813,7 +813,13 @@ describe('merchant B and merchant A', () => {
       a.call('POST', `/v1/events/${delivery!.event_id}/redeliver`),
       200,
     );
-    expect(again.data.map((item) => [item.endpoint_id, item.generation])).toEqual([[world.downEndpoint, 1]]);
+    // A's two endpoints that got the event, the failed one and the one that took it: A's alone.
+    expect(again.data.map((item) => [item.endpoint_id, item.generation]).sort()).toEqual(
+      [
+        [world.downEndpoint, 1],
+        [world.endpoint, 1],
+      ].sort(),
+    );
     await expect.poll(() => receiver.received('a-down').length, poll).toBeGreaterThan(before);
   });
 
