@@ -3,7 +3,12 @@ import { PaymentsError } from '../src/domain/errors.ts';
 import { appendEvent } from '../src/events/outbox.ts';
 import { presentEvent } from '../src/events/present.ts';
 import { newId } from '../src/ids.ts';
-import { failingDisabledReason, goneDisabledReason, presentEndpoint } from '../src/webhooks/endpoints.ts';
+import {
+  failingDisabledReason,
+  goneDisabledReason,
+  presentEndpoint,
+  signingSecrets,
+} from '../src/webhooks/endpoints.ts';
 import { sendWebhook } from '../src/webhooks/sender.ts';
 import { webhookDeadLetters, webhookDeliveryAttempts } from '../src/observability/metrics.ts';
 import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
@@ -96,7 +101,7 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
           ? await sendWebhook({
               url: endpoint.url,
               body: JSON.stringify(presentEvent(event)),
-              secret: cipher.open('webhook_endpoints.secret', endpoint.secret),
+              secrets: signingSecrets(endpoint, startedAt.getTime(), (column, sealed) => cipher.open(column, sealed)),
               messageId: event.id,
               timeoutMs: input.timeoutMs,
               timestampSeconds: Math.floor(startedAt.getTime() / 1000),

@@ -15,6 +15,7 @@ export const sealedColumns = [
   'payments.description',
   'payments.metadata',
   'webhook_endpoints.secret',
+  'webhook_endpoints.previous_secret',
   // Stored answers replayed for a retried Idempotency-Key: they repeat the fields above (a new
   // endpoint's secret, a payment's customer and metadata).
   'idempotency_keys.response_body',

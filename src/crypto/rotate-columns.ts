@@ -86,18 +86,24 @@ async function rotateEndpointSecrets(db: Db, cipher: ColumnCipher, batch: Batch)
   let after = '';
   let changed = 0;
   for (;;) {
-    const rows = await db.$queryRaw<{ id: string; secret: string }[]>`
-      SELECT id, secret FROM webhook_endpoints
-      WHERE id > ${after} AND ${batch.merchants} AND NOT starts_with(secret, ${batch.current})
+    const rows = await db.$queryRaw<{ id: string; secret: string; previous_secret: string | null }[]>`
+      SELECT id, secret, previous_secret FROM webhook_endpoints
+      WHERE id > ${after} AND ${batch.merchants}
+        AND (NOT starts_with(secret, ${batch.current})
+             OR (previous_secret IS NOT NULL AND NOT starts_with(previous_secret, ${batch.current})))
       ORDER BY id LIMIT ${batch.batchSizeRows}`;
     if (rows.length === 0) return changed;
+    const reseal = (column: 'webhook_endpoints.secret' | 'webhook_endpoints.previous_secret', stored: string) =>
+      cipher.seal(column, cipher.open(column, stored));
     const rewritten = rows.map((row) => ({
       id: row.id,
-      secret: cipher.seal('webhook_endpoints.secret', cipher.open('webhook_endpoints.secret', row.secret)),
+      secret: reseal('webhook_endpoints.secret', row.secret),
+      previous_secret:
+        row.previous_secret === null ? null : reseal('webhook_endpoints.previous_secret', row.previous_secret),
     }));
     changed += await db.$executeRaw`
-      UPDATE webhook_endpoints AS e SET secret = v.secret
-      FROM jsonb_to_recordset(${JSON.stringify(rewritten)}::jsonb) AS v(id text, secret text)
+      UPDATE webhook_endpoints AS e SET secret = v.secret, previous_secret = v.previous_secret
+      FROM jsonb_to_recordset(${JSON.stringify(rewritten)}::jsonb) AS v(id text, secret text, previous_secret text)
       WHERE e.id = v.id`;
     after = rows[rows.length - 1]!.id;
   }

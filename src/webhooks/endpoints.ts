@@ -102,7 +102,30 @@ export interface EndpointRecord {
   events: string[];
   status: string;
   disabledReason: string | null;
+  previousSecretExpiresAt: Date | null;
   createdAt: Date;
+}
+
+/** How long the secret a roll replaces keeps signing, when the roll does not say. */
+export const defaultRolledSecretLifetimeSeconds = 24 * 60 * 60;
+/** The longest a replaced secret may keep signing. */
+export const maxRolledSecretLifetimeSeconds = 7 * 24 * 60 * 60;
+
+/**
+ * The secrets that sign a delivery made at `atMs`, newest first: the endpoint's, and the one a
+ * roll replaced until it expires. `open` decrypts a stored secret of that column.
+ */
+export function signingSecrets(
+  endpoint: { secret: string; previousSecret: string | null; previousSecretExpiresAt: Date | null },
+  atMs: number,
+  open: (column: 'webhook_endpoints.secret' | 'webhook_endpoints.previous_secret', sealed: string) => string,
+): string[] {
+  const secrets = [open('webhook_endpoints.secret', endpoint.secret)];
+  const { previousSecret, previousSecretExpiresAt } = endpoint;
+  if (previousSecret !== null && previousSecretExpiresAt !== null && previousSecretExpiresAt.getTime() > atMs) {
+    secrets.push(open('webhook_endpoints.previous_secret', previousSecret));
+  }
+  return secrets;
 }
 
 export interface PublicEndpoint {
@@ -112,6 +135,8 @@ export interface PublicEndpoint {
   events: string[];
   status: string;
   disabled_reason: string | null;
+  /** Until when the secret a roll replaced still signs deliveries; null when none does. */
+  previous_secret_expires_at: string | null;
   created_at: string;
   secret?: string;
 }
@@ -125,6 +150,7 @@ export function presentEndpoint(endpoint: EndpointRecord, secret?: string): Publ
     events: endpoint.events,
     status: endpoint.status,
     disabled_reason: endpoint.disabledReason,
+    previous_secret_expires_at: endpoint.previousSecretExpiresAt?.toISOString() ?? null,
     created_at: endpoint.createdAt.toISOString(),
     ...(secret === undefined ? {} : { secret }),
   };

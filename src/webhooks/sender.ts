@@ -16,7 +16,8 @@ export interface WebhookRequest {
   url: string;
   /** The exact bytes sent and signed. */
   body: string;
-  secret: string;
+  /** The endpoint's active secrets, newest first: each signs (two while one is being rolled). */
+  secrets: readonly string[];
   /** The Standard Webhooks message id (webhook-id): the same on every attempt of one message. */
   messageId: string;
   timeoutMs: number;
@@ -86,13 +87,13 @@ export async function sendWebhook(input: WebhookRequest): Promise<WebhookOutcome
         'user-agent': userAgent,
         [signatureHeaderName.toLowerCase()]: signWebhookPayload({
           body: input.body,
-          secret: input.secret,
+          secret: input.secrets,
           timestampSeconds: input.timestampSeconds,
         }),
         ...standardWebhookHeaderValues({
           messageId: input.messageId,
           body: input.body,
-          secrets: [input.secret],
+          secrets: input.secrets,
           timestampSeconds: input.timestampSeconds,
         }),
         ...input.headers,

@@ -16,20 +16,23 @@ export function computeSignature(secret: string, timestampSeconds: number, body:
   return createHmac('sha256', secret).update(`${timestampSeconds}.`).update(body).digest('hex');
 }
 
-/** The Signature header value for one request. */
+/** The Signature header value for one request: one v1 per secret (two while one is being rolled). */
 export function signWebhookPayload({
   body,
   secret,
   timestampSeconds,
 }: {
   body: string | Buffer;
-  secret: string;
+  secret: string | readonly string[];
   timestampSeconds: number;
 }): string {
   if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0) {
     throw new RangeError('timestampSeconds must be a non-negative integer');
   }
-  return `t=${timestampSeconds},v1=${computeSignature(secret, timestampSeconds, body)}`;
+  const secrets = typeof secret === 'string' ? [secret] : secret;
+  if (secrets.length === 0) throw new Error('at least one secret signs a webhook');
+  const signatures = secrets.map((each) => `v1=${computeSignature(each, timestampSeconds, body)}`);
+  return `t=${timestampSeconds},${signatures.join(',')}`;
 }
 
 export interface WebhookSignatureCheck {

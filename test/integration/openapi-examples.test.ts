@@ -288,6 +288,7 @@ describe('the examples with their ids filled in and their notes followed', () =>
       'GET /v1/webhook_endpoints/{id}',
       'POST /v1/webhook_endpoints/{id}',
       'GET /v1/webhook_endpoints/{id}/deliveries',
+      'POST /v1/webhook_endpoints/{id}/secret/roll',
       'DELETE /v1/webhook_endpoints/{id}',
     ]) {
       await send(key, { ids: { id: endpoint.id } });

@@ -563,6 +563,67 @@ describe('outbound webhooks', () => {
     expect((await api.post('/v1/webhook_endpoints/we_missing/test')).statusCode).toBe(404);
   });
 
+  it('rolls the secret: both sign until the old one expires, each verifiable alone; then the new one only', async () => {
+    const api = apiFor(stack, await stack.merchant());
+    const name = uniqueName('rolled');
+    const endpoint = await api.createEndpoint(receiver.url(name), ['deposit.succeeded']);
+    const account = await api.openAccount();
+    const roll = async (expiresInSeconds: number) => {
+      const response = await api.post(`/v1/webhook_endpoints/${endpoint.id}/secret/roll`, {
+        expires_in_seconds: expiresInSeconds,
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json<{ secret: string; previous_secret_expires_at: string | null }>();
+    };
+    const rolledAt = Date.now();
+    const first = await roll(3_600);
+    expect(first.secret).toMatch(/^whsec_[0-9A-Za-z]{32}$/);
+    expect(first.secret).not.toBe(endpoint.secret);
+    expect(Date.parse(first.previous_secret_expires_at!) - rolledAt).toBeGreaterThanOrEqual(3_599_000);
+    // Never shown again.
+    expect((await api.get(`/v1/webhook_endpoints/${endpoint.id}`)).json()).not.toHaveProperty('secret');
+
+    await api.deposit(account, 100);
+    await expect.poll(() => receiver.received(name).length, poll).toBe(1);
+    const during = receiver.received(name)[0]!;
+    expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    for (const secret of [endpoint.secret, first.secret]) {
+      expect(verifyWebhookSignature({ header: during.headers.signature, body: during.body, secret })).toMatchObject({
+        valid: true,
+      });
+      expect(new Webhook(secret).verify(during.body, during.headers as Record<string, string>)).toEqual(during.event);
+      expect(stripe.webhooks.constructEvent(during.body, String(during.headers.signature), secret)).toEqual(
+        during.event,
+      );
+    }
+
+    // Rolled again with no grace: the first roll's secret alone signs; the original one no longer.
+    const second = await roll(0);
+    await api.deposit(account, 200);
+    await expect.poll(() => receiver.received(name).length, poll).toBe(2);
+    const after = receiver.received(name)[1]!;
+    expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
+    expect(new Webhook(second.secret).verify(after.body, after.headers as Record<string, string>)).toEqual(after.event);
+    for (const retired of [endpoint.secret, first.secret]) {
+      expect(verifyWebhookSignature({ header: after.headers.signature, body: after.body, secret: retired })).toEqual({
+        valid: false,
+        reason: 'no_matching_signature',
+      });
+      expect(() => new Webhook(retired).verify(after.body, after.headers as Record<string, string>)).toThrow(
+        WebhookVerificationError,
+      );
+    }
+    for (const [body, code] of [
+      [{ expires_in_seconds: -1 }, 'parameter_invalid'],
+      [{ expires_in_seconds: 7 * 24 * 3600 + 1 }, 'parameter_invalid'],
+      [{ grace: 1 }, 'parameter_unknown'],
+    ] as const) {
+      const refused = await api.post(`/v1/webhook_endpoints/${endpoint.id}/secret/roll`, body);
+      expect([refused.statusCode, refused.json().error.code]).toEqual([400, code]);
+    }
+    expect((await api.post('/v1/webhook_endpoints/we_missing/secret/roll', {})).statusCode).toBe(404);
+  });
+
   it('stops retrying once the endpoint is disabled (error endpoint_disabled)', async () => {
     const api = apiFor(stack, await stack.merchant());
     const name = uniqueName('switched-off');
@@ -640,6 +701,7 @@ describe('outbound webhooks', () => {
       events: ['payment.succeeded', 'refund.succeeded'],
       status: 'enabled',
       disabled_reason: null,
+      previous_secret_expires_at: null,
       secret: expect.stringMatching(/^whsec_[0-9A-Za-z]{32}$/),
       created_at: expect.any(String),
     });

@@ -161,11 +161,13 @@ describe('public projections', () => {
       disabledReason: 'delivery_failures',
       createdAt: new Date('2026-12-01T00:00:00.000Z'),
       secret: 'whsec_secret',
+      previousSecret: 'whsec_previous',
+      previousSecretExpiresAt: new Date('2026-12-02T00:00:00.000Z'),
       merchantId: 'mer_1',
       failingSince: new Date(),
     };
     expect(keysOf(presentEndpoint(endpoint))).toEqual(
-      ['id', 'object', 'url', 'events', 'status', 'disabled_reason', 'created_at'].sort(),
+      ['id', 'object', 'url', 'events', 'status', 'disabled_reason', 'previous_secret_expires_at', 'created_at'].sort(),
     );
   });
 

@@ -392,6 +392,16 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 200: 'A page of deliveries.' },
     example: { ids: { id: idFrom.webhookEndpoint }, query: { status: 'failed' } },
   },
+  'POST /v1/webhook_endpoints/{id}/secret/roll': {
+    operationId: 'rollWebhookSecret',
+    tag: 'Webhook endpoints',
+    summary: 'Roll the signing secret',
+    description:
+      'Gives the endpoint a new signing secret, which this answer alone shows. The secret it replaces keeps signing every delivery beside the new one (two `v1` signatures in each header) until `previous_secret_expires_at`, `expires_in_seconds` from now (default a day, at most 7 days; 0: at once), so a receiver can switch without a gap.',
+    access: 'merchant',
+    success: { 200: 'The endpoint, with its new signing secret.' },
+    example: { ids: { id: idFrom.webhookEndpoint }, body: { expires_in_seconds: 3600 } },
+  },
   'POST /v1/webhook_endpoints/{id}/test': {
     operationId: 'sendTestWebhook',
     tag: 'Webhook endpoints',

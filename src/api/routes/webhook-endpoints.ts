@@ -24,6 +24,7 @@ import {
   DeletedWebhookEndpoint,
   DeliveryListQuery,
   ListQuery,
+  RollWebhookSecretBody,
   UpdateWebhookEndpointBody,
   WebhookEndpoint,
   WebhookEndpointList,
@@ -171,6 +172,49 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
         data: { status: 'deleted', updatedAt: new Date() },
       });
       return { id: endpoint.id, object: 'webhook_endpoint' as const, deleted: true as const };
+    },
+  );
+
+  app.post(
+    '/v1/webhook_endpoints/:id/secret/roll',
+    {
+      schema: {
+        tags: ['webhook endpoints'],
+        params: IdParams,
+        headers: OptionalIdempotencyHeaders,
+        body: RollWebhookSecretBody,
+        response: withErrors({ 200: WebhookEndpoint }),
+      },
+    },
+    async (request, reply) => {
+      const { merchantId, body } = request;
+      const endpoint = await ownEndpoint(merchantId, request.params.id);
+      const roll = async () => {
+        const secret = newEndpointSecret();
+        const cipher = cipherFor(requireKeyring(deps.config));
+        const now = new Date();
+        // The current secret becomes the previous one (a secret rolled before it stops signing
+        // now): receivers that still check the old secret keep verifying until it expires.
+        const previous = cipher.open('webhook_endpoints.secret', endpoint.secret);
+        const expiresAt = new Date(now.getTime() + body.expires_in_seconds * 1000);
+        const rolled = await prisma.webhookEndpoint.updateMany({
+          where: { id: endpoint.id, status: { not: 'deleted' }, secret: endpoint.secret },
+          data: {
+            secret: cipher.seal('webhook_endpoints.secret', secret),
+            previousSecret: cipher.seal('webhook_endpoints.previous_secret', previous),
+            previousSecretExpiresAt: expiresAt,
+            updatedAt: now,
+          },
+        });
+        // A concurrent roll won: this one did nothing, and says so rather than show a secret that signs nothing.
+        if (rolled.count === 0) {
+          throw new PaymentsError('resource_missing', `No such webhook endpoint: '${endpoint.id}'.`, 'id');
+        }
+        const after = await ownEndpoint(merchantId, endpoint.id);
+        return { status: 200, body: presentEndpoint(after, secret) } satisfies StoredResponse;
+      };
+      // A retried roll with the same Idempotency-Key answers the first roll's secret, not a third one.
+      return idempotentIfKeyed(prisma, idempotencySettings(deps.config), request, reply, merchantId, roll);
     },
   );
 

@@ -1,5 +1,11 @@
 import { Type } from 'typebox';
-import { maxEndpointUrlLength, maxEventTypesPerEndpoint, subscribableEventTypes } from '../../webhooks/endpoints.ts';
+import {
+  defaultRolledSecretLifetimeSeconds,
+  maxEndpointUrlLength,
+  maxEventTypesPerEndpoint,
+  maxRolledSecretLifetimeSeconds,
+  subscribableEventTypes,
+} from '../../webhooks/endpoints.ts';
 
 // The catalog (src/events/catalog.ts) as an enum: the OpenAPI docs list every type.
 const EventType = Type.Enum(subscribableEventTypes, { description: 'An event type, or "*" for every type' });
@@ -35,10 +41,24 @@ export const WebhookEndpoint = Type.Object({
   events: Type.Array(Type.String()),
   status: Type.String(),
   disabled_reason: Type.Union([Type.String(), Type.Null()]),
+  /** Until when the secret the last roll replaced still signs deliveries (beside the new one). */
+  previous_secret_expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
-  /** Only in the answer to POST /v1/webhook_endpoints. */
+  /** Only in the answers to POST /v1/webhook_endpoints and to a roll of its secret. */
   secret: Type.Optional(Type.String()),
 });
+
+export const RollWebhookSecretBody = Type.Object(
+  {
+    /** How long the replaced secret keeps signing beside the new one; 0: it stops at once. */
+    expires_in_seconds: Type.Integer({
+      minimum: 0,
+      maximum: maxRolledSecretLifetimeSeconds,
+      default: defaultRolledSecretLifetimeSeconds,
+    }),
+  },
+  { additionalProperties: false },
+);
 
 export const WebhookEndpointList = Type.Object({
   object: Type.Literal('list'),
