@@ -58,8 +58,15 @@ function outboxPart(view: PaymentView, event: PaymentEventRecord): Prisma.Sql | 
   const outbound = announcement(view, event);
   if (!outbound) return undefined;
   const row = outboxRow(outbound);
+  // The description and metadata are the row's (POST /v1/payments/:id changes them there, not in
+  // the workflow: src/payments/payment-details.ts); a new payment has no row yet, and its own.
+  const data =
+    outbound.resourceId === view.id
+      ? Prisma.sql`${json(row.data)}::jsonb || COALESCE((SELECT jsonb_build_object('description', description,
+          'metadata', metadata) FROM payments WHERE id = ${view.id}), '{}'::jsonb)`
+      : Prisma.sql`${json(row.data)}::jsonb`;
   return Prisma.sql`INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
-    VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${json(row.data)}::jsonb, ${row.sourceKey})
+    VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${data}, ${row.sourceKey})
     ON CONFLICT DO NOTHING`;
 }
 

@@ -1,5 +1,5 @@
 import type { Prisma, PrismaClient } from '../../db/prisma.ts';
-import { PaymentsError } from '../../domain/errors.ts';
+import { listPage, pageOrder, type PageRequest } from '../list-pages.ts';
 
 // Reads of the payment read model (payments, refunds, payment_events), never of workflows;
 // src/payments/public-payment.ts shapes what they return.
@@ -12,41 +12,60 @@ export function loadPayment(prisma: PrismaClient, merchantId: string, id: string
   return prisma.payment.findFirst({ where: { id, merchantId }, include: withRefunds });
 }
 
-export const maxPaymentPageSize = 100;
-
-export async function listPayments(
+/**
+ * A page of the merchant's payments, newest first (src/api/list-pages.ts), with their refunds
+ * when `withRefundRows` (a list embeds them only when asked: `expand[]=refunds`).
+ */
+export function listPayments(
   prisma: PrismaClient,
   merchantId: string,
-  filter: {
-    status?: string | undefined;
-    customer?: string | undefined;
-    createdGte?: Date | undefined;
-    createdLte?: Date | undefined;
-    limit: number;
-    startingAfter?: string | undefined;
-  },
+  filter: { status?: string | undefined; customer?: string | undefined },
+  page: PageRequest,
 ) {
-  const limit = Math.min(Math.max(filter.limit, 1), maxPaymentPageSize);
   const where: Prisma.PaymentWhereInput = { merchantId };
   if (filter.status) where.status = filter.status;
   if (filter.customer) where.customer = filter.customer;
-  if (filter.createdGte || filter.createdLte) where.createdAt = { gte: filter.createdGte, lte: filter.createdLte };
-  if (filter.startingAfter) {
-    const cursor = await prisma.payment.findFirst({
-      where: { id: filter.startingAfter, merchantId },
-      select: { id: true, createdAt: true },
-    });
-    if (!cursor) throw new PaymentsError('resource_missing', 'No such payment for starting_after.', 'starting_after');
-    // Newest first; ties on created_at are broken by id so no payment is skipped or repeated.
-    where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
-  }
-  const rows = await prisma.payment.findMany({
-    where,
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: limit + 1,
-    include: withRefunds,
+  return listPage(
+    page,
+    {
+      position: (id) => prisma.payment.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
+      rows: (paged, order, take) =>
+        prisma.payment.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take, include: withRefunds }),
+    },
+    'payment',
+  );
+}
+
+/** The merchant's refunds, newest first; of one payment with `paymentId`. */
+export function listRefunds(
+  prisma: PrismaClient,
+  merchantId: string,
+  filter: { paymentId?: string | undefined },
+  page: PageRequest,
+) {
+  const where: Prisma.RefundWhereInput = { payment: { merchantId } };
+  if (filter.paymentId !== undefined) where.paymentId = filter.paymentId;
+  return listPage(
+    page,
+    {
+      position: (id) => prisma.refund.findFirst({ where: { ...where, id }, select: { id: true, createdAt: true } }),
+      rows: (paged, order, take) =>
+        prisma.refund.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take }),
+    },
+    'refund',
+  );
+}
+
+/** The public timelines of several payments at once (for `expand[]=events`), by payment id. */
+export async function loadTimelines(prisma: PrismaClient, paymentIds: readonly string[]) {
+  const rows = await prisma.paymentEvent.findMany({
+    where: { paymentId: { in: [...paymentIds] } },
+    orderBy: [{ paymentId: 'asc' }, { version: 'asc' }],
+    select: { paymentId: true, type: true, data: true, createdAt: true },
   });
-  return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  const byPayment = new Map<string, typeof rows>(paymentIds.map((id) => [id, []]));
+  for (const row of rows) byPayment.get(row.paymentId)?.push(row);
+  return byPayment;
 }
 
 /**

@@ -1,4 +1,10 @@
 import { Type, type TSchema } from 'typebox';
+import {
+  maxDescriptionLength,
+  maxMetadataKeyLength,
+  maxMetadataKeys,
+  maxMetadataValueLength,
+} from '../../domain/metadata-limits.ts';
 
 export const ErrorResponse = Type.Object(
   {
@@ -34,3 +40,26 @@ export const OptionalIdempotencyHeaders = Type.Object({
 export function withErrors<T extends Record<number, TSchema>>(responses: T) {
   return { ...responses, '4xx': ErrorResponse, '5xx': ErrorResponse };
 }
+
+const MetadataKey = Type.String({ minLength: 1, maxLength: maxMetadataKeyLength });
+
+/** Metadata as created (src/domain/metadata-limits.ts). */
+export const Metadata = Type.Record(MetadataKey, Type.String({ maxLength: maxMetadataValueLength }), {
+  maxProperties: maxMetadataKeys,
+  description: `At most ${maxMetadataKeys} keys of up to ${maxMetadataKeyLength} characters, string values of up to ${maxMetadataValueLength}`,
+});
+
+/** Metadata in an update: merged into the current one; "" removes a key, null removes all. */
+export const MetadataUpdate = Type.Union([
+  Type.Record(MetadataKey, Type.String({ maxLength: maxMetadataValueLength }), {
+    maxProperties: maxMetadataKeys,
+    description: 'Merged into the current metadata; a key set to "" is removed',
+  }),
+  Type.Null(),
+]);
+
+/** A description in an update; null removes it. */
+export const UpdatableDescription = Type.Union([
+  Type.String({ minLength: 1, maxLength: maxDescriptionLength }),
+  Type.Null(),
+]);
