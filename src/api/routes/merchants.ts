@@ -3,8 +3,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../dependencies.ts';
 import { hashApiKey, newApiKey } from '../auth.ts';
 import { newId } from '../../ids.ts';
-import { CreateMerchantBody, CreatedMerchant } from '../schemas/merchants.ts';
-import { withErrors } from '../schemas/common.ts';
+import { CreateMerchantBody, CreatedMerchant, Merchant, MerchantList, MerchantListQuery } from '../schemas/merchants.ts';
+import { IdParams, withErrors } from '../schemas/common.ts';
+import { PaymentsError } from '../../domain/errors.ts';
+import { presentMerchant } from '../../merchants/public-merchant.ts';
+import { listPage, pageOrder, pageRequest, presentList } from '../list-pages.ts';
 
 export async function merchantRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -23,13 +26,42 @@ export async function merchantRoutes(fastify: FastifyInstance, deps: AppDependen
           apiKeyPrefix: apiKey.slice(0, 12),
         },
       });
-      return reply.status(201).send({
-        id: merchant.id,
-        object: 'merchant' as const,
-        name: merchant.name,
-        api_key: apiKey,
-        created_at: merchant.createdAt.toISOString(),
+      return reply.status(201).send({ ...presentMerchant(merchant), api_key: apiKey });
+    },
+  );
+
+  app.get(
+    '/v1/merchants',
+    { schema: { tags: ['admin'], querystring: MerchantListQuery, response: withErrors({ 200: MerchantList }) } },
+    async (request) => {
+      const page = await listPage(
+        pageRequest(request.query),
+        {
+          position: (id) => deps.prisma.merchant.findUnique({ where: { id }, select: { id: true, createdAt: true } }),
+          rows: (paged, order, take) =>
+            deps.prisma.merchant.findMany({
+              where: paged,
+              orderBy: pageOrder(order),
+              take,
+              select: { id: true, name: true, createdAt: true },
+            }),
+        },
+        'merchant',
+      );
+      return presentList(page, presentMerchant);
+    },
+  );
+
+  app.get(
+    '/v1/merchants/:id',
+    { schema: { tags: ['admin'], params: IdParams, response: withErrors({ 200: Merchant }) } },
+    async (request) => {
+      const merchant = await deps.prisma.merchant.findUnique({
+        where: { id: request.params.id },
+        select: { id: true, name: true, createdAt: true },
       });
+      if (!merchant) throw new PaymentsError('resource_missing', `No such merchant: '${request.params.id}'.`, 'id');
+      return presentMerchant(merchant);
     },
   );
 }
