@@ -41,20 +41,29 @@ export function withErrors<T extends Record<number, TSchema>>(responses: T) {
   return { ...responses, '4xx': ErrorResponse, '5xx': ErrorResponse };
 }
 
-const MetadataKey = Type.String({ minLength: 1, maxLength: maxMetadataKeyLength });
+// TypeBox drops a Record key's own limits (its keys become `patternProperties`), so they are
+// stated as `propertyNames`, which Ajv checks.
+const metadataRecord = (value: TSchema, description: string) =>
+  Type.Record(Type.String(), value, {
+    propertyNames: { type: 'string', minLength: 1, maxLength: maxMetadataKeyLength },
+    // Its pattern ^.*$ misses keys with a line break, which would otherwise escape the value's schema.
+    additionalProperties: false,
+    maxProperties: maxMetadataKeys,
+    description,
+  });
 
 /** Metadata as created (src/domain/metadata-limits.ts). */
-export const Metadata = Type.Record(MetadataKey, Type.String({ maxLength: maxMetadataValueLength }), {
-  maxProperties: maxMetadataKeys,
-  description: `At most ${maxMetadataKeys} keys of up to ${maxMetadataKeyLength} characters, string values of up to ${maxMetadataValueLength}`,
-});
+export const Metadata = metadataRecord(
+  Type.String({ maxLength: maxMetadataValueLength }),
+  `At most ${maxMetadataKeys} keys of up to ${maxMetadataKeyLength} characters, string values of up to ${maxMetadataValueLength}`,
+);
 
 /** Metadata in an update: merged into the current one; "" removes a key, null removes all. */
 export const MetadataUpdate = Type.Union([
-  Type.Record(MetadataKey, Type.String({ maxLength: maxMetadataValueLength }), {
-    maxProperties: maxMetadataKeys,
-    description: 'Merged into the current metadata; a key set to "" is removed',
-  }),
+  metadataRecord(
+    Type.String({ maxLength: maxMetadataValueLength }),
+    'Merged into the current metadata; a key set to "" is removed',
+  ),
   Type.Null(),
 ]);
 
