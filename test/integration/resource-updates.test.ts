@@ -106,7 +106,7 @@ describe('POST /v1/payments/:id', () => {
     ['a key over 40 characters', () => ({ ['k'.repeat(41)]: 'v' }), 'metadata'],
     ['a value over 500 characters', () => ({ note: 'v'.repeat(501) }), 'metadata.note'],
     ['a value that is not a string', () => ({ count: 3 }), 'metadata.count'],
-    ['a key with a line break', () => ({ 'two\nlines': 'v' }), 'metadata'],
+    ['a key with a line break and a number', () => ({ 'two\nlines': 3 }), 'metadata.two\nlines'],
   ])('refuses %s in the one error shape, changing nothing', async (_name, metadata, param) => {
     const id = (
       await api.create({ amount: 600, currency: 'USD', source: card(), metadata: { a: '1', b: '2' } })

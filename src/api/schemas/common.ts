@@ -42,12 +42,11 @@ export function withErrors<T extends Record<number, TSchema>>(responses: T) {
 }
 
 // TypeBox drops a Record key's own limits (its keys become `patternProperties`), so they are
-// stated as `propertyNames`, which Ajv checks.
+// stated as `propertyNames`, which Ajv checks; the key pattern takes any text, line breaks too,
+// so no key escapes the value's schema.
 const metadataRecord = (value: TSchema, description: string) =>
-  Type.Record(Type.String(), value, {
+  Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), value, {
     propertyNames: { type: 'string', minLength: 1, maxLength: maxMetadataKeyLength },
-    // Its pattern ^.*$ misses keys with a line break, which would otherwise escape the value's schema.
-    additionalProperties: false,
     maxProperties: maxMetadataKeys,
     description,
   });
