@@ -10,7 +10,8 @@ import { PaymentsError } from '../domain/errors.ts';
 export const maxPageSize = 100;
 export const defaultPageSize = 10;
 
-const isoInstantPattern = '[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})';
+const isoInstantPattern =
+  '[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})';
 /** Unix seconds up to 11 digits: year 5138, within what Date holds. */
 const unixSecondsPattern = '[0-9]{1,11}';
 

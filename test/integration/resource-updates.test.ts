@@ -108,9 +108,8 @@ describe('POST /v1/payments/:id', () => {
     ['a value that is not a string', () => ({ count: 3 }), 'metadata.count'],
     ['a key with a line break and a number', () => ({ 'two\nlines': 3 }), 'metadata.two\nlines'],
   ])('refuses %s in the one error shape, changing nothing', async (_name, metadata, param) => {
-    const id = (
-      await api.create({ amount: 600, currency: 'USD', source: card(), metadata: { a: '1', b: '2' } })
-    ).json().id;
+    const id = (await api.create({ amount: 600, currency: 'USD', source: card(), metadata: { a: '1', b: '2' } })).json()
+      .id;
     const response = await post(merchant, `/v1/payments/${id}`, { metadata: metadata() });
     expect(response.statusCode, response.body).toBe(400);
     expect(response.json()).toEqual({
@@ -159,7 +158,11 @@ describe('POST /v1/accounts/:id', () => {
 
     const updated = await post(merchant, `/v1/accounts/${id}`, { metadata: { tier: 'gold' }, description: null });
     expect(updated.statusCode, updated.body).toBe(200);
-    expect(updated.json()).toEqual({ ...created.json(), description: null, metadata: { customer: 'c1', tier: 'gold' } });
+    expect(updated.json()).toEqual({
+      ...created.json(),
+      description: null,
+      metadata: { customer: 'c1', tier: 'gold' },
+    });
     expect((await get(merchant, `/v1/accounts/${id}`)).json()).toEqual(updated.json());
     expect((await eventsOf(id, 'account.updated')).map((event) => event.data.object)).toEqual([updated.json()]);
 

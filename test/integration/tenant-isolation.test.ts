@@ -155,6 +155,8 @@ interface PaymentFields {
   fee: number | null;
   net_amount: number | null;
   failure_code: string | null;
+  description: string | null;
+  metadata: Record<string, string> | null;
   refunds: { id: string; amount: number; status: string }[];
 }
 

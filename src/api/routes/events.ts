@@ -41,7 +41,8 @@ export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencie
       const page = await listPage(
         pageRequest(query),
         {
-          position: (id) => prisma.event.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
+          position: (id) =>
+            prisma.event.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
           rows: (paged, order, take) =>
             prisma.event.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take }),
         },

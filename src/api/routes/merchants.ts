@@ -3,7 +3,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../dependencies.ts';
 import { hashApiKey, newApiKey } from '../auth.ts';
 import { newId } from '../../ids.ts';
-import { CreateMerchantBody, CreatedMerchant, Merchant, MerchantList, MerchantListQuery } from '../schemas/merchants.ts';
+import {
+  CreateMerchantBody,
+  CreatedMerchant,
+  Merchant,
+  MerchantList,
+  MerchantListQuery,
+} from '../schemas/merchants.ts';
 import { IdParams, withErrors } from '../schemas/common.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { presentMerchant } from '../../merchants/public-merchant.ts';

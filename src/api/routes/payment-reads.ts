@@ -30,7 +30,12 @@ export function listPayments(
     {
       position: (id) => prisma.payment.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
       rows: (paged, order, take) =>
-        prisma.payment.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take, include: withRefunds }),
+        prisma.payment.findMany({
+          where: { ...where, ...paged },
+          orderBy: pageOrder(order),
+          take,
+          include: withRefunds,
+        }),
     },
     'payment',
   );

@@ -311,7 +311,12 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     },
     async (request) => {
       const payment = await ownPayment(request.merchantId, request.params.id);
-      const page = await listRefunds(deps.prisma, request.merchantId, { paymentId: payment.id }, pageRequest(request.query));
+      const page = await listRefunds(
+        deps.prisma,
+        request.merchantId,
+        { paymentId: payment.id },
+        pageRequest(request.query),
+      );
       return presentList(page, presentRefund);
     },
   );

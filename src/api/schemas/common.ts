@@ -45,11 +45,13 @@ export function withErrors<T extends Record<number, TSchema>>(responses: T) {
 // stated as `propertyNames`, which Ajv checks; the key pattern takes any text, line breaks too,
 // so no key escapes the value's schema.
 const metadataRecord = (value: TSchema, description: string) =>
-  Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), value, {
-    propertyNames: { type: 'string', minLength: 1, maxLength: maxMetadataKeyLength },
-    maxProperties: maxMetadataKeys,
-    description,
-  });
+  Type.Unsafe<Record<string, string>>(
+    Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), value, {
+      propertyNames: { type: 'string', minLength: 1, maxLength: maxMetadataKeyLength },
+      maxProperties: maxMetadataKeys,
+      description,
+    }),
+  );
 
 /** Metadata as created (src/domain/metadata-limits.ts). */
 export const Metadata = metadataRecord(

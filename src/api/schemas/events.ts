@@ -43,11 +43,7 @@ export const Delivery = Type.Object({
   attempts: Type.Array(DeliveryAttempt),
 });
 
-export const DeliveryList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(Delivery),
-  has_more: Type.Boolean(),
-});
+export const DeliveryList = listOf(Delivery);
 
 /** POST /v1/events/:id/redeliver: the deliveries it started (an empty list when none had failed). */
 export const RedeliveryList = Type.Object({

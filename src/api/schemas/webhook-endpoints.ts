@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { maxEndpointUrlLength, maxEventTypesPerEndpoint, subscribableEventTypes } from '../../webhooks/endpoints.ts';
+import { listOf, listQuery } from '../list-pages.ts';
 
 // The catalog (src/events/catalog.ts) as an enum: the OpenAPI docs list every type.
 const EventType = Type.Enum(subscribableEventTypes, { description: 'An event type, or "*" for every type' });
@@ -40,11 +41,7 @@ export const WebhookEndpoint = Type.Object({
   secret: Type.Optional(Type.String()),
 });
 
-export const WebhookEndpointList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(WebhookEndpoint),
-  has_more: Type.Boolean(),
-});
+export const WebhookEndpointList = listOf(WebhookEndpoint);
 
 export const DeletedWebhookEndpoint = Type.Object({
   id: Type.String(),
@@ -52,20 +49,9 @@ export const DeletedWebhookEndpoint = Type.Object({
   deleted: Type.Literal(true),
 });
 
-export const ListQuery = Type.Object(
-  {
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-    starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
+export const ListQuery = listQuery({});
 
-export const DeliveryListQuery = Type.Object(
-  {
-    status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
-    event_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-    starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
+export const DeliveryListQuery = listQuery({
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
+  event_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+});
