@@ -9,13 +9,26 @@ import { presentPayment } from './public-payment.ts';
 // transition of the workflow reads or changes. The `payments` row is where they live from then
 // on (every read is of it, and the transition statement takes them from it for the events it
 // writes), so an update is one transaction: the row and its `payment.updated` outbox event.
-// This is the one place that writes them after creation: encryption at rest hooks in here.
+// This is the one place that writes them after creation, and `withCurrentNotes` the one place
+// the transition statement reads them: encryption at rest hooks in here.
 
 export interface PaymentDetailsUpdate {
   /** Absent: unchanged; null: removed. */
   description?: string | null | undefined;
   /** Absent: unchanged; merged into the current metadata (src/domain/metadata-limits.ts). */
   metadata?: Metadata | null | undefined;
+}
+
+/**
+ * A payment's public JSON (`data`, a jsonb expression) with the description and metadata its
+ * row holds when the statement runs, for the events a workflow transition announces: the
+ * workflow's view still has those it was created with. A new payment has no row yet, and its
+ * own notes. (Were the columns stored encrypted, this would copy ciphertext: the notes would
+ * then be read and opened before the statement instead.)
+ */
+export function withCurrentNotes(data: Prisma.Sql, paymentId: string): Prisma.Sql {
+  return Prisma.sql`${data} || COALESCE((SELECT jsonb_build_object('description', description,
+    'metadata', metadata) FROM payments WHERE id = ${paymentId}), '{}'::jsonb)`;
 }
 
 const detailsTransactionOptions = { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 } as const;

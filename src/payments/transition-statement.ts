@@ -6,6 +6,7 @@ import { newId } from '../ids.ts';
 import { assertPostable, transactionIdFor, withLockRetry } from '../ledger/ledger.ts';
 import type { PaymentParty, Recipe } from '../ledger/payment-recipes.ts';
 import { announcement } from './read-model.ts';
+import { withCurrentNotes } from './payment-details.ts';
 
 // A payment transition as ONE SQL statement: the snapshot, its numbered event, the outbox
 // event, the refund row and the ledger posting are data-modifying parts of one WITH query, so
@@ -58,12 +59,10 @@ function outboxPart(view: PaymentView, event: PaymentEventRecord): Prisma.Sql | 
   const outbound = announcement(view, event);
   if (!outbound) return undefined;
   const row = outboxRow(outbound);
-  // The description and metadata are the row's (POST /v1/payments/:id changes them there, not in
-  // the workflow: src/payments/payment-details.ts); a new payment has no row yet, and its own.
+  // The payment's notes are the row's, not the workflow's (src/payments/payment-details.ts).
   const data =
     outbound.resourceId === view.id
-      ? Prisma.sql`${json(row.data)}::jsonb || COALESCE((SELECT jsonb_build_object('description', description,
-          'metadata', metadata) FROM payments WHERE id = ${view.id}), '{}'::jsonb)`
+      ? withCurrentNotes(Prisma.sql`${json(row.data)}::jsonb`, view.id)
       : Prisma.sql`${json(row.data)}::jsonb`;
   return Prisma.sql`INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
     VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${data}, ${row.sourceKey})
