@@ -6,6 +6,7 @@ import { newId } from '../src/ids.ts';
 import { failingDisabledReason, presentEndpoint } from '../src/webhooks/endpoints.ts';
 import { sendWebhook } from '../src/webhooks/sender.ts';
 import { webhookDeadLetters, webhookDeliveryAttempts } from '../src/observability/metrics.ts';
+import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
 import type { DestinationPolicy } from '../src/webhooks/destinations.ts';
 
 // Activities of the outbound delivery workflow. One attempt = at most one HTTP POST, recorded as
@@ -65,7 +66,7 @@ function resultOf(row: {
   };
 }
 
-export function createDeliveryActivities(prisma: PrismaClient, policy: DestinationPolicy) {
+export function createDeliveryActivities(prisma: PrismaClient, policy: DestinationPolicy, cipher: ColumnCipher) {
   const findAttempt = (deliveryId: string, attempt: number) =>
     prisma.webhookDeliveryAttempt.findUnique({ where: { deliveryId_attempt: { deliveryId, attempt } } });
 
@@ -88,7 +89,7 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
           ? await sendWebhook({
               url: endpoint.url,
               body: JSON.stringify(presentEvent(event)),
-              secret: endpoint.secret,
+              secret: cipher.open('webhook_endpoints.secret', endpoint.secret),
               timeoutMs: input.timeoutMs,
               timestampSeconds: Math.floor(startedAt.getTime() / 1000),
               policy,

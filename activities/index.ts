@@ -17,6 +17,8 @@ import { createPayoutActivities } from './payouts.ts';
 import { createPaymentV1Activities } from './legacy/payment-v1.ts';
 import { createWebhookV1Activities } from './legacy/webhook-v1.ts';
 import type { ProviderGateway } from '../src/providers/provider.ts';
+import type { Keyring } from '../src/crypto/keyring.ts';
+import { cipherFor } from '../src/crypto/column-cipher.ts';
 
 export interface ActivityDependencies {
   prisma: PrismaClient;
@@ -25,6 +27,8 @@ export interface ActivityDependencies {
   temporal: Client;
   /** Webhooks may go to loopback and private addresses (dev mode, tests); default: public only. */
   allowPrivateWebhookDestinations?: boolean;
+  /** Encrypts and decrypts the sensitive columns (src/crypto/column-cipher.ts). */
+  keyring: Keyring;
 }
 
 /**
@@ -33,21 +37,24 @@ export interface ActivityDependencies {
  * when the catalog says so; anything else is retried by the activity's retry policy.
  */
 export function createActivities(deps: ActivityDependencies) {
+  const cipher = cipherFor(deps.keyring);
   return typedFailures({
     ...createDepositActivities(deps.prisma),
     ...createTransferActivities(deps.prisma),
-    ...createPaymentRecordActivities(deps.prisma),
+    ...createPaymentRecordActivities(deps.prisma, cipher),
     ...createCardProviderActivities(deps.providers),
     ...createCardOutcomeActivities(deps.providers),
     ...createProviderEventActivities(deps.prisma, deps.temporal),
-    ...createDeliveryActivities(deps.prisma, {
-      allowPrivateDestinations: deps.allowPrivateWebhookDestinations ?? false,
-    }),
+    ...createDeliveryActivities(
+      deps.prisma,
+      { allowPrivateDestinations: deps.allowPrivateWebhookDestinations ?? false },
+      cipher,
+    ),
     ...createMaintenanceActivities(deps.prisma),
     ...createRecordActivities(deps.prisma),
     ...createReconciliationActivities(deps.prisma, deps.providers),
     ...createPayoutActivities(deps.prisma, deps.providers),
-    ...createPaymentV1Activities(deps.prisma),
+    ...createPaymentV1Activities(deps.prisma, cipher),
     ...createWebhookV1Activities(deps.prisma),
   });
 }

@@ -53,7 +53,7 @@ import {
   type CpuSample,
   type CpuSpan,
 } from './bench-processes.ts';
-import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion } from './bench-support.ts';
+import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion, benchKeyring } from './bench-support.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
@@ -319,13 +319,15 @@ monthly partitions), metadata on every 10th row. Then \`VACUUM ANALYZE\`.
 **Paths**, each on a fresh, migrated database of its own with the same staged rows:
 
 - \`direct\` (the baseline): \`recordStagedBatch\` (\`src/records/staged-batch.ts\`, what the import activity calls:
-  \`record_staged_batch\` and the outbox events in one database transaction per batch) in a loop in the bench process,
-  batch after batch by keyset, without Temporal.
+  \`record_staged_batch\` and the outbox events in one database transaction per batch) from the bench process,
+  stripe by stripe as the workflow does (\`runStripes\`, \`src/domain/batch-stripes.ts\`: the staged rows split by a
+  hash of (merchant, reference), one batch per stripe at once, each stripe by keyset), without Temporal.
 - \`workflow\`: \`importWorkflow\` (\`workflows/import.ts\`) started with the Temporal client and awaited; the worker
   (\`src/worker.ts\`) runs as a child process against a Temporal dev server (\`ensureTemporal\`, in memory); one
   activity per batch, continue-as-new every \`BENCH_IMPORT_BATCHES_PER_RUN\` batches. The worker's schedules and
   outbox relay are kept out of the measurement (\`IMPORT_INTERVAL_MS\`, \`MAINTENANCE_INTERVAL_MS\` and
-  \`EVENT_RELAY_INTERVAL_MS\` = 30 days, \`IMPORT_MERCHANT_IDS\` naming no merchant), so both paths do the same work:
+  \`EVENT_RELAY_INTERVAL_MS\` = 2^31 - 1 ms, about 24.8 days, the longest timer Node keeps, \`IMPORT_MERCHANT_IDS\`
+  naming no merchant), so both paths do the same work:
   the relay would dispatch the events afterwards in production, in the background.
 - \`floor\`: in the direct database afterwards, one \`INSERT INTO\` a plain copy of \`recorded_payments\`
   \`SELECT …\` every staged row joined to its account: moving the rows with no validation, dedup, ledger, events or
@@ -462,7 +464,7 @@ async function main(): Promise<void> {
     const stagingSeconds = (performance.now() - staging) / 1000;
     log(`staged in ${stagingSeconds.toFixed(1)} s (both databases, in parallel)`);
 
-    const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+    const temporal = await connectClient(temporalServer.address, config.temporalNamespace, benchKeyring());
     stops.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
     const childEnv: NodeJS.ProcessEnv = {
       ...process.env,

@@ -39,6 +39,7 @@ import {
   cleanupOnSignal,
 } from './bench-support.ts';
 import { formatRow, type Column } from './bench-table.ts';
+import { writeBenchResult } from './bench-results.ts';
 
 const seconds = numberFromEnv('BENCH_SECONDS', 3);
 const warmupSeconds = numberFromEnv('BENCH_WARMUP_SECONDS', 0.5);
@@ -565,6 +566,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
     const failures: string[] = [];
     const cpuLines: string[] = [];
+    const spread: { concurrency: number; ledger: RunResult; baseline: RunResult }[] = [];
     let runIndex = 0;
     for (const workload of workloads) {
       for (const concurrency of concurrencies) {
@@ -584,6 +586,7 @@ async function main(): Promise<void> {
           }
         }
         const { ledger, baseline } = results;
+        if (workload.name === 'spread') spread.push({ concurrency, ledger, baseline });
         const row = formatLedgerRow([
           workload.name,
           String(concurrency),
@@ -630,6 +633,24 @@ async function main(): Promise<void> {
     );
     for (const failure of failures) console.log(`! ${failure}`);
     if (!finalBooks.ok || failures.some((failure) => failure.includes('books FAIL'))) process.exitCode = 1;
+    // The headline: the spread workload's best concurrency, beside the plain-SQL baseline at the same one.
+    const best = [...spread].sort((a, b) => b.ledger.throughput - a.ledger.throughput)[0];
+    await writeBenchResult({
+      bench: 'ledger',
+      checksPassed: process.exitCode !== 1 && failures.length === 0,
+      figures: best
+        ? [
+            {
+              name: 'ledger transfers (two entries each)',
+              value: best.ledger.throughput,
+              unit: 'transfers/s',
+              baseline: { name: 'naive SQL transfer (plain pg, 7 round trips)', value: best.baseline.throughput },
+              p99Ms: best.ledger.p99,
+              row: `spread × ${best.concurrency}`,
+            },
+          ]
+        : [],
+    });
   } finally {
     await cleanup();
     stopListening();

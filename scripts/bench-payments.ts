@@ -45,11 +45,19 @@ import { createPrisma, type PrismaClient } from '../src/db/prisma.ts';
 import { reconcile } from '../src/ledger/reconcile.ts';
 import { simProviders } from '../src/provider-sim/options.ts';
 import { connectClient } from '../src/temporal/client.ts';
-import { dataConverter } from '../src/temporal/data-converter.ts';
+import { createDataConverter, payloadConverterPath } from '../src/temporal/data-converter.ts';
 import { ensureTemporal, findTemporalBinary, freePort, type TemporalServer } from '../src/temporal/dev-server.ts';
 import { webhookWorkflowId } from '../src/webhooks/inbox.ts';
 import type { CeilingActivities, ceilingWorkflow } from './bench-workflows/ceiling.ts';
-import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion, percentile } from './bench-support.ts';
+import {
+  cleanupOnSignal,
+  findPostmaster,
+  numberFromEnv,
+  packageVersion,
+  percentile,
+  benchKeyring,
+} from './bench-support.ts';
+import { writeBenchResult, type HeadlineFigure } from './bench-results.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
 import { docsMarkers, runBlock, updateDocsSection } from './bench-docs.ts';
 import {
@@ -786,6 +794,27 @@ interface Quiet {
   webhooksRunning: number;
 }
 
+/** The kind's best row (payments/s), beside the ceiling workflow's rate in the same run. */
+function paymentHeadline(
+  rows: Row[],
+  kind: Kind,
+  ceilingRate: number,
+  ceilingConcurrency: number,
+): HeadlineFigure | undefined {
+  const perSecond = (row: Row) => (row.recorder.done * 1000) / (row.recorder.windowEnd - row.recorder.windowStart);
+  const best = rows.filter((row) => row.kind === kind).sort((a, b) => perSecond(b) - perSecond(a))[0];
+  if (!best) return undefined;
+  const first = best.recorder.calls.get(best.callNames[0] as string) as CallStats;
+  return {
+    name: `${kind} payments end to end`,
+    value: perSecond(best),
+    unit: 'payments/s',
+    baseline: { name: `engine ceiling (one-step workflow × ${ceilingConcurrency})`, value: ceilingRate },
+    p99Ms: percentile(Float64Array.from(first.latencies).sort(), 0.99),
+    row: `${kind} × ${best.concurrency}`,
+  };
+}
+
 async function main(): Promise<void> {
   const tag = randomBytes(3).toString('hex');
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -812,6 +841,7 @@ async function main(): Promise<void> {
   const externalTemporal = process.env.TEMPORAL_ADDRESS;
   const externalDatabase = process.env.DATABASE_URL;
   Object.assign(process.env, imposed);
+  benchKeyring();
   const config = loadConfig();
   const reviewAbove = config.riskReviewAboveMinor[currency];
   const blockAbove = config.riskBlockAboveMinor[currency];
@@ -867,7 +897,7 @@ async function main(): Promise<void> {
       ),
       bundleWorkflowCode({
         workflowsPath: path.join(projectRoot, 'scripts', 'bench-workflows', 'ceiling.ts'),
-        payloadConverterPath: dataConverter.payloadConverterPath,
+        payloadConverterPath,
         logger: {
           log: () => {},
           trace: () => {},
@@ -905,7 +935,7 @@ async function main(): Promise<void> {
     // An idle connection cut by the database drop at cleanup must not crash the cleanup.
     admin.on('error', (error) => log(`admin pool: ${error.message}`));
     stops.push({ name: 'admin pool', stop: () => admin.end() });
-    const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+    const temporal = await connectClient(temporalServer.address, config.temporalNamespace, benchKeyring());
     stops.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
 
     const [apiPort, simPort] = [await freePort(), await freePort()];
@@ -1143,7 +1173,7 @@ async function main(): Promise<void> {
       taskQueue: ceilingQueue,
       workflowBundle: { code: ceilingBundle.code },
       activities: ceilingActivities,
-      dataConverter,
+      dataConverter: createDataConverter(benchKeyring()),
       maxConcurrentActivityTaskExecutions: 50,
       shutdownGraceTime: '10 seconds',
     });
@@ -1588,6 +1618,14 @@ async function main(): Promise<void> {
       keepRunDir = true;
       process.exitCode = 1;
     }
+    await writeBenchResult({
+      bench: 'payments',
+      checksPassed: failures.length === 0,
+      figures: (['card', 'wallet'] as const).flatMap((kind) => {
+        const figure = paymentHeadline(rows, kind, ceilingRate, ceilingConcurrency);
+        return figure ? [figure] : [];
+      }),
+    });
     if (writeDocs) {
       const title = `${label}, ${new Date().toISOString().slice(0, 10)}`;
       const machine = `Machine: ${machineLine.replace(/^machine: /, '')}. Versions: ${versionsLine.replace(/^versions: /, '')}.`;

@@ -2,11 +2,21 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
+import { Keyring } from '../src/crypto/keyring.ts';
 
 // Shared by the benchmark scripts: settings from the environment, percentiles, and the CPU
 // accounting read from /proc that lets a bench say where the time went.
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
+
+/**
+ * ENCRYPTION_KEYS, or a key of the bench's own set in the environment (its child processes
+ * read it there), since payloads are always encrypted.
+ */
+export function benchKeyring(): Keyring {
+  process.env.ENCRYPTION_KEYS ||= Keyring.generateEntry('bench');
+  return Keyring.parse(process.env.ENCRYPTION_KEYS);
+}
 
 export function numberFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];

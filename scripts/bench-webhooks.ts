@@ -43,7 +43,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { Client } from '@temporalio/client';
 import { buildApp } from '../src/api/build.ts';
-import { loadConfig, type Config } from '../src/config.ts';
+import { loadConfig, requireKeyring, type Config } from '../src/config.ts';
 import { createDatabase, dataDir, dropDatabase, withDatabase } from '../src/db/database.ts';
 import { startEmbeddedPostgres, type PostgresServer } from '../src/db/embedded-postgres.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
@@ -64,6 +64,7 @@ import {
   readProcStat,
   type ProcStat,
   cleanupOnSignal,
+  benchKeyring,
 } from './bench-support.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
 
@@ -761,6 +762,7 @@ async function main(): Promise<void> {
 
     const config: Config = {
       ...loadConfig(),
+      keyring: benchKeyring(),
       taskQueue,
       rateLimitPerSecond: 1_000_000,
       unmatchedRetryMs: unmatchedMs,
@@ -773,7 +775,7 @@ async function main(): Promise<void> {
     const providers = createProviderGateway(config);
     stops.push({ name: 'provider gateway', stop: async () => providers.shutdown() });
 
-    const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+    const temporal = await connectClient(temporalServer.address, config.temporalNamespace, requireKeyring(config));
     stops.push({ name: 'Temporal client', stop: () => temporal.connection.close() });
     const { worker, connection } = await createWorker({
       address: temporalServer.address,
@@ -783,6 +785,7 @@ async function main(): Promise<void> {
       providers,
       temporal,
       workflowBundle: { code: bundle.code },
+      keyring: requireKeyring(config),
     });
     const workerRun = worker.run();
     stops.push({

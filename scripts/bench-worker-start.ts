@@ -39,6 +39,7 @@ import {
   packageVersion,
   readProcStat,
   type ProcStat,
+  benchKeyring,
 } from './bench-support.ts';
 
 const runs = Math.floor(numberFromEnv('BENCH_RUNS', 5));
@@ -284,7 +285,7 @@ async function main(): Promise<void> {
     const databaseUrl =
       postgres?.urlFor(databaseName) ?? withDatabase(process.env.DATABASE_URL as string, databaseName);
     await applyMigrations(databaseUrl);
-    const temporal = await connectClient(temporalServer.address, namespace);
+    const temporal = await connectClient(temporalServer.address, namespace, benchKeyring());
     stops.push(() => temporal.connection.close());
     await benchmark({ temporalAddress: temporalServer.address, databaseUrl, temporal });
   } finally {

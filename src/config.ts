@@ -1,4 +1,5 @@
 import type { ProviderName } from './providers/provider.ts';
+import { Keyring } from './crypto/keyring.ts';
 import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
 import { defaultTransferSettings } from './domain/transfer-settings.ts';
 import { defaultMaxHoldsExpiredPerRun } from './domain/hold-expiry.ts';
@@ -86,6 +87,11 @@ function amountsByCurrency(name: string, fallback: Record<string, bigint>): Reco
 function routing(name: string, fallback: Record<string, ProviderName[]>): Record<string, ProviderName[]> {
   const raw = process.env[name];
   return raw === undefined || raw === '' ? fallback : (JSON.parse(raw) as Record<string, ProviderName[]>);
+}
+
+function keyring(name: string): Keyring | undefined {
+  const raw = optionalText(name);
+  return raw === undefined ? undefined : Keyring.parse(raw, name);
 }
 
 const hourMs = 60 * 60 * 1000;
@@ -253,8 +259,36 @@ export interface PayoutConfig {
   payoutMerchantIds: string[];
 }
 
+export interface EncryptionConfig {
+  /**
+   * ENCRYPTION_KEYS: encrypts Temporal payloads and sensitive columns. Unset: `npm start` keeps
+   * a generated key in .data/, the tests generate one per run; src/server.ts and src/worker.ts
+   * alone refuse to start without it.
+   */
+  keyring: Keyring | undefined;
+  /** Opens POST /codec/decode and /codec/encode (the Web UI's codec endpoint); unset: admin key only. */
+  codecAccessToken: string | undefined;
+  /** Browser origins (the Temporal Web UI) allowed to call the codec endpoint. */
+  codecCorsOrigins: string[];
+}
+
+/** The keyring a process cannot run without. */
+export function requireKeyring(config: EncryptionConfig): Keyring {
+  if (!config.keyring) {
+    throw new Error('ENCRYPTION_KEYS is unset; `npm start` generates one, production must set it (README, Encryption)');
+  }
+  return config.keyring;
+}
+
 export interface Config
-  extends PaymentConfig, WebhookConfig, EventStreamConfig, RecordConfig, ReconciliationConfig, PayoutConfig {
+  extends
+    PaymentConfig,
+    WebhookConfig,
+    EventStreamConfig,
+    RecordConfig,
+    ReconciliationConfig,
+    PayoutConfig,
+    EncryptionConfig {
   host: string;
   port: number;
   /** Unset: npm start runs an embedded PostgreSQL, tests create one database per run. */
@@ -379,6 +413,9 @@ function readConfig(): Config {
       maxConcurrentActivities: integer('WORKER_MAX_CONCURRENT_ACTIVITIES', defaultWorkerTuning.maxConcurrentActivities),
     },
     adminApiKey: optionalText('ADMIN_API_KEY'),
+    keyring: keyring('ENCRYPTION_KEYS'),
+    codecAccessToken: optionalText('CODEC_ACCESS_TOKEN'),
+    codecCorsOrigins: list('CODEC_CORS_ORIGINS', ['http://127.0.0.1:8233', 'http://localhost:8233']),
     providerSimPort: integer('PROVIDER_SIM_PORT', 4010),
     workerMetricsPort: integer('WORKER_METRICS_PORT', 9464),
     temporalMetricsPort: integer('TEMPORAL_METRICS_PORT', 9465),

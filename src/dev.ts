@@ -23,6 +23,10 @@ import { ensurePayoutSchedule } from './temporal/payout-schedule.ts';
 import { startRecordIntakeSweeper } from './records/intake.ts';
 import { ensureNats } from './nats/nats-server.ts';
 import { startEventStreamPublisher } from './events/stream-publisher.ts';
+import { Keyring } from './crypto/keyring.ts';
+import { ensureDevSecret } from './crypto/dev-secrets.ts';
+import { cipherFor } from './crypto/column-cipher.ts';
+import { rotateColumns } from './crypto/rotate-columns.ts';
 
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/),
 // PostgreSQL (embedded, data in .data/) and NATS with JetStream (store in .data/nats) unless
@@ -43,6 +47,14 @@ async function main(): Promise<void> {
   process.env.LOG_FORMAT ??= 'pretty';
   const config = loadConfig();
   const adminApiKey = config.adminApiKey ?? `sk_admin_${randomBytes(24).toString('hex')}`;
+  // Kept in .data/ across starts: yesterday's payloads and columns must still decrypt.
+  const keyring =
+    config.keyring ??
+    Keyring.parse(await ensureDevSecret(dataDir, 'encryption-keys', () => Keyring.generateEntry('dev1')));
+  const codecAccessToken =
+    config.codecAccessToken ??
+    (await ensureDevSecret(dataDir, 'codec-access-token', () => `codec_${randomBytes(24).toString('hex')}`));
+  const api = `http://${config.host}:${config.port}`;
   const stops: (() => Promise<void>)[] = [];
   onShutdown(async () => {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`stop failed: ${String(error)}`));
@@ -56,6 +68,7 @@ async function main(): Promise<void> {
       sqliteSynchronous: parseSqliteSynchronous(process.env.TEMPORAL_SQLITE_SYNCHRONOUS),
       port: Number(process.env.TEMPORAL_PORT ?? 7233),
       uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+      uiCodecEndpoint: `${api}/codec/${codecAccessToken}`,
       logFile: path.join(dataDir, 'temporal-server.log'),
       log,
     }),
@@ -81,11 +94,15 @@ async function main(): Promise<void> {
 
   const prisma = createPrisma(database.url, config.databasePoolSize);
   stops.push(() => prisma.$disconnect());
+  // Rows written before encryption (or under an older key) are brought to the current key; a
+  // no-op once they are (README "Encryption").
+  const rotated = await rotateColumns(prisma, cipherFor(keyring));
+  const rotatedRows = rotated.payments + rotated.webhookEndpoints + rotated.idempotencyKeys;
+  if (rotatedRows > 0) log(`encrypted ${rotatedRows} rows with key ${keyring.currentKeyId}`);
 
   // In dev mode the simulator signs its webhooks with our first secret and sends them to our
   // own API, so the whole loop (provider → webhook → payment workflow) runs out of the box.
   const simOptions = simOptionsFromEnv();
-  const api = `http://${config.host}:${config.port}`;
   simOptions.stripe = {
     webhookUrl: simOptions.stripe?.webhookUrl ?? `${api}/v1/webhooks/stripe`,
     webhookSecret: simOptions.stripe?.webhookSecret ?? config.webhookSecretsStripe[0],
@@ -99,9 +116,10 @@ async function main(): Promise<void> {
   const providers = createProviderGateway(config);
   stops.push(async () => providers.shutdown());
 
-  const temporal = await connectClient(temporalServer.address, config.temporalNamespace);
+  const temporal = await connectClient(temporalServer.address, config.temporalNamespace, keyring);
   stops.push(() => temporal.connection.close());
   const { worker, connection } = await createWorker({
+    keyring,
     address: temporalServer.address,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
@@ -138,7 +156,17 @@ async function main(): Promise<void> {
   stops.push(() => sweeper.stop());
   const recordSweeper = startRecordIntakeSweeper({ prisma, temporal, config });
   stops.push(() => recordSweeper.stop());
-  const server = await startServer({ ...config, adminApiKey }, prisma, temporal);
+  // The UI on another port than the default is an origin the codec endpoint must accept too,
+  // however the browser names this machine.
+  const uiOrigins = temporalServer.uiUrl
+    ? [temporalServer.uiUrl, temporalServer.uiUrl.replace('//127.0.0.1:', '//localhost:')]
+    : [];
+  const codecCorsOrigins = [...new Set([...config.codecCorsOrigins, ...uiOrigins])];
+  const server = await startServer(
+    { ...config, adminApiKey, keyring, codecAccessToken, codecCorsOrigins },
+    prisma,
+    temporal,
+  );
   stops.push(() => server.close());
 
   process.stdout.write(
@@ -154,6 +182,7 @@ async function main(): Promise<void> {
       `  Provider sim      http://${config.host}:${config.providerSimPort}`,
       `  NATS JetStream    ${nats.url}   (stream ${config.eventStreamName}, subjects ${config.eventStreamSubjectPrefix}.>)`,
       `  Admin API key     ${adminApiKey}${config.adminApiKey ? ' (from ADMIN_API_KEY)' : ' (generated; set ADMIN_API_KEY to fix it)'}`,
+      `  Encryption key    ${keyring.currentKeyId}${config.keyring ? ' (from ENCRYPTION_KEYS)' : ' (generated, kept in .data/encryption-keys)'}; the Web UI decodes payloads through ${api}/codec`,
       '',
       '  Ctrl-C stops everything.',
       '',

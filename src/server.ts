@@ -21,7 +21,7 @@ export async function startServer(config: Config, prisma: PrismaClient, temporal
 }
 
 async function main(): Promise<void> {
-  const { loadConfig } = await import('./config.ts');
+  const { loadConfig, requireKeyring } = await import('./config.ts');
   const { createPrisma } = await import('./db/prisma.ts');
   const { connectClient } = await import('./temporal/client.ts');
   const config = loadConfig();
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     throw new Error('src/server.ts alone needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` sets up both.');
   }
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
-  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace);
+  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace, requireKeyring(config));
   const server = await startServer(config, prisma, temporal);
   onShutdown(async () => {
     await server.close();

@@ -4,7 +4,8 @@ import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import type { ProviderGateway } from './providers/provider.ts';
-import { dataConverter } from './temporal/data-converter.ts';
+import { createDataConverter } from './temporal/data-converter.ts';
+import type { Keyring } from './crypto/keyring.ts';
 import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
 import { isMain, onShutdown } from './main.ts';
 import { createLogger } from './observability/logger.ts';
@@ -20,6 +21,8 @@ export interface WorkerOptions {
   /** Activities signal workflows through it (provider events to their payment). */
   temporal: Client;
   workflowBundle: WorkflowBundleOption;
+  /** Encrypts every payload the worker sends to Temporal and decrypts what it reads (ENCRYPTION_KEYS). */
+  keyring: Keyring;
   tuning?: WorkerTuning;
   /** WEBHOOK_ALLOW_PRIVATE_DESTINATIONS; default false: webhooks reach public addresses only. */
   allowPrivateWebhookDestinations?: boolean;
@@ -72,8 +75,9 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       providers: options.providers,
       temporal: options.temporal,
       allowPrivateWebhookDestinations: options.allowPrivateWebhookDestinations ?? false,
+      keyring: options.keyring,
     }),
-    dataConverter,
+    dataConverter: createDataConverter(options.keyring),
     interceptors: { activity: [activityLogging] },
     maxCachedWorkflows: tuning.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTasks,
@@ -85,12 +89,13 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
 }
 
 async function main(): Promise<void> {
-  const { loadConfig } = await import('./config.ts');
+  const { loadConfig, requireKeyring } = await import('./config.ts');
   const { createPrisma } = await import('./db/prisma.ts');
   const config = loadConfig();
   if (!config.databaseUrl || !config.temporalAddress) {
     throw new Error('src/worker.ts alone needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` sets up both.');
   }
+  const keyring = requireKeyring(config);
   const logger = createLogger('worker');
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const { createProviderGateway } = await import('./providers/index.ts');
@@ -99,8 +104,9 @@ async function main(): Promise<void> {
   // The outbox relay lives with the worker: it needs PostgreSQL and Temporal, like activities.
   const { connectClient } = await import('./temporal/client.ts');
   const { startEventRelay } = await import('./events/relay.ts');
-  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace);
+  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace, keyring);
   const { worker, connection } = await createWorker({
+    keyring,
     address: config.temporalAddress,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,

@@ -13,7 +13,7 @@
 set -eu
 set -f # no globbing: the attribute list is split on whitespace below
 
-FALLBACK_ATTRIBUTES='PaymentStatus=Keyword MerchantId=Keyword CustomerId=Keyword AmountMinor=Int Currency=Keyword'
+FALLBACK_ATTRIBUTES='PaymentStatus=Keyword PayoutStatus=Keyword TransferStatus=Keyword MerchantId=Keyword CustomerId=Keyword AmountMinor=Int Currency=Keyword'
 
 TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-temporal:7233}
 SETUP_TRIES=${SETUP_TRIES:-60}

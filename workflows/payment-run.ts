@@ -1,7 +1,6 @@
-import { patched, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched } from '@temporalio/workflow';
 import type { ErrorCode } from '../src/domain/errors.ts';
 import { failureMessageFor } from '../src/domain/failure-messages.ts';
-import { isStable } from '../src/domain/payment-state.ts';
 import type { PaymentAmounts } from '../src/domain/payment-state.ts';
 import {
   afterRefund,
@@ -18,6 +17,7 @@ import * as cardOutcomes from './card-outcomes.ts';
 import { businessFailure } from './failures.ts';
 import type { LookupHost } from './outcome-lookup.ts';
 import { FifoLock } from './fifo-lock.ts';
+import { showPaymentStatus } from './status-attributes.ts';
 import { books, cardProvider, compensations, records } from './payment-activities.ts';
 import { openingView, type PaymentInput, type PaymentView, type RefundView } from '../src/domain/payment-view.ts';
 
@@ -132,9 +132,7 @@ export class PaymentRun implements LookupHost {
     }
     this.lastRecordedAtMs = recorded.recordedAtMs;
     this.recordedVersion = Math.max(this.recordedVersion, record.event.version);
-    if (this.view.status !== before.status && isStable(this.view.status)) {
-      upsertSearchAttributes({ PaymentStatus: [this.view.status] });
-    }
+    if (this.view.status !== before.status) showPaymentStatus(this.view.status);
     return recorded;
   }
 

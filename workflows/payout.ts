@@ -13,6 +13,7 @@ import {
 import type { Activities } from './activity-types.ts';
 import { compensationActivity, forwardRecoveryActivity, ledgerActivity } from './activity-options.ts';
 import { businessFailure } from './failures.ts';
+import { showPayoutOpened, showPayoutStatus } from './status-attributes.ts';
 import { payoutOpenedUpdate, payoutOutcomeSignal, payoutStatusQuery } from './payout-messages.ts';
 import { errorCatalog, nonRetryableErrorCodes } from '../src/domain/errors.ts';
 import { utcDayOf } from '../src/domain/reconciliation.ts';
@@ -167,8 +168,15 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutView> {
     reported.push(outcome);
   });
   setHandler(payoutStatusQuery, () => view ?? null);
+  /** Every view the steps answer goes through here, so PayoutStatus follows each change. */
+  const reached = (next: PayoutView): PayoutView => {
+    if (next.status !== (view?.status ?? 'pending')) showPayoutStatus(next.status);
+    view = next;
+    return next;
+  };
 
-  view = await openPayout(input);
+  showPayoutOpened(input);
+  view = reached(await openPayout(input));
   if (view.status !== 'pending') return view;
   const compensations: Compensation[] = [{ step: 'release the hold', run: () => releasePayoutFunds(input.payoutId) }];
 
@@ -178,17 +186,16 @@ export async function payoutWorkflow(input: PayoutInput): Promise<PayoutView> {
   } catch (error) {
     const failure = businessFailure(error);
     if (!failure) throw error;
-    view = await failWith(input, compensations, failure.type);
-    return view;
+    return reached(await failWith(input, compensations, failure.type));
   }
 
-  view = await markPayoutInTransit({ payoutId: input.payoutId, providerPayoutId: accepted.providerPayoutId });
+  reached(await markPayoutInTransit({ payoutId: input.payoutId, providerPayoutId: accepted.providerPayoutId }));
   compensations.unshift({ step: 'reverse the payout in transit', run: () => reversePayout(input.payoutId) });
   const answer =
     accepted.status === 'pending' ? await bankAnswer(input, accepted.providerPayoutId, reported) : accepted.status;
-  view =
-    answer === 'paid' ? await markPayoutPaid(input.payoutId) : await failWith(input, compensations, 'payout_failed');
-  return view;
+  return reached(
+    answer === 'paid' ? await markPayoutPaid(input.payoutId) : await failWith(input, compensations, 'payout_failed'),
+  );
 }
 
 export interface PayoutTriggerInput {

@@ -12,6 +12,7 @@ import { assessTransfer, type TransferRiskLimits } from '../src/domain/risk.ts';
 import type { TransferSettings } from '../src/domain/transfer-settings.ts';
 import { businessFailure } from './failures.ts';
 import { ledgerActivity, compensationActivity } from './activity-options.ts';
+import { showTransferOpened, showTransferStatus } from './status-attributes.ts';
 
 const { holdTransferFunds, failTransfer } =
   proxyActivities<Pick<Activities, 'holdTransferFunds' | 'failTransfer'>>(ledgerActivity);
@@ -55,6 +56,7 @@ export async function transferWorkflow(
   const { completeTransfer } = captureActivities(settings);
   const compensations: Compensation[] = [];
   const release: Compensation = { step: 'release the hold', run: () => releaseTransferFunds(transfer.transferId) };
+  showTransferOpened(transfer);
   try {
     try {
       await holdTransferFunds(settings ? { ...transfer, holdExpiryMs: settings.holdExpiryMs } : transfer);
@@ -68,7 +70,9 @@ export async function transferWorkflow(
     if (assessTransfer(transfer, limits) !== 'allow') {
       throw ApplicationFailure.nonRetryable('The transfer was blocked by risk rules.', 'transfer_blocked');
     }
-    return await completeTransfer({ ...transfer, ledgerKey: `${workflowInfo().workflowId}:capture` });
+    const completed = await completeTransfer({ ...transfer, ledgerKey: `${workflowInfo().workflowId}:capture` });
+    showTransferStatus(completed.status);
+    return completed;
   } catch (error) {
     const failure = businessFailure(error);
     if (!failure && !patched(compensateEveryFailurePatch)) throw error;
@@ -79,6 +83,7 @@ export async function transferWorkflow(
       if (unfinished && !patched(compensateEveryFailurePatch)) throw unfinished;
       const { type, message } = failure ?? unexpectedFailure;
       const failed = await failTransfer({ ...transfer, failureCode: type, failureMessage: message });
+      showTransferStatus(failed.status);
       if (unfinished) throw unfinished;
       return failed;
     });

@@ -4,6 +4,7 @@ import { captureRecipe, disputeRecipe, refundRecipe, settlementRecipe } from '..
 import type { LedgerStep } from '../../src/domain/ledger-step.ts';
 import { applyLedgerStep, ensureAccounts } from '../../src/payments/payment-books.ts';
 import { announce, writeEvent, writeRefund, writeSnapshot } from '../../src/payments/read-model.ts';
+import type { ColumnCipher } from '../../src/crypto/column-cipher.ts';
 import { riskFacts } from '../../src/payments/risk-facts.ts';
 import type { PaymentEventRecord, PaymentView } from '../../src/domain/payment-view.ts';
 
@@ -23,7 +24,7 @@ interface Party {
 
 const partyOf = (input: Party) => ({ ...input, walletAccountId: input.walletAccountId ?? null });
 
-export function createPaymentV1Activities(prisma: PrismaClient) {
+export function createPaymentV1Activities(prisma: PrismaClient, cipher: ColumnCipher) {
   const postStep = async (input: Party, step: LedgerStep, recipe: ReturnType<typeof captureRecipe>) => {
     await ensureAccounts(prisma, recipe.accounts);
     const transactionId = await applyLedgerStep(prisma, partyOf(input), step, recipe);
@@ -36,7 +37,7 @@ export function createPaymentV1Activities(prisma: PrismaClient) {
     async recordPayment({ view, event }: { view: PaymentView; event: PaymentEventRecord }): Promise<void> {
       const complete = { ...view, amountDisputed: view.amountDisputed ?? 0n };
       await prisma.$transaction(async (tx) => {
-        await writeSnapshot(tx, complete);
+        await writeSnapshot(tx, complete, cipher);
         for (const refund of complete.refunds) await writeRefund(tx, complete.id, refund);
         await announce(tx, complete, event);
         await writeEvent(tx, complete.id, event);
@@ -54,7 +55,7 @@ export function createPaymentV1Activities(prisma: PrismaClient) {
         where: { id: input.paymentId },
         select: { merchantId: true },
       });
-      return riskFacts(prisma, { ...input, merchantId, at: new Date() });
+      return riskFacts(prisma, { ...input, merchantId, at: new Date() }, cipher);
     },
 
     async releaseWallet(input: { paymentId: string; status: 'released' | 'expired' }): Promise<void> {

@@ -13,6 +13,7 @@ import { recordWebhookRoutes } from './routes/webhooks-records.ts';
 import { hashApiKey, presentedKey } from './auth.ts';
 import { createAuthFailureLimiter } from './auth-failures.ts';
 import { assertStorable } from './storable-text.ts';
+import { codecRoutes } from './routes/codec.ts';
 
 export type { AppDependencies };
 
@@ -57,6 +58,7 @@ export async function app(fastify: FastifyInstance, deps: AppDependencies): Prom
   await api.register(healthRoutes, deps);
   await api.register(metricsRoutes);
   const authFailures = createAuthFailureLimiter(deps.config.authFailuresPerMinute);
+  await api.register(codecRoutes, { ...deps, authFailures });
   await api.register(adminScope, { ...deps, authFailures });
   await api.register(merchantScope, { ...deps, authFailures });
   await api.register(inboundWebhookRoutes, deps);

@@ -4,6 +4,8 @@ import type { PrismaClient } from '../db/prisma.ts';
 import { PaymentsError, errorCatalog } from '../domain/errors.ts';
 import { errorBody, toPaymentsError } from './errors.ts';
 import { settledBy } from './answer-deadlines.ts';
+import { cipherFor, type ColumnCipher } from '../crypto/column-cipher.ts';
+import type { Keyring } from '../crypto/keyring.ts';
 
 // Stripe-style Idempotency-Key, scoped per merchant: the same key with the same request
 // replays the stored status and body (header Idempotent-Replayed: true); with other
@@ -17,13 +19,27 @@ import { settledBy } from './answer-deadlines.ts';
 export interface IdempotencySettings {
   keyTtlMs: number;
   lockTimeoutMs: number;
+  /** Stored answers are encrypted (src/crypto/column-cipher.ts); an app without keys stores none. */
+  cipher: ColumnCipher | undefined;
 }
 
 export function idempotencySettings(config: {
   idempotencyKeyTtlMs: number;
   idempotencyLockTimeoutMs: number;
+  keyring: Keyring | undefined;
 }): IdempotencySettings {
-  return { keyTtlMs: config.idempotencyKeyTtlMs, lockTimeoutMs: config.idempotencyLockTimeoutMs };
+  return {
+    keyTtlMs: config.idempotencyKeyTtlMs,
+    lockTimeoutMs: config.idempotencyLockTimeoutMs,
+    cipher: config.keyring ? cipherFor(config.keyring) : undefined,
+  };
+}
+
+const bodyColumn = 'idempotency_keys.response_body';
+
+function requireCipher(settings: IdempotencySettings): ColumnCipher {
+  if (!settings.cipher) throw new Error('ENCRYPTION_KEYS is unset: idempotent answers cannot be stored');
+  return settings.cipher;
 }
 
 export interface StoredResponse {
@@ -99,7 +115,8 @@ async function claim(
     );
   }
   if (!expired && row.responseStatus !== null) {
-    return { kind: 'replay', response: { status: row.responseStatus, body: row.responseBody } };
+    const body = requireCipher(settings).openJson(bodyColumn, row.responseBody);
+    return { kind: 'replay', response: { status: row.responseStatus, body } };
   }
   const stale = row.lockedAt === null || now - row.lockedAt.getTime() > settings.lockTimeoutMs;
   if (!expired && !stale) throw inProgress();
@@ -158,7 +175,7 @@ export async function idempotent(
     where: { merchantId_key: { merchantId, key } },
     data: {
       responseStatus: response.status,
-      responseBody: response.body as object,
+      responseBody: requireCipher(settings).sealJson(bodyColumn, response.body) ?? undefined,
       completedAt: new Date(),
       lockedAt: null,
     },

@@ -25,6 +25,32 @@ export const redactedPaths = [
   ...secretFields.map((field) => `*.${field}`),
 ];
 
+/** The codec access token the Web UI sends in its URL (/codec/<token>/decode, src/api/routes/codec.ts). */
+export function maskedUrl(url: string): string {
+  return url.replace(/^\/codec\/[^/?]+\/(decode|encode)\b/, '/codec/[redacted]/$1');
+}
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+  headers?: Record<string, unknown>;
+  socket?: { remotePort?: number };
+}
+
+/** Fastify's own request serializer, with maskedUrl: a secret in a URL never reaches a line. */
+function requestFields(request: LoggedRequest) {
+  return {
+    method: request.method,
+    url: maskedUrl(request.url),
+    version: request.headers?.['accept-version'],
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
 /**
  * pino-pretty as a stream in this thread (no transport worker): `12:00:01.234 INFO [api] msg`
  * with the other fields below, an error's stack included.
@@ -48,6 +74,7 @@ export function createLogger(proc: ProcessName, options: LoggerOptions = {}): Lo
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     base: { proc },
     redact: { paths: redactedPaths, censor: '[redacted]' },
+    serializers: { req: requestFields },
   };
   if (format === 'pretty') return pino(settings, prettyStream(options.destination));
   return options.destination ? pino(settings, options.destination as DestinationStream) : pino(settings);

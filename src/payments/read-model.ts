@@ -4,6 +4,8 @@ import { isAnnouncedPaymentTransition } from '../events/catalog.ts';
 import { newId } from '../ids.ts';
 import type { PaymentEventRecord, PaymentView, RefundView } from '../domain/payment-view.ts';
 import { presentPayment } from './public-payment.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
+import { sealPaymentSecrets } from './payment-secrets.ts';
 import { presentRefund } from './public-refund.ts';
 
 // The payment read model: the `payments` snapshot, its numbered `payment_events`, the refunds,
@@ -33,8 +35,9 @@ function snapshot(view: PaymentView) {
 }
 
 /** The first version inserts the row; later ones overwrite it unless a newer one is there. */
-export async function writeSnapshot(db: Db, view: PaymentView): Promise<void> {
+export async function writeSnapshot(db: Db, view: PaymentView, cipher: ColumnCipher): Promise<void> {
   if (view.version === 1) {
+    const sealed = sealPaymentSecrets(cipher, view);
     await db.payment.createMany({
       data: [
         {
@@ -46,9 +49,10 @@ export async function writeSnapshot(db: Db, view: PaymentView): Promise<void> {
           sourceType: view.sourceType,
           cardFingerprint: view.cardFingerprint,
           walletAccountId: view.walletAccountId,
-          customer: view.customer,
-          description: view.description,
-          metadata: view.metadata ?? undefined,
+          customer: sealed.customer,
+          customerIndex: sealed.customerIndex,
+          description: sealed.description,
+          metadata: sealed.metadata ?? undefined,
           createdAt: new Date(view.createdAt),
           ...snapshot(view),
         },

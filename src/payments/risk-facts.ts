@@ -1,4 +1,5 @@
 import type { Db, Prisma } from '../db/prisma.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
 
 // Velocity facts for the risk rules (src/domain/risk.ts) for the first payment workflow version:
 // the merchant's earlier payments by this customer and by this card within the window, from the
@@ -20,14 +21,15 @@ export interface RiskFacts {
   cardPaymentsInWindow: number;
 }
 
-export async function riskFacts(db: Db, query: RiskFactsQuery): Promise<RiskFacts> {
+export async function riskFacts(db: Db, query: RiskFactsQuery, cipher: ColumnCipher): Promise<RiskFacts> {
   const since = new Date(query.at.getTime() - query.windowMs);
   const count = (where: Prisma.PaymentWhereInput) =>
     db.payment.count({
       where: { ...where, merchantId: query.merchantId, id: { not: query.paymentId }, createdAt: { gte: since } },
     });
   const [customerPaymentsInWindow, cardPaymentsInWindow] = await Promise.all([
-    query.customer ? count({ customer: query.customer }) : 0,
+    // By the customer's blind index under every key: the column itself is ciphertext.
+    query.customer ? count({ customerIndex: { in: cipher.indexes('payments.customer', query.customer) } }) : 0,
     query.cardFingerprint ? count({ cardFingerprint: query.cardFingerprint }) : 0,
   ]);
   return { customerPaymentsInWindow, cardPaymentsInWindow };

@@ -6,7 +6,9 @@ import { newId } from '../ids.ts';
 import { assertPostable, transactionIdFor, withLockRetry } from '../ledger/ledger.ts';
 import type { PaymentParty, Recipe } from '../ledger/payment-recipes.ts';
 import { announcement } from './read-model.ts';
-import { withCurrentNotes } from './payment-details.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
+import { sealPaymentSecrets, type SealedPaymentSecrets } from './payment-secrets.ts';
+import type { PaymentNotes } from './payment-details.ts';
 
 // A payment transition as ONE SQL statement: the snapshot, its numbered event, the outbox
 // event, the refund row and the ledger posting are data-modifying parts of one WITH query, so
@@ -24,12 +26,18 @@ export interface TransitionInput {
   /** The ledger step's recipe, with its accounts already ensured. */
   recipe?: Recipe | undefined;
   party: PaymentParty;
+  /**
+   * The payment's description and metadata as its row holds them (POST /v1/payments/:id changes
+   * them there, not in the workflow: src/payments/payment-details.ts), for the event announced.
+   */
+  notes?: PaymentNotes | undefined;
 }
 
 /** JSON text for a jsonb parameter; bigint amounts become JSON integers, as in every API answer. */
 const json = (value: unknown) => JSON.stringify(jsonSafe(value));
 
-function snapshotPart(view: PaymentView): Prisma.Sql {
+/** `sealed`: the row's encrypted columns, needed when the statement inserts it (version 1). */
+function snapshotPart(view: PaymentView, sealed?: SealedPaymentSecrets): Prisma.Sql {
   const state = Prisma.sql`
     ${view.status}, ${view.amountCapturable}, ${view.amountCaptured}, ${view.amountRefunded}, ${view.fee},
     ${view.netAmount}, ${view.provider}, ${view.providerChargeId}, ${view.cardBrand}, ${view.cardLast4},
@@ -37,11 +45,15 @@ function snapshotPart(view: PaymentView): Prisma.Sql {
   const columns = Prisma.sql`status, amount_capturable, amount_captured, amount_refunded, fee, net_amount, provider,
     provider_charge_id, card_brand, card_last4, failure_code, failure_message, cancellation_reason, settled, version`;
   if (view.version === 1) {
+    if (!sealed) throw new Error('a payment row is inserted with its encrypted columns');
     return Prisma.sql`INSERT INTO payments (id, merchant_id, amount, currency, capture_method, source_type,
-        card_fingerprint, wallet_account_id, customer, description, metadata, created_at, updated_at, ${columns})
+        card_fingerprint, wallet_account_id, customer, customer_index, description, metadata, created_at, updated_at,
+        ${columns})
       VALUES (${view.id}, ${view.merchantId}, ${view.amount}, ${view.currency}, ${view.captureMethod},
-        ${view.sourceType}, ${view.cardFingerprint}, ${view.walletAccountId}, ${view.customer}, ${view.description},
-        ${view.metadata === null ? null : json(view.metadata)}::jsonb, ${new Date(view.createdAt)}, now(), ${state})
+        ${view.sourceType}, ${view.cardFingerprint}, ${view.walletAccountId}, ${sealed.customer},
+        ${sealed.customerIndex}, ${sealed.description},
+        ${sealed.metadata === null ? null : JSON.stringify(sealed.metadata)}::jsonb, ${new Date(view.createdAt)},
+        now(), ${state})
       ON CONFLICT (id) DO NOTHING`;
   }
   // A late retry of an older transition must not overwrite a newer snapshot.
@@ -59,13 +71,8 @@ function outboxPart(view: PaymentView, event: PaymentEventRecord): Prisma.Sql | 
   const outbound = announcement(view, event);
   if (!outbound) return undefined;
   const row = outboxRow(outbound);
-  // The payment's notes are the row's, not the workflow's (src/payments/payment-details.ts).
-  const data =
-    outbound.resourceId === view.id
-      ? withCurrentNotes(Prisma.sql`${json(row.data)}::jsonb`, view.id)
-      : Prisma.sql`${json(row.data)}::jsonb`;
   return Prisma.sql`INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
-    VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${data}, ${row.sourceKey})
+    VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${json(row.data)}::jsonb, ${row.sourceKey})
     ON CONFLICT DO NOTHING`;
 }
 
@@ -145,7 +152,10 @@ export async function recordTransitionStatement(
     Prisma.sql`snapshot AS (${snapshotPart(view)})`,
     Prisma.sql`event AS (${eventPart(view.id, input.event)})`,
   );
-  const outbox = outboxPart(view, input.event);
+  const announced = input.notes
+    ? { ...view, description: input.notes.description, metadata: input.notes.metadata as PaymentView['metadata'] }
+    : view;
+  const outbox = outboxPart(announced, input.event);
   if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
   parts.push(Prisma.sql`posted AS (${ledgerPart(input, transactionId)})`);
   // A retried statement finds the refund row (and the outbox event) of its first run: the
@@ -184,22 +194,30 @@ export async function recordTransitionStatement(
 export async function openPaymentStatement(
   db: Db,
   input: { view: PaymentView; event: PaymentEventRecord; windowMs: number },
+  cipher: ColumnCipher,
 ): Promise<{ customerPaymentsInWindow: number; cardPaymentsInWindow: number; fresh: boolean }> {
   const { view, event } = input;
   if (view.version !== 1) throw new Error(`a payment opens at version 1, not ${view.version}`);
   const since = new Date(Date.parse(view.createdAt) - input.windowMs);
-  const parts = [Prisma.sql`snapshot AS (${snapshotPart(view)})`, Prisma.sql`event AS (${eventPart(view.id, event)})`];
+  const sealed = sealPaymentSecrets(cipher, view);
+  const parts = [
+    Prisma.sql`snapshot AS (${snapshotPart(view, sealed)})`,
+    Prisma.sql`event AS (${eventPart(view.id, event)})`,
+  ];
   const outbox = outboxPart(view, event);
   if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
-  const recent = (column: Prisma.Sql, value: string | null) =>
+  const recent = (condition: Prisma.Sql) =>
     Prisma.sql`(SELECT count(*)::int FROM payments
-      WHERE merchant_id = ${view.merchantId} AND ${column} = ${value} AND id <> ${view.id}
+      WHERE merchant_id = ${view.merchantId} AND ${condition} AND id <> ${view.id}
         AND created_at >= ${since})`;
+  // The customer by its blind index under every key (rows written before a rotation count too);
+  // rows from before encryption have none until `keys:rotate` gives them one.
+  const customerIndexes = view.customer === null ? [] : cipher.indexes('payments.customer', view.customer);
   const rows = await withLockRetry(
     () => db.$queryRaw<{ customer_payments: number; card_payments: number; existed: boolean }[]>`
       WITH ${Prisma.join(parts, ', ')}
-      SELECT ${recent(Prisma.sql`customer`, view.customer)} AS customer_payments,
-        ${recent(Prisma.sql`card_fingerprint`, view.cardFingerprint)} AS card_payments,
+      SELECT ${recent(Prisma.sql`customer_index = ANY(${customerIndexes}::text[])`)} AS customer_payments,
+        ${recent(Prisma.sql`card_fingerprint = ${view.cardFingerprint}`)} AS card_payments,
         EXISTS (SELECT 1 FROM payments WHERE id = ${view.id}) AS existed`,
   );
   const row = rows[0];

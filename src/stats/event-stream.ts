@@ -19,13 +19,14 @@ export type EventStreamStats = Static<typeof EventStreamStats>;
 
 export async function eventStreamStats(prisma: PrismaClient): Promise<EventStreamStats> {
   // Both unpublished figures read the partial index events_unpublished_idx, the last
-  // publication the index on published_at.
+  // publication the partial index events_published_idx (published events only: its predicate
+  // must be in the query for the planner to use it).
   const [row] = await prisma.$queryRaw<{ unpublished: bigint; oldest_age_ms: bigint | null; last: Date | null }[]>`
     SELECT
       (SELECT count(*) FROM events WHERE published_at IS NULL) AS unpublished,
       (SELECT floor(extract(epoch FROM now() - min(created_at)) * 1000)::bigint
          FROM events WHERE published_at IS NULL) AS oldest_age_ms,
-      (SELECT max(published_at) FROM events) AS last`;
+      (SELECT max(published_at) FROM events WHERE published_at IS NOT NULL) AS last`;
   if (!row) throw new Error('stats query returned no row');
   return {
     unpublished: Number(row.unpublished),

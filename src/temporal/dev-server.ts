@@ -62,6 +62,11 @@ export interface StartOptions {
   /** 0 picks a free port. */
   port: number;
   uiPort: number;
+  /**
+   * The Web UI decodes payloads through this codec endpoint (our API's /codec/<token>, see
+   * src/api/routes/codec.ts); undefined: the UI shows them encrypted.
+   */
+  uiCodecEndpoint?: string | undefined;
   /** Server output goes here; undefined discards it. */
   logFile?: string | undefined;
   log?: (line: string) => void;
@@ -128,6 +133,7 @@ function sqlitePragmaArgs(options: StartOptions): string[] {
 function devServerArgs(settings: DevServerSettings, options: StartOptions, port: number, uiPort: number): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
   args.push('--log-level', 'warn');
+  if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile) args.push('--db-filename', options.dbFile, ...sqlitePragmaArgs(options));
   if (settings.namespace !== 'default') args.push('--namespace', settings.namespace);
   for (const [name, type] of Object.entries(settings.searchAttributes)) {

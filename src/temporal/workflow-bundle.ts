@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { dataConverter } from './data-converter.ts';
+import { payloadConverterPath } from './data-converter.ts';
 
 // The workflow bundle, prebuilt. Bundling workflows/ (webpack) takes seconds, so a worker that
 // bundled at every start polled seconds late after each restart. The bundle is written once per
@@ -35,7 +35,7 @@ const dependencyFiles = [
 export async function bundleWorkflows(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath,
-    payloadConverterPath: dataConverter.payloadConverterPath,
+    payloadConverterPath,
     logger: quietBundlerLogger,
   });
 }

@@ -10,10 +10,10 @@ import { retryAfterSeconds } from '../../src/api/errors.ts';
 import { resourceIdFor } from '../../src/api/workflow-runs.ts';
 import { paymentSettings } from '../../src/api/routes/payments.ts';
 import type { PaymentInput } from '../../src/domain/payment-view.ts';
-import type { Config } from '../../src/config.ts';
+import { requireKeyring, type Config } from '../../src/config.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
 import { createWorker } from '../../src/worker.ts';
-import { dataConverter } from '../../src/temporal/data-converter.ts';
+import { createDataConverter } from '../../src/temporal/data-converter.ts';
 import { connectionOptions } from '../../src/temporal/client.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
 
@@ -49,6 +49,7 @@ async function startWorker(): Promise<() => Promise<void>> {
     providers,
     temporal: stack.temporal,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    keyring: requireKeyring(config),
   });
   const run = worker.run();
   return async () => {
@@ -362,7 +363,11 @@ describe('Temporal unreachable', () => {
 
   beforeAll(async () => {
     connection = Connection.lazy(connectionOptions(`127.0.0.1:${await freePort()}`));
-    const temporal = new Client({ connection, namespace: config.temporalNamespace, dataConverter });
+    const temporal = new Client({
+      connection,
+      namespace: config.temporalNamespace,
+      dataConverter: createDataConverter(requireKeyring(config)),
+    });
     unreachable = await buildApp(
       { prisma: stack.prisma, temporal, config },
       { logger: false, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs },

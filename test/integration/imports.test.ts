@@ -304,6 +304,7 @@ describe('staging import', () => {
       taskQueue,
       providerSimUrl: stack.simUrl,
       workflowBundlePath: inject('workflowBundlePath'),
+      encryptionKeys: inject('encryptionKeys'),
       providerTimeoutMs: 1_000,
     };
     let worker: WorkerProcess = await spawnWorkerProcess(workerEnv);

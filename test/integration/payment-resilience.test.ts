@@ -11,7 +11,7 @@ import {
 } from '../support/worker-process.ts';
 import { merchantAccountId, systemAccountId } from '../../src/ledger/ledger.ts';
 import { buildApp } from '../../src/api/build.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, requireKeyring, type Config } from '../../src/config.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
 import { createWorker } from '../../src/worker.ts';
 
@@ -536,6 +536,7 @@ describe('a worker killed mid-capture', () => {
     proxy = await startProviderProxy(() => stack.simUrl);
     config = {
       ...loadConfig(),
+      keyring: stack.config.keyring,
       ...common,
       taskQueue: `test-resilience-kill-child-${randomUUID()}`,
       adminApiKey: stack.adminApiKey,
@@ -570,6 +571,7 @@ describe('a worker killed mid-capture', () => {
       taskQueue: config.taskQueue,
       providerSimUrl: proxy.url,
       workflowBundlePath: inject('workflowBundlePath'),
+      encryptionKeys: inject('encryptionKeys'),
       // Longer than the latency below: the capture calls are still waiting when the kill lands.
       providerTimeoutMs: 20_000,
     });
@@ -635,6 +637,7 @@ describe('a worker killed mid-capture', () => {
       providers,
       temporal: stack.temporal,
       workflowBundle: { codePath: inject('workflowBundlePath') },
+      keyring: requireKeyring(config),
     });
     const run = worker.run();
     replacement = async () => {

@@ -8,6 +8,7 @@ import { buildApp } from '../../src/api/build.ts';
 import { answerMarginMs } from '../../src/api/answer-deadlines.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
 import { createWorker } from '../../src/worker.ts';
+import { requireKeyring } from '../../src/config.ts';
 import { merchantAccountId, systemAccountId } from '../../src/ledger/ledger.ts';
 import { requestedPayoutId, scheduledPayoutId } from '../../src/payouts/payout-ids.ts';
 import { ensurePayoutSchedule } from '../../src/temporal/payout-schedule.ts';
@@ -298,6 +299,7 @@ describe('a payout no worker has taken yet', () => {
         providers,
         temporal: stack.temporal,
         workflowBundle: { codePath: inject('workflowBundlePath') },
+        keyring: requireKeyring(config),
       });
       const running = worker.run();
       try {

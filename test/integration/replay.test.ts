@@ -3,7 +3,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { dataConverter } from '../../src/temporal/data-converter.ts';
+import { createDataConverter } from '../../src/temporal/data-converter.ts';
+import { EncryptionCodec } from '../../src/temporal/encryption-codec.ts';
+import { requireKeyring } from '../../src/config.ts';
+import { Keyring } from '../../src/crypto/keyring.ts';
+import { decryptedHistoryJson } from '../support/decrypted-history.ts';
 import Fastify from 'fastify';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { stripeSignatureHeader } from '../../src/providers/webhook-signatures.ts';
@@ -219,7 +223,10 @@ async function recordPaths(stack: Stack): Promise<void> {
     )
       continue;
     const history = await stack.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
-    await writeFile(path.join(fixtures, `${name}.json`), JSON.stringify(history, null, 1));
+    // Stored decrypted: the run's key is gone after the run, and the replay below reads
+    // plaintext payloads through the codec unchanged.
+    const decrypted = decryptedHistoryJson(history, new EncryptionCodec(requireKeyring(stack.config)));
+    await writeFile(path.join(fixtures, `${name}.json`), JSON.stringify(decrypted, null, 1));
   }
 }
 
@@ -586,7 +593,12 @@ describe('workflow replay', () => {
     );
     const results = [];
     for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter },
+      // Through the codec, as production reads histories: the recorded payloads are plaintext,
+      // which the codec passes through unchanged.
+      {
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        dataConverter: createDataConverter(Keyring.parse(inject('encryptionKeys'))),
+      },
       histories,
     )) {
       results.push({ workflowId: result.workflowId, error: result.error ? String(result.error) : undefined });

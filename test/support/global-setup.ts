@@ -7,6 +7,7 @@ import { createDatabase, dataDir, dropDatabase, withDatabase } from '../../src/d
 import { applyMigrations } from '../../src/db/migrate.ts';
 import { ensureWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
 import { ensureNats } from '../../src/nats/nats-server.ts';
+import { Keyring } from '../../src/crypto/keyring.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +15,8 @@ declare module 'vitest' {
     databaseUrl: string;
     workflowBundlePath: string;
     natsUrl: string;
+    /** ENCRYPTION_KEYS of the run: generated, as no test may depend on a developer's key. */
+    encryptionKeys: string;
   }
 }
 
@@ -68,6 +71,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('databaseUrl', databaseUrl);
   project.provide('workflowBundlePath', bundlePath);
   project.provide('natsUrl', nats.url);
+  project.provide('encryptionKeys', process.env.ENCRYPTION_KEYS || Keyring.generateEntry('test'));
   log(`temporal ${temporal.address}, database ${runId}, nats ${nats.url}`);
 
   return async () => {

@@ -8,7 +8,7 @@ import { buildApp } from '../../src/api/build.ts';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
 import { connectClient } from '../../src/temporal/client.ts';
 import { createWorker } from '../../src/worker.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, requireKeyring, type Config } from '../../src/config.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
 import { reconcile } from '../../src/ledger/reconcile.ts';
 import { startEventRelay } from '../../src/events/relay.ts';
@@ -17,6 +17,7 @@ import { startProviderSim } from '../../src/provider-sim/server.ts';
 import type { ProviderSimOptions } from '../../src/provider-sim/options.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { Keyring } from '../../src/crypto/keyring.ts';
 
 export interface Stack {
   app: FastifyInstance;
@@ -76,12 +77,16 @@ export async function startStack(
     // turns this off to prove the production rule.
     webhookAllowPrivateDestinations: true,
     natsUrl: inject('natsUrl'),
+    keyring: Keyring.parse(inject('encryptionKeys')),
+    codecAccessToken: `codec_${randomUUID()}`,
     ...overrides,
   };
+  const keyring = requireKeyring(config);
   const providers = createProviderGateway(config);
   const prisma = createPrisma(inject('databaseUrl'), 20);
-  const temporal = await connectClient(inject('temporalAddress'), config.temporalNamespace);
+  const temporal = await connectClient(inject('temporalAddress'), config.temporalNamespace, keyring);
   const { worker, connection } = await createWorker({
+    keyring,
     address: inject('temporalAddress'),
     namespace: config.temporalNamespace,
     taskQueue,

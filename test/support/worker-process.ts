@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Agent, request as send } from 'undici';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig, requireKeyring } from '../../src/config.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
 import { isMain } from '../../src/main.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
@@ -26,6 +26,8 @@ export interface WorkerProcessEnv {
   workflowBundlePath: string;
   /** Deadline of each provider request, in ms. */
   providerTimeoutMs: number;
+  /** ENCRYPTION_KEYS: the run's, so the child reads what the suite's workers wrote. */
+  encryptionKeys: string;
 }
 
 export interface WorkerProcess {
@@ -47,6 +49,7 @@ export async function spawnWorkerProcess(env: WorkerProcessEnv, timeoutMs = 30_0
       PROVIDER_SIM_URL: env.providerSimUrl,
       PROVIDER_TIMEOUT_MS: String(env.providerTimeoutMs),
       WORKFLOW_BUNDLE_PATH: env.workflowBundlePath,
+      ENCRYPTION_KEYS: env.encryptionKeys,
       TEMPORAL_LOG_LEVEL: process.env.TEMPORAL_LOG_LEVEL ?? 'ERROR',
       DATABASE_POOL_SIZE: '5',
     },
@@ -185,8 +188,10 @@ async function runWorker(): Promise<void> {
   }
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const providers = createProviderGateway(config);
-  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace);
+  const keyring = requireKeyring(config);
+  const temporal = await connectClient(config.temporalAddress, config.temporalNamespace, keyring);
   const { worker } = await createWorker({
+    keyring,
     address: config.temporalAddress,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,

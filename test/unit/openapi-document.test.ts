@@ -37,7 +37,11 @@ const methods = ['get', 'post', 'put', 'patch', 'delete'];
 /** Swagger UI's pages and assets, and the document itself: not operations of the API. */
 // Prometheus' scrape target is for operators (docs/operations.md), not part of the API.
 const isDocumentation = (url: string) =>
-  url === '/docs' || url.startsWith('/docs/') || url === '/openapi.json' || url === '/metrics';
+  url === '/docs' ||
+  url.startsWith('/docs/') ||
+  url === '/openapi.json' ||
+  url === '/metrics' ||
+  url.startsWith('/codec/');
 
 let app: FastifyInstance;
 const routes: RouteOptions[] = [];
@@ -256,7 +260,14 @@ describe('the OpenAPI document', () => {
         expect(validate(media.example), `${method} ${path}: ${JSON.stringify(validate.errors)}`).toBe(true);
       }
       for (const [index, parameter] of (operation.parameters ?? []).entries()) {
-        if (parameter.in === 'path') expect(parameter.example, `${method} ${path} ${parameter.name}`).toBeDefined();
+        // A path parameter is either filled in (a provider's name) or an id of the caller's own,
+        // left empty with a description that says where to find one.
+        if (parameter.in === 'path' && parameter.example === undefined) {
+          expect(parameter.description, `${method} ${path} ${parameter.name}`).toMatch(
+            /^An? [a-z ]+'s id \(`[a-z]+_…`\): `id` (in|of one in) (the answer of )?(POST|GET) \/v1\//,
+          );
+          expect(operation.description, `${method} ${path}`).toContain(`Fill in \`${parameter.name}\``);
+        }
         if (parameter.example === undefined) continue;
         const validate = validatorAt(`${base}/parameters/${index}/schema`);
         expect(validate(parameter.example), `${method} ${path} ${parameter.name}`).toBe(true);

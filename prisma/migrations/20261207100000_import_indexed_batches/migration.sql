@@ -345,14 +345,15 @@ BEGIN
          b.amount, b.currency, b.paid_at, b.channel, b.metadata, 'staging', b.id, b.transaction_id, now()
     FROM staged_batch b WHERE b.outcome = 'recorded' ORDER BY b.id;
 
-  -- The outbox: payment_record_json is the public shape (its migration, 20261206120000).
+  -- The outbox: payment_record_json is the public shape (its migration, 20261206120000). No ON
+  -- CONFLICT: the records were claimed by this transaction just now, so their events cannot
+  -- exist; one that did would be a bug, and the unique source_key refuses it loudly.
   INSERT INTO "events" (id, merchant_id, type, resource_id, data, source_key)
   SELECT 'evt_' || id_time || id_random_part(), b.merchant_id, 'payment_record.created', b.record_id,
          payment_record_json(b.record_id, b.reference_number, b.account_id, b.account_reference, b.customer_reference,
            b.amount, b.currency, b.paid_at, b.channel, b.metadata, 'staging', b.transaction_id, now()),
          'payment_record:' || b.record_id || ':created'
-    FROM staged_batch b WHERE b.outcome = 'recorded' ORDER BY b.id
-  ON CONFLICT DO NOTHING;
+    FROM staged_batch b WHERE b.outcome = 'recorded' ORDER BY b.id;
 
   UPDATE "payment_staging" s
      SET processed_at = now(), outcome = b.outcome,
@@ -408,3 +409,14 @@ BEGIN
   RETURN QUERY SELECT v_start, v_end, v_rows, v_recorded, v_duplicates, v_invalid, false;
 END;
 $$;
+
+-- Indexes the import no longer maintains for nothing. Both served operating figures only, and
+-- each now holds only the rows those figures read:
+-- * the last publication on the event stream (max(published_at)): no entry for an event not yet
+--   published (every event is inserted so; the import inserts a million);
+-- * the webhook intake (payment_references of source 'webhook'): no entry for the import's claims.
+DROP INDEX "events_published_at_idx";
+CREATE INDEX "events_published_idx" ON "events" ("published_at") WHERE "published_at" IS NOT NULL;
+DROP INDEX "payment_references_source_recorded_at_created_at_idx";
+CREATE INDEX "payment_references_webhook_recorded_at_created_at_idx" ON "payment_references" ("recorded_at", "created_at")
+  WHERE "source" = 'webhook';

@@ -7,7 +7,7 @@ import { withErrors } from '../schemas/common.ts';
 import { errorCatalog, type ErrorCode } from '../../domain/errors.ts';
 import { requestIdHeader } from '../errors.ts';
 import { documentedEnums, idExamples, namedSchemas, propertyExamples } from './components.ts';
-import { operations, tags, type Access } from './operations.ts';
+import { operations, tags, type Access, type OperationDoc } from './operations.ts';
 import { byStatus, commonErrorCodes, errorMeanings } from './error-codes.ts';
 
 // The OpenAPI 3.1 document at GET /openapi.json (and /docs/json, read by the UI at /docs).
@@ -174,6 +174,21 @@ function idempotencyKeyOf(operation: Operation): 'none' | 'optional' | 'required
   return header.required ? 'required' : 'optional';
 }
 
+/**
+ * The description, and what "Try it out" needs beyond the example: the ids to fill in (each
+ * parameter says where to find one) and the note of an example that cannot run as it is.
+ */
+function withTryItOut(doc: OperationDoc): string {
+  const names = Object.keys(doc.example?.ids ?? {}).map((name) => `\`${name}\``);
+  const needs = [
+    ...(names.length > 0
+      ? [`Fill in ${names.join(', ')}: ids are your own, unknown in advance (see the parameter).`]
+      : []),
+    ...(doc.tryItOut ? [doc.tryItOut] : []),
+  ];
+  return needs.length > 0 ? `${doc.description}\n\n**Try it out:** ${needs.join(' ')}` : doc.description;
+}
+
 function finishOperation(method: string, path: string, operation: Operation): Operation {
   const doc = operations[`${method.toUpperCase()} ${path}`];
   if (!doc) return operation;
@@ -201,7 +216,14 @@ function finishOperation(method: string, path: string, operation: Operation): Op
   for (const [status, response] of Object.entries(responses)) {
     response.headers = headersOf(Number(status), idempotencyKey);
   }
+  const ids = doc.example?.ids ?? {};
   for (const parameter of parameters) {
+    const source = parameter.in === 'path' ? ids[String(parameter.name)] : undefined;
+    // An id is the caller's own: a made-up example would answer 404 from "Try it out".
+    if (source !== undefined) {
+      parameter.description = source;
+      continue;
+    }
     const examples = parameter.in === 'path' ? doc.example?.params : parameter.in === 'query' ? doc.example?.query : {};
     const example =
       parameter.in === 'header' && parameter.name === 'idempotency-key'
@@ -220,7 +242,7 @@ function finishOperation(method: string, path: string, operation: Operation): Op
     ...rest,
     operationId: doc.operationId,
     summary: doc.summary,
-    description: doc.description,
+    description: withTryItOut(doc),
     tags: [doc.tag],
     security: securityOf[doc.access],
     responses,

@@ -40,13 +40,52 @@ export interface OperationDoc {
   errors?: readonly ErrorCode[];
   example?: {
     body?: unknown;
+    /** Path parameters that are not ids (a provider's name): filled in. */
     params?: Readonly<Record<string, string>>;
+    /**
+     * Path parameters that are ids, each with where the caller gets one. Ids are the caller's
+     * own, unknown in advance: a made-up one would only answer 404, so none is filled in and the
+     * parameter's description (shown beside the empty field) says where to find it.
+     */
+    ids?: Readonly<Record<string, string>>;
     query?: Readonly<Record<string, string | number>>;
   };
+  /**
+   * Why the example, ids filled in, still cannot succeed from the UI against a fresh `npm start`
+   * as it is, and what to do first. Without it, it succeeds (test/integration/openapi-examples.test.ts).
+   */
+  tryItOut?: string;
 }
 
-const paymentId = 'pay_3f9a8c2e1b7d4e6f9a0b1c2d3e4f5a6b';
 const accountId = 'acct_7c1e2d3f4a5b6c7d8e9f0a1b2c3d4e5f';
+
+const dayMs = 86_400_000;
+/**
+ * When the payment record of the example was paid: 10:00 UTC the day before the document was
+ * built. A fixed date would grow older than RECORD_MAX_AGE_DAYS (365 by default) and the
+ * example would then be refused.
+ */
+const examplePaidAt = new Date(Math.floor(Date.now() / dayMs) * dayMs - dayMs + 10 * 3_600_000).toISOString();
+
+/** Where a caller finds each kind of id (see `ids` above). */
+const idFrom = {
+  payment: "A payment's id (`pay_…`): `id` in the answer of POST /v1/payments, or in GET /v1/payments.",
+  refund:
+    "A refund's id (`re_…`): `id` in the answer of POST /v1/payments/{id}/refunds, or in the payment's `refunds`.",
+  account: "An account's id (`acct_…`): `id` in the answer of POST /v1/accounts.",
+  deposit: "A deposit's id (`dep_…`): `id` in the answer of POST /v1/accounts/{id}/deposits.",
+  transfer: "A transfer's id (`tr_…`): `id` in the answer of POST /v1/transfers.",
+  event: "An event's id (`evt_…`): `id` of one in GET /v1/events.",
+  webhookEndpoint:
+    "A webhook endpoint's id (`we_…`): `id` in the answer of POST /v1/webhook_endpoints, or in GET /v1/webhook_endpoints.",
+  paymentRecord: "A payment record's id (`rec_…`): `id` in the answer of POST /v1/payment_records.",
+  importRun: "An import run's id (`imp_…`): `id` in the answer of POST /v1/imports, or in GET /v1/imports.",
+  reconciliationRun:
+    "A reconciliation run's id (`rcn_…`): `id` in the answer of POST /v1/reconciliation/runs, or in GET /v1/reconciliation/runs.",
+  reconciliationItem: "A reconciliation item's id (`rci_…`): `id` of one in GET /v1/reconciliation/runs/{id}/items.",
+  payout: "A payout's id (`pyo_…`): `id` in the answer of POST /v1/payouts, or in GET /v1/payouts.",
+  merchant: "A merchant's id (`mer_…`): `id` in the answer of POST /v1/merchants, or in GET /v1/merchants.",
+} as const;
 const action = (verb: string, what: string, extra = ''): string =>
   `${what} The workflow answers within PAYMENT_WAIT_MS: 200 once it has done it, 202 with the payment as it is while it is still at work. An optional Idempotency-Key makes a retry join the first attempt.${extra}`;
 
@@ -88,7 +127,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'The payment with its refunds; `expand[]=events` adds its timeline (as GET /v1/payments/{id}/events lists it). With `at`, the payment as it was at that instant, folded from its recorded events. Another merchant’s payment answers 404, as an unknown id does.',
     access: 'merchant',
     success: { 200: 'The payment.' },
-    example: { params: { id: paymentId } },
+    example: { ids: { id: idFrom.payment } },
   },
   'POST /v1/payments/{id}': {
     operationId: 'updatePayment',
@@ -98,7 +137,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The payment, updated.' },
     example: {
-      params: { id: paymentId },
+      ids: { id: idFrom.payment },
       body: { description: 'Order #1001, gift wrapped', metadata: { order_id: '1001' } },
     },
   },
@@ -110,7 +149,9 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The payment, captured.', 202: 'The payment, capture still in progress.' },
     errors: ['payment_unexpected_state', 'amount_too_large'],
-    example: { params: { id: paymentId }, body: { amount: 1000 } },
+    example: { ids: { id: idFrom.payment }, body: { amount: 1000 } },
+    tryItOut:
+      'Needs a payment of 1000 or more created with `capture_method: manual` (status `requires_capture`): the POST /v1/payments example captures at once.',
   },
   'POST /v1/payments/{id}/cancel': {
     operationId: 'cancelPayment',
@@ -120,7 +161,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The payment, canceled.', 202: 'The payment, cancellation still in progress.' },
     errors: ['payment_unexpected_state'],
-    example: { params: { id: paymentId }, body: {} },
+    example: { ids: { id: idFrom.payment }, body: {} },
+    tryItOut: 'Needs a payment not captured yet: one created with `capture_method: manual`.',
   },
   'POST /v1/payments/{id}/approve': {
     operationId: 'approvePayment',
@@ -130,7 +172,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The payment, approved and charged.', 202: 'The payment, approval still in progress.' },
     errors: ['payment_unexpected_state'],
-    example: { params: { id: paymentId }, body: {} },
+    example: { ids: { id: idFrom.payment }, body: {} },
+    tryItOut: 'Needs a payment in `requires_review`: one at or above RISK_REVIEW_ABOVE_MINOR (5000.00 USD by default).',
   },
   'POST /v1/payments/{id}/reject': {
     operationId: 'rejectPayment',
@@ -140,7 +183,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The payment, rejected.', 202: 'The payment, rejection still in progress.' },
     errors: ['payment_unexpected_state'],
-    example: { params: { id: paymentId }, body: {} },
+    example: { ids: { id: idFrom.payment }, body: {} },
+    tryItOut: 'Needs a payment in `requires_review`: one at or above RISK_REVIEW_ABOVE_MINOR (5000.00 USD by default).',
   },
   'GET /v1/payments/{id}/events': {
     operationId: 'getPaymentTimeline',
@@ -149,7 +193,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: "The payment's public transitions, oldest first, each with the facts of that change.",
     access: 'merchant',
     success: { 200: 'The timeline.' },
-    example: { params: { id: paymentId } },
+    example: { ids: { id: idFrom.payment } },
   },
   'GET /v1/payments/{id}/ledger': {
     operationId: 'getPaymentLedger',
@@ -159,7 +203,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'The double-entry transactions the payment and its refunds posted, oldest first; a platform account’s balance is not shown (null).',
     access: 'merchant',
     success: { 200: 'The transactions.' },
-    example: { params: { id: paymentId } },
+    example: { ids: { id: idFrom.payment } },
   },
   'POST /v1/payments/{id}/refunds': {
     operationId: 'createRefund',
@@ -170,7 +214,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 201: 'The refund, with its outcome.', 202: 'The refund, still pending.' },
     errors: ['payment_unexpected_state', 'amount_too_large'],
-    example: { params: { id: paymentId }, body: { amount: 500, reason: 'requested_by_customer' } },
+    example: { ids: { id: idFrom.payment }, body: { amount: 500, reason: 'requested_by_customer' } },
   },
   'GET /v1/refunds/{id}': {
     operationId: 'getRefund',
@@ -179,7 +223,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'A refund of one of this merchant’s payments.',
     access: 'merchant',
     success: { 200: 'The refund.' },
-    example: { params: { id: 're_5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e' } },
+    example: { ids: { id: idFrom.refund } },
   },
   'GET /v1/refunds': {
     operationId: 'listRefunds',
@@ -197,7 +241,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: `The refunds of one of this merchant’s payments. ${paging}`,
     access: 'merchant',
     success: { 200: 'A page of refunds.' },
-    example: { params: { id: paymentId }, query: { limit: 10 } },
+    example: { ids: { id: idFrom.payment }, query: { limit: 10 } },
   },
   'POST /v1/accounts': {
     operationId: 'createAccount',
@@ -217,7 +261,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'The account with its balance, available and held amounts.',
     access: 'merchant',
     success: { 200: 'The account.' },
-    example: { params: { id: accountId } },
+    example: { ids: { id: idFrom.account } },
   },
   'GET /v1/accounts': {
     operationId: 'listAccounts',
@@ -236,7 +280,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The account, updated.' },
     example: {
-      params: { id: accountId },
+      ids: { id: idFrom.account },
       body: { description: 'Wallet of customer 1001', metadata: { tier: 'gold' } },
     },
   },
@@ -247,7 +291,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'The balance now, with available and held amounts; with `at`, the balance at that instant.',
     access: 'merchant',
     success: { 200: 'The balance.' },
-    example: { params: { id: accountId } },
+    example: { ids: { id: idFrom.account } },
   },
   'GET /v1/accounts/{id}/entries': {
     operationId: 'listAccountEntries',
@@ -256,7 +300,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'The entries posted to the account, newest first, with the balance after each.',
     access: 'merchant',
     success: { 200: 'A page of entries.' },
-    example: { params: { id: accountId } },
+    example: { ids: { id: idFrom.account } },
   },
   'POST /v1/accounts/{id}/deposits': {
     operationId: 'createDeposit',
@@ -267,7 +311,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 201: 'The deposit, posted.', 202: 'The deposit, still pending.' },
     errors: ['amount_too_large', 'account_unexpected_state', 'currency_mismatch'],
-    example: { params: { id: accountId }, body: { amount: 1050, reference: 'Bank transfer 1001' } },
+    example: { ids: { id: idFrom.account }, body: { amount: 1050, reference: 'Bank transfer 1001' } },
   },
   'GET /v1/deposits/{id}': {
     operationId: 'getDeposit',
@@ -276,7 +320,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'A deposit into one of this merchant’s accounts.',
     access: 'merchant',
     success: { 200: 'The deposit.' },
-    example: { params: { id: 'dep_0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d' } },
+    example: { ids: { id: idFrom.deposit } },
   },
   'GET /v1/deposits': {
     operationId: 'listDeposits',
@@ -313,6 +357,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         description: 'Rent, March',
       },
     },
+    tryItOut:
+      'Replace `from_account_id` and `to_account_id` with two USD accounts of yours (POST /v1/accounts), the first funded with at least 1000 (POST /v1/accounts/{id}/deposits: its example deposits 1050).',
   },
   'GET /v1/transfers/{id}': {
     operationId: 'getTransfer',
@@ -321,7 +367,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'A transfer between two of this merchant’s accounts.',
     access: 'merchant',
     success: { 200: 'The transfer.' },
-    example: { params: { id: 'tr_6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c' } },
+    example: { ids: { id: idFrom.transfer } },
   },
   'GET /v1/transfers': {
     operationId: 'listTransfers',
@@ -348,7 +394,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'One event, with the resource as it was when the event happened.',
     access: 'merchant',
     success: { 200: 'The event.' },
-    example: { params: { id: 'evt_2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f' } },
+    example: { ids: { id: idFrom.event } },
   },
   'POST /v1/events/{id}/redeliver': {
     operationId: 'redeliverEvent',
@@ -357,7 +403,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'Sends the event again to every endpoint whose delivery of it failed; none failed: an empty list.',
     access: 'merchant',
     success: { 200: 'The deliveries it started.' },
-    example: { params: { id: 'evt_2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f' } },
+    example: { ids: { id: idFrom.event } },
   },
   'POST /v1/webhook_endpoints': {
     operationId: 'createWebhookEndpoint',
@@ -386,7 +432,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'The endpoint, never its secret.',
     access: 'merchant',
     success: { 200: 'The endpoint.' },
-    example: { params: { id: 'we_4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a' } },
+    example: { ids: { id: idFrom.webhookEndpoint } },
   },
   'POST /v1/webhook_endpoints/{id}': {
     operationId: 'updateWebhookEndpoint',
@@ -396,7 +442,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
       'Changes its URL or event types; `disabled: true` stops deliveries, `disabled: false` turns it back on and forgets its failures.',
     access: 'merchant',
     success: { 200: 'The endpoint, updated.' },
-    example: { params: { id: 'we_4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a' }, body: { events: ['*'] } },
+    example: { ids: { id: idFrom.webhookEndpoint }, body: { events: ['*'] } },
   },
   'DELETE /v1/webhook_endpoints/{id}': {
     operationId: 'deleteWebhookEndpoint',
@@ -405,7 +451,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'No more deliveries go to it; pending ones are dropped.',
     access: 'merchant',
     success: { 200: 'The endpoint, deleted.' },
-    example: { params: { id: 'we_4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a' } },
+    example: { ids: { id: idFrom.webhookEndpoint } },
   },
   'GET /v1/webhook_endpoints/{id}/deliveries': {
     operationId: 'listWebhookDeliveries',
@@ -414,7 +460,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'Deliveries to the endpoint, newest first, each with its attempts.',
     access: 'merchant',
     success: { 200: 'A page of deliveries.' },
-    example: { params: { id: 'we_4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a' }, query: { status: 'failed' } },
+    example: { ids: { id: idFrom.webhookEndpoint }, query: { status: 'failed' } },
   },
   'POST /v1/payment_records': {
     operationId: 'createPaymentRecord',
@@ -431,10 +477,12 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
         account_reference: 'LOAN-1001',
         amount: 1000,
         currency: 'USD',
-        paid_at: '2026-01-15T10:00:00.000Z',
+        paid_at: examplePaidAt,
         channel: 'bank_transfer',
       },
     },
+    tryItOut:
+      'Needs an account of yours with `external_reference` `LOAN-1001` (POST /v1/accounts with `"external_reference": "LOAN-1001"`).',
   },
   'GET /v1/payment_records/{id}': {
     operationId: 'getPaymentRecord',
@@ -443,7 +491,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'A recorded payment of this merchant.',
     access: 'merchant',
     success: { 200: 'The record.' },
-    example: { params: { id: 'rec_8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b' } },
+    example: { ids: { id: idFrom.paymentRecord } },
   },
   'POST /v1/webhooks/{provider}': {
     operationId: 'receiveProviderWebhook',
@@ -455,6 +503,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 200: 'Received (or a duplicate of one received before).' },
     errors: ['webhook_signature_invalid'],
     example: { params: { provider: 'stripe' } },
+    tryItOut:
+      'Not from this page: a provider signs its notifications with the webhook secret (WEBHOOK_SECRETS_*), which the UI cannot do. The provider simulator sends real ones under `npm start`.',
   },
   'POST /v1/webhooks/records/{channel}': {
     operationId: 'receiveRecordWebhook',
@@ -466,6 +516,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 201: 'Recorded.', 200: 'A duplicate of an earlier record: nothing changed.' },
     errors: ['webhook_signature_invalid', 'amount_too_large', 'currency_mismatch'],
     example: { params: { channel: 'partner_bank' } },
+    tryItOut:
+      "not from this page: a partner signs its records with the channel's secret (RECORD_WEBHOOK_CHANNELS), which the UI cannot do.",
   },
   'POST /v1/merchants': {
     operationId: 'createMerchant',
@@ -492,7 +544,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'A merchant, without its keys.',
     access: 'admin',
     success: { 200: 'The merchant.' },
-    example: { params: { id: 'mer_0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f' } },
+    example: { ids: { id: idFrom.merchant } },
   },
   'GET /v1/ledger/integrity': {
     operationId: 'checkLedgerIntegrity',
@@ -543,7 +595,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'One import run with its counters.',
     access: 'admin',
     success: { 200: 'The import run.' },
-    example: { params: { id: 'imp_9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c' } },
+    example: { ids: { id: idFrom.importRun } },
   },
   'POST /v1/reconciliation/runs': {
     operationId: 'startReconciliationRun',
@@ -571,7 +623,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'A run with its counts and totals.',
     access: 'admin',
     success: { 200: 'The run.' },
-    example: { params: { id: 'rcn_0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e' } },
+    example: { ids: { id: idFrom.reconciliationRun } },
   },
   'GET /v1/reconciliation/runs/{id}/items': {
     operationId: 'listReconciliationItems',
@@ -580,7 +632,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'What did not match, by kind and status.',
     access: 'admin',
     success: { 200: 'A page of items.' },
-    example: { params: { id: 'rcn_0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e' }, query: { status: 'open' } },
+    example: { ids: { id: idFrom.reconciliationRun }, query: { status: 'open' } },
   },
   'GET /v1/reconciliation/items/{id}': {
     operationId: 'getReconciliationItem',
@@ -589,7 +641,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'One thing that did not match, with both sides.',
     access: 'admin',
     success: { 200: 'The item.' },
-    example: { params: { id: 'rci_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f' } },
+    example: { ids: { id: idFrom.reconciliationItem } },
+    tryItOut: 'Needs an item exists only once a reconciliation run found something that did not match.',
   },
   'POST /v1/payouts': {
     operationId: 'createPayout',
@@ -601,6 +654,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 201: 'The payout, its amount held.', 202: 'The payout, still being started.' },
     errors: ['amount_too_small', 'insufficient_funds'],
     example: { body: { currency: 'USD', amount: 1000, description: 'Weekly payout' } },
+    tryItOut:
+      "an available balance of at least 1000 USD: a payment's net proceeds become available when it settles, SETTLEMENT_DELAY_MS (2 days by default) after its capture. For a demo, `SETTLEMENT_DELAY_MS=1000 npm start` and two POST /v1/payments examples with new Idempotency-Keys.",
   },
   'GET /v1/payouts': {
     operationId: 'listPayouts',
@@ -618,7 +673,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     description: 'One payout of the merchant, with its status and, when it failed, its failure code.',
     access: 'merchant',
     success: { 200: 'The payout.' },
-    example: { params: { id: 'pyo_2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e' } },
+    example: { ids: { id: idFrom.payout } },
   },
   'GET /v1/payout_settings': {
     operationId: 'getPayoutSettings',
@@ -637,7 +692,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The payout settings now in force.' },
     errors: ['amount_too_small'],
-    example: { body: { schedule: 'weekly', minimum_amount: 5000 } },
+    // At most the POST /v1/payouts example's amount, so both examples succeed one after the other.
+    example: { body: { schedule: 'weekly', minimum_amount: 1000 } },
   },
   'GET /v1/admin/payments': {
     operationId: 'listPaymentsRequiringAttention',
@@ -658,7 +714,9 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'admin',
     success: { 202: 'The lookup was asked for; the payment as it is now.' },
     errors: ['payment_unexpected_state'],
-    example: { params: { id: paymentId } },
+    example: { ids: { id: idFrom.payment } },
+    tryItOut:
+      'Needs a payment in `requires_attention` (GET /v1/admin/payments lists them): a provider outcome still unknown after the last lookup.',
   },
   'POST /v1/reconciliation/items/{id}/resolve': {
     operationId: 'resolveReconciliationItem',
@@ -669,9 +727,10 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 200: 'The item, resolved.' },
     errors: ['item_already_resolved'],
     example: {
-      params: { id: 'rci_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f' },
+      ids: { id: idFrom.reconciliationItem },
       body: { note: 'Refunded by hand at the provider.' },
     },
+    tryItOut: 'Needs an item exists only once a reconciliation run found something that did not match.',
   },
   'GET /health': {
     operationId: 'checkLiveness',

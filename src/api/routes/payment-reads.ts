@@ -1,5 +1,7 @@
 import type { Prisma, PrismaClient } from '../../db/prisma.ts';
 import { listPage, pageOrder, type PageRequest } from '../list-pages.ts';
+import type { ColumnCipher } from '../../crypto/column-cipher.ts';
+import { openPaymentSecrets } from '../../payments/payment-secrets.ts';
 
 // Reads of the payment read model (payments, refunds, payment_events), never of workflows;
 // src/payments/public-payment.ts shapes what they return.
@@ -8,30 +10,44 @@ const withRefunds = {
   refunds: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
 } satisfies Prisma.PaymentInclude;
 
-export function loadPayment(prisma: PrismaClient, merchantId: string, id: string) {
-  return prisma.payment.findFirst({ where: { id, merchantId }, include: withRefunds });
+/** The merchant's payment with its refunds, its encrypted columns readable. */
+export async function loadPayment(prisma: PrismaClient, cipher: ColumnCipher, merchantId: string, id: string) {
+  const row = await prisma.payment.findFirst({ where: { id, merchantId }, include: withRefunds });
+  return row ? openPaymentSecrets(cipher, row) : null;
 }
 
 /**
  * A page of the merchant's payments, newest first (src/api/list-pages.ts), with their refunds
- * when `withRefundRows` (a list embeds them only when asked: `expand[]=refunds`).
+ * (a list shows them only when asked: `expand[]=refunds`), their encrypted columns readable.
  */
-export function listPayments(
+export async function listPayments(
   prisma: PrismaClient,
+  cipher: ColumnCipher,
   merchantId: string,
   filter: { status?: string | undefined; customer?: string | undefined },
   page: PageRequest,
 ) {
   const where: Prisma.PaymentWhereInput = { merchantId };
   if (filter.status) where.status = filter.status;
-  if (filter.customer) where.customer = filter.customer;
-  return listPage(
+  if (filter.customer) {
+    // The column is ciphertext: its blind index under every key, or, for a row written before
+    // encryption that `keys:rotate` has not reached yet, the plaintext itself.
+    where.AND = [
+      {
+        OR: [
+          { customerIndex: { in: cipher.indexes('payments.customer', filter.customer) } },
+          { customerIndex: null, customer: filter.customer },
+        ],
+      },
+    ];
+  }
+  const found = await listPage(
     page,
     {
       position: (id) => prisma.payment.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
       rows: (paged, order, take) =>
         prisma.payment.findMany({
-          where: { ...where, ...paged },
+          where: { AND: [where, paged] },
           orderBy: pageOrder(order),
           take,
           include: withRefunds,
@@ -39,6 +55,7 @@ export function listPayments(
     },
     'payment',
   );
+  return { ...found, data: found.data.map((row) => openPaymentSecrets(cipher, row)) };
 }
 
 /** The merchant's refunds, newest first; of one payment with `paymentId`. */
@@ -55,7 +72,7 @@ export function listRefunds(
     {
       position: (id) => prisma.refund.findFirst({ where: { ...where, id }, select: { id: true, createdAt: true } }),
       rows: (paged, order, take) =>
-        prisma.refund.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take }),
+        prisma.refund.findMany({ where: { AND: [where, paged] }, orderBy: pageOrder(order), take }),
     },
     'refund',
   );

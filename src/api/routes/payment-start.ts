@@ -16,10 +16,11 @@ function startOptions(input: PaymentInput, taskQueue: string) {
     args: [input] as [PaymentInput],
     workflowIdConflictPolicy: 'USE_EXISTING' as const,
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    // Search attributes are stored and shown unencrypted (no payload codec reads them): nothing
+    // personal here, so no customer id (workflows/payment-status-attributes.ts).
     searchAttributes: {
       PaymentStatus: ['processing'],
       MerchantId: [input.merchantId],
-      CustomerId: input.customer ? [input.customer] : [],
       AmountMinor: [Number(input.amount)],
       Currency: [input.currency],
     },

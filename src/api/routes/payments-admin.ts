@@ -13,6 +13,9 @@ import {
   presentAdminPayment,
   presentAdminPayments,
 } from '../../payments/admin-payment.ts';
+import { cipherFor } from '../../crypto/column-cipher.ts';
+import { requireKeyring } from '../../config.ts';
+import { openPaymentSecrets } from '../../payments/payment-secrets.ts';
 import { lookUpAgainSignal } from '../../../workflows/messages.ts';
 
 // The operators' queue of payments whose provider step stayed unknown after every lookup
@@ -44,7 +47,9 @@ export async function paymentAdminRoutes(fastify: FastifyInstance, deps: AppDepe
         take: limit + 1,
         include: withRefunds,
       });
-      const data = await presentAdminPayments(deps.prisma, rows.slice(0, limit));
+      const cipher = cipherFor(requireKeyring(deps.config));
+      const shown = rows.slice(0, limit).map((row) => openPaymentSecrets(cipher, row));
+      const data = await presentAdminPayments(deps.prisma, shown);
       return { object: 'list' as const, data, has_more: rows.length > limit };
     },
   );
@@ -70,7 +75,8 @@ export async function paymentAdminRoutes(fastify: FastifyInstance, deps: AppDepe
         return true;
       });
       if (!signaled) throw temporalUnavailable('The lookup could not be requested in time; retry.');
-      return reply.status(202).send(await presentAdminPayment(deps.prisma, payment));
+      const shown = openPaymentSecrets(cipherFor(requireKeyring(deps.config)), payment);
+      return reply.status(202).send(await presentAdminPayment(deps.prisma, shown));
     },
   );
 }

@@ -5,7 +5,8 @@ import { WorkflowNotFoundError, WorkflowUpdateStage, type Client, type WorkflowU
 import type { AppDependencies } from '../dependencies.ts';
 import { openingView, type PaymentInput, type PaymentSettings, type PaymentView } from '../../domain/payment-view.ts';
 import { approveUpdate, cancelUpdate, captureUpdate, refundUpdate, rejectUpdate } from '../../../workflows/messages.ts';
-import type { Config } from '../../config.ts';
+import { requireKeyring, type Config } from '../../config.ts';
+import { cipherFor } from '../../crypto/column-cipher.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { isCurrencyCode, toJsonAmount } from '../../domain/money.ts';
 import { isStable } from '../../domain/payment-state.ts';
@@ -118,9 +119,11 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
   // Updates are sent and awaited in two steps: accepted (durable), then their result.
   const accepted = WorkflowUpdateStage.ACCEPTED;
 
+  // Per call: an app built without ENCRYPTION_KEYS still registers its routes (the API reference).
+  const cipher = () => cipherFor(requireKeyring(deps.config));
   /** The merchant's payment from the read model; 404 for unknown and for other merchants'. */
   const ownPayment = async (merchantId: string, id: string) => {
-    const payment = await loadPayment(deps.prisma, merchantId, id);
+    const payment = await loadPayment(deps.prisma, cipher(), merchantId, id);
     if (!payment) throw new PaymentsError('resource_missing', `No such payment: '${id}'.`, 'id');
     return payment;
   };
@@ -194,7 +197,10 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
         // Running with no answer in time: the promised 202, with no read of a read model that,
         // under the load that made it late, would only make it later.
         if (started.kind === 'running') return { status: 202, body: presentPayment(openingView(input)) };
-        const payment = await settledBy(loadPayment(deps.prisma, merchantId, paymentId), deadline + readModelGraceMs);
+        const payment = await settledBy(
+          loadPayment(deps.prisma, cipher(), merchantId, paymentId),
+          deadline + readModelGraceMs,
+        );
         const shown = payment ?? (started.kind === 'answered' ? started.view : openingView(input));
         return { status: isStable(shown.status as never) ? 201 : 202, body: presentPayment(shown) };
       });
@@ -241,6 +247,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
       const { query } = request;
       const page = await listPayments(
         deps.prisma,
+        cipher(),
         request.merchantId,
         { status: query.status, customer: query.customer },
         pageRequest(query),
@@ -274,7 +281,7 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     async (request, reply) => {
       const { merchantId, body } = request;
       return maybeIdempotent(request, reply, async () => {
-        const updated = await updatePaymentDetails(deps.prisma, merchantId, request.params.id, {
+        const updated = await updatePaymentDetails(deps.prisma, cipher(), merchantId, request.params.id, {
           description: body.description,
           metadata: body.metadata,
         });
@@ -356,7 +363,10 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
           );
           // The read model has the update's effect (updates answer once it is recorded); if it is
           // slow to tell, the workflow's own view does, and a 202 shows the payment as it was.
-          const after = await settledBy(loadPayment(deps.prisma, request.merchantId, id), deadline + readModelGraceMs);
+          const after = await settledBy(
+            loadPayment(deps.prisma, cipher(), request.merchantId, id),
+            deadline + readModelGraceMs,
+          );
           const shown: PaymentFacts = after ?? done ?? before;
           return { status: done ? 200 : 202, body: presentPayment(shown) };
         });

@@ -17,6 +17,8 @@ import { deliveryInclude, presentDelivery } from '../../webhooks/deliveries.ts';
 import { idempotencySettings, idempotentIfKeyed, type StoredResponse } from '../idempotency.ts';
 import { IdParams, OptionalIdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { DeliveryList } from '../schemas/events.ts';
+import { cipherFor } from '../../crypto/column-cipher.ts';
+import { requireKeyring } from '../../config.ts';
 import {
   CreateWebhookEndpointBody,
   DeletedWebhookEndpoint,
@@ -71,7 +73,9 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
               `A merchant can have at most ${maxEndpointsPerMerchant} webhook endpoints; delete one before adding another.`,
             );
           }
-          return tx.webhookEndpoint.create({ data: { id: newId('we'), merchantId, url, events, secret } });
+          // Stored encrypted: signing needs it in the clear, so it cannot be a hash.
+          const sealed = cipherFor(requireKeyring(deps.config)).seal('webhook_endpoints.secret', secret);
+          return tx.webhookEndpoint.create({ data: { id: newId('we'), merchantId, url, events, secret: sealed } });
         }, endpointTransactionOptions);
         return { status: 201, body: presentEndpoint(endpoint, secret) } satisfies StoredResponse;
       };
