@@ -63,6 +63,12 @@ describe('POST /v1/payments/:id', () => {
     expect(first.statusCode, first.body).toBe(200);
     expect(first.json()).toMatchObject({ id, description: 'Order 1', metadata: { order: '1', channel: 'web' } });
     expect(await api.get(id)).toEqual(first.json());
+    // Stored as sealed as at creation (src/payments/payment-secrets.ts): no note in plaintext.
+    const [stored] = await stack.prisma.$queryRaw<{ description: string; metadata: unknown }[]>`
+      SELECT description, metadata FROM payments WHERE id = ${id}`;
+    expect(stored?.description).toMatch(/^enc:v1:/);
+    expect(stored?.metadata).toMatch(/^enc:v1:/);
+    expect(JSON.stringify(stored)).not.toMatch(/web|Order 1/);
 
     const second = await post(merchant, `/v1/payments/${id}`, { description: null });
     expect(second.json()).toMatchObject({ description: null, metadata: { order: '1', channel: 'web' } });
