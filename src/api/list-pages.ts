@@ -108,19 +108,25 @@ export interface Position {
   createdAt: Date;
 }
 
-/** A where-clause fragment every model with `id` and `createdAt` takes (spread into its own where). */
-export interface PageWhere {
-  AND: (
-    | { createdAt: CreatedRange }
-    | { OR: [{ createdAt: { lt: Date } | { gt: Date } }, { createdAt: Date; id: { lt: string } | { gt: string } }] }
-  )[];
+/**
+ * What a page reads, as Prisma's findMany takes it: the caller adds its own filters to `where`
+ * (`{ AND: [own, page.where] }`). The cursor is Prisma's: it compares (created_at, id) with the
+ * cursor row's in the database, at the column's microsecond precision; a Date read back would
+ * have only milliseconds, and skip rows written in the cursor's millisecond (one transaction's
+ * rows share its now() to the microsecond).
+ */
+export interface PageQuery {
+  where: { createdAt?: CreatedRange };
+  orderBy: [{ createdAt: 'asc' | 'desc' }, { id: 'asc' | 'desc' }];
+  take: number;
+  cursor?: { id: string };
 }
 
 export interface PageSource<Row> {
   /** The cursor's row if it is one of the caller's own (same tenant, same filters' scope); else null. */
   position: (id: string) => Promise<Position | null>;
-  /** Rows matching the caller's filters and `page`, in `order` of (created_at, id), at most `take`. */
-  rows: (page: PageWhere, order: 'asc' | 'desc', take: number) => Promise<Row[]>;
+  /** Rows matching the caller's filters and `page`. */
+  rows: (page: PageQuery) => Promise<Row[]>;
 }
 
 export interface Page<Row> {
@@ -132,28 +138,29 @@ export interface Page<Row> {
  * One page, newest first. After a cursor: the older rows. Before it: the newer rows nearest to
  * it, read oldest first and turned around; `has_more` then says whether newer ones remain.
  */
-export async function listPage<Row>(request: PageRequest, source: PageSource<Row>, noun: string): Promise<Page<Row>> {
+export async function listPage<Row extends { id: string }>(
+  request: PageRequest,
+  source: PageSource<Row>,
+  noun: string,
+): Promise<Page<Row>> {
   const limit = Math.min(Math.max(request.limit, 1), maxPageSize);
-  const where: PageWhere = { AND: [] };
-  if (Object.keys(request.created).length > 0) where.AND.push({ createdAt: request.created });
   const { cursor } = request;
-  if (cursor) {
-    const at = await source.position(cursor.id);
-    if (!at) throw new PaymentsError('resource_missing', `No such ${noun}: '${cursor.id}'.`, cursor.param);
-    where.AND.push(
-      cursor.direction === 'after'
-        ? { OR: [{ createdAt: { lt: at.createdAt } }, { createdAt: at.createdAt, id: { lt: at.id } }] }
-        : { OR: [{ createdAt: { gt: at.createdAt } }, { createdAt: at.createdAt, id: { gt: at.id } }] },
-    );
+  if (cursor && !(await source.position(cursor.id))) {
+    throw new PaymentsError('resource_missing', `No such ${noun}: '${cursor.id}'.`, cursor.param);
   }
-  const newerFirst = cursor?.direction !== 'before';
-  const rows = await source.rows(where, newerFirst ? 'desc' : 'asc', limit + 1);
+  const order = cursor?.direction === 'before' ? 'asc' : 'desc';
+  const query: PageQuery = {
+    where: Object.keys(request.created).length > 0 ? { createdAt: request.created } : {},
+    orderBy: [{ createdAt: order }, { id: order }],
+    // From the cursor's row on: it is left out below (not skipped by Prisma, which would skip
+    // another row when the cursor's is not among the filtered ones).
+    take: cursor ? limit + 2 : limit + 1,
+    ...(cursor ? { cursor: { id: cursor.id } } : {}),
+  };
+  const rows = (await source.rows(query)).filter((row) => row.id !== cursor?.id).slice(0, limit + 1);
   const data = rows.slice(0, limit);
-  return { data: newerFirst ? data : data.reverse(), hasMore: rows.length > limit };
+  return { data: order === 'desc' ? data : data.reverse(), hasMore: rows.length > limit };
 }
-
-/** Prisma's orderBy for a page's `order`. */
-export const pageOrder = (order: 'asc' | 'desc') => [{ createdAt: order }, { id: order }];
 
 /** The list answer. */
 export function presentList<Row, Shown>(page: Page<Row>, present: (row: Row) => Shown) {

@@ -85,6 +85,33 @@ describe('GET /v1/accounts', () => {
     expect(await query(`created[gte]=${newYear + 2}&starting_after=${a4}`)).toEqual([a3, a2]);
   });
 
+  it('pages rows that share one microsecond instant, in both directions, none skipped', async () => {
+    // Rows written by one transaction share its now() to the microsecond, finer than a
+    // JavaScript Date: the cursor is compared in the database, at full precision.
+    const tied = await stack.merchant();
+    const opened: string[] = [];
+    for (let index = 0; index < 5; index++) opened.push(await openAccount(tied));
+    await stack.prisma.$executeRaw`UPDATE accounts SET created_at = '2026-03-01 10:00:00.123456+00'
+      WHERE merchant_id = ${tied.id} AND type = 'customer'`;
+    const newestFirst = [...opened].sort().reverse();
+    const seen: string[] = [];
+    let page = await ids(tied, '/v1/accounts?type=customer&limit=2');
+    seen.push(...page.ids);
+    while (page.hasMore) {
+      page = await ids(tied, `/v1/accounts?type=customer&limit=2&starting_after=${seen.at(-1)}`);
+      seen.push(...page.ids);
+    }
+    expect(seen).toEqual(newestFirst);
+    expect(await ids(tied, `/v1/accounts?type=customer&limit=2&ending_before=${newestFirst[4]}`)).toEqual({
+      ids: newestFirst.slice(2, 4),
+      hasMore: true,
+    });
+    expect(await ids(tied, `/v1/accounts?type=customer&ending_before=${newestFirst[2]}`)).toEqual({
+      ids: newestFirst.slice(0, 2),
+      hasMore: false,
+    });
+  });
+
   it('filters by type and currency', async () => {
     const eur = await openAccount(merchant, 'EUR');
     expect((await ids(merchant, '/v1/accounts?currency=EUR')).ids).toEqual([eur]);
@@ -176,6 +203,15 @@ describe('deposits, transfers and refunds', () => {
     expect(await ids(merchant, `/v1/deposits?account_id=${first}`)).toEqual({ ids: [d3, d1], hasMore: false });
     expect(await ids(merchant, `/v1/deposits?limit=1&starting_after=${d3}`)).toEqual({ ids: [d2], hasMore: true });
     expect(await ids(merchant, `/v1/deposits?limit=1&ending_before=${d1}`)).toEqual({ ids: [d2], hasMore: true });
+    // A cursor outside the filter still marks a place: the first account's deposits around d2.
+    expect(await ids(merchant, `/v1/deposits?account_id=${first}&starting_after=${d2}`)).toEqual({
+      ids: [d1],
+      hasMore: false,
+    });
+    expect(await ids(merchant, `/v1/deposits?account_id=${first}&ending_before=${d2}`)).toEqual({
+      ids: [d3],
+      hasMore: false,
+    });
     const listed = await get(merchant, `/v1/deposits?limit=1`);
     expect(listed.json().data).toEqual([(await get(merchant, `/v1/deposits/${d3}`)).json()]);
     expect(await ids(other, '/v1/deposits')).toEqual({ ids: [], hasMore: false });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listInstant, listPage, pageRequest, type PageWhere, type Position } from '../../src/api/list-pages.ts';
+import { listInstant, listPage, pageRequest, type PageQuery, type Position } from '../../src/api/list-pages.ts';
 import { PaymentsError } from '../../src/domain/errors.ts';
 
 // The shared list helper's pure parts: instants in both formats, the page request, and how a
@@ -65,32 +65,34 @@ describe('listPage', () => {
     { id: 'r4', createdAt: new Date(4_000) },
     { id: 'r5', createdAt: new Date(4_000) },
   ];
-  type Clause = PageWhere['AND'][number];
-  const matches = (row: Position, clause: Clause): boolean => {
-    if ('OR' in clause) {
-      const [earlier, tie] = clause.OR;
-      const time = row.createdAt.getTime();
-      const older = 'lt' in earlier.createdAt;
-      const at = (older ? (earlier.createdAt as { lt: Date }).lt : (earlier.createdAt as { gt: Date }).gt).getTime();
-      const tieId = 'lt' in tie.id ? tie.id.lt : tie.id.gt;
-      if (older) return time < at || (time === at && row.id < tieId);
-      return time > at || (time === at && row.id > tieId);
-    }
-    const { gte, gt, lte, lt } = clause.createdAt;
-    const time = row.createdAt.getTime();
-    return (
-      (gte === undefined || time >= gte.getTime()) &&
-      (gt === undefined || time > gt.getTime()) &&
-      (lte === undefined || time <= lte.getTime()) &&
-      (lt === undefined || time < lt.getTime())
-    );
-  };
+  // Prisma's findMany as the helper uses it: created bounds, order, from the cursor on.
   const source = {
     position: async (id: string) => rows.find((row) => row.id === id) ?? null,
-    rows: async (where: PageWhere, order: 'asc' | 'desc', take: number) => {
-      const sorted = [...rows].sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : 1));
-      if (order === 'desc') sorted.reverse();
-      return sorted.filter((row) => where.AND.every((clause) => matches(row, clause))).slice(0, take);
+    rows: async (query: PageQuery) => {
+      const { gte, gt, lte, lt } = query.where.createdAt ?? {};
+      const direction = query.orderBy[0].createdAt === 'asc' ? 1 : -1;
+      const sorted = rows
+        .filter((row) => {
+          const time = row.createdAt.getTime();
+          return (
+            (gte === undefined || time >= gte.getTime()) &&
+            (gt === undefined || time > gt.getTime()) &&
+            (lte === undefined || time <= lte.getTime()) &&
+            (lt === undefined || time < lt.getTime())
+          );
+        })
+        .sort((x, y) => direction * (x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : 1)));
+      // Prisma's cursor: from the cursor row's place in the order, itself included when it matches.
+      const at = query.cursor ? rows.find((row) => row.id === query.cursor!.id)! : undefined;
+      const start = at
+        ? sorted.findIndex(
+            (row) =>
+              direction *
+                (row.createdAt.getTime() - at.createdAt.getTime() || (row.id < at.id ? -1 : row.id > at.id ? 1 : 0)) >=
+              0,
+          )
+        : 0;
+      return start < 0 ? [] : sorted.slice(start, start + query.take);
     },
   };
   const page = async (query: Parameters<typeof pageRequest>[0]) => {

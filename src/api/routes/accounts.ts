@@ -29,7 +29,7 @@ import { queryInstant } from '../query-time.ts';
 import { presentDeposit } from '../../deposits/public-deposit.ts';
 import { presentAccount, type AccountFacts } from '../../accounts/public-account.ts';
 import { updateAccountDetails } from '../../accounts/account-details.ts';
-import { listPage, pageOrder, pageRequest, presentList } from '../list-pages.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 /** The merchant's account; 404 naming `param` (where the id came from) for unknown and others' ids. */
 export async function findMerchantAccount(
@@ -99,8 +99,7 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
         {
           position: (id) =>
             deps.prisma.account.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
-          rows: (paged, order, take) =>
-            deps.prisma.account.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take }),
+          rows: (page) => deps.prisma.account.findMany({ ...page, where: { AND: [where, page.where] } }),
         },
         'account',
       );
@@ -270,8 +269,7 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
         {
           position: (id) =>
             deps.prisma.deposit.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
-          rows: (paged, order, take) =>
-            deps.prisma.deposit.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take }),
+          rows: (page) => deps.prisma.deposit.findMany({ ...page, where: { AND: [where, page.where] } }),
         },
         'deposit',
       );

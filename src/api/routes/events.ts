@@ -9,7 +9,7 @@ import { presentEvent } from '../../events/present.ts';
 import { deliveryInclude, presentDelivery, startDeliveryWorkflow } from '../../webhooks/deliveries.ts';
 import { IdParams, withErrors } from '../schemas/common.ts';
 import { Event, EventList, EventListQuery, RedeliveryList } from '../schemas/events.ts';
-import { listPage, pageOrder, pageRequest, presentList } from '../list-pages.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 // The merchant's outbound events (the outbox), newest first, and redelivery of the ones whose
 // last delivery to an endpoint failed.
@@ -43,8 +43,7 @@ export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencie
         {
           position: (id) =>
             prisma.event.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
-          rows: (paged, order, take) =>
-            prisma.event.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take }),
+          rows: (page) => prisma.event.findMany({ ...page, where: { AND: [where, page.where] } }),
         },
         'event',
       );

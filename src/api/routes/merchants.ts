@@ -13,7 +13,7 @@ import {
 import { IdParams, withErrors } from '../schemas/common.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { presentMerchant } from '../../merchants/public-merchant.ts';
-import { listPage, pageOrder, pageRequest, presentList } from '../list-pages.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 export async function merchantRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -44,13 +44,7 @@ export async function merchantRoutes(fastify: FastifyInstance, deps: AppDependen
         pageRequest(request.query),
         {
           position: (id) => deps.prisma.merchant.findUnique({ where: { id }, select: { id: true, createdAt: true } }),
-          rows: (paged, order, take) =>
-            deps.prisma.merchant.findMany({
-              where: paged,
-              orderBy: pageOrder(order),
-              take,
-              select: { id: true, name: true, createdAt: true },
-            }),
+          rows: (page) => deps.prisma.merchant.findMany({ ...page, select: { id: true, name: true, createdAt: true } }),
         },
         'merchant',
       );

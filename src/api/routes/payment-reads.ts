@@ -1,5 +1,5 @@
 import type { Prisma, PrismaClient } from '../../db/prisma.ts';
-import { listPage, pageOrder, type PageRequest } from '../list-pages.ts';
+import { listPage, type PageRequest } from '../list-pages.ts';
 import type { ColumnCipher } from '../../crypto/column-cipher.ts';
 import { openPaymentSecrets } from '../../payments/payment-secrets.ts';
 
@@ -45,13 +45,7 @@ export async function listPayments(
     page,
     {
       position: (id) => prisma.payment.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
-      rows: (paged, order, take) =>
-        prisma.payment.findMany({
-          where: { AND: [where, paged] },
-          orderBy: pageOrder(order),
-          take,
-          include: withRefunds,
-        }),
+      rows: (page) => prisma.payment.findMany({ ...page, where: { AND: [where, page.where] }, include: withRefunds }),
     },
     'payment',
   );
@@ -71,8 +65,7 @@ export function listRefunds(
     page,
     {
       position: (id) => prisma.refund.findFirst({ where: { ...where, id }, select: { id: true, createdAt: true } }),
-      rows: (paged, order, take) =>
-        prisma.refund.findMany({ where: { AND: [where, paged] }, orderBy: pageOrder(order), take }),
+      rows: (page) => prisma.refund.findMany({ ...page, where: { AND: [where, page.where] } }),
     },
     'refund',
   );

@@ -17,7 +17,7 @@ import { deadlineAfter, readModelGraceMs, settledBy } from '../answer-deadlines.
 import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { CreatePayoutBody, Payout, PayoutList, PayoutListQuery } from '../schemas/payouts.ts';
 import { startPayout, startedPayoutAmount } from './payout-start.ts';
-import { listPage, pageOrder, pageRequest, presentList } from '../list-pages.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 // Payouts of a merchant's available balance to its bank; the payout workflow does the work.
 
@@ -96,8 +96,7 @@ export async function payoutRoutes(fastify: FastifyInstance, deps: AppDependenci
         pageRequest(query),
         {
           position: (id) => ownPayout(merchantId, id),
-          rows: (paged, order, take) =>
-            deps.prisma.payout.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take }),
+          rows: (page) => deps.prisma.payout.findMany({ ...page, where: { AND: [where, page.where] } }),
         },
         'payout',
       );

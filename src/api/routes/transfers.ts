@@ -12,7 +12,7 @@ import { presentTransfer } from '../../transfers/public-transfer.ts';
 import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { CreateTransferBody, Transfer, TransferList, TransferListQuery } from '../schemas/transfers.ts';
 import type { Prisma } from '../../db/prisma.ts';
-import { listPage, pageOrder, pageRequest, presentList } from '../list-pages.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 /** The workflow names the transfer's id `transferId`. */
 const fromView = (transfer: TransferView) => presentTransfer({ ...transfer, id: transfer.transferId });
@@ -104,8 +104,7 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
         {
           position: (id) =>
             deps.prisma.transfer.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
-          rows: (paged, order, take) =>
-            deps.prisma.transfer.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take }),
+          rows: (page) => deps.prisma.transfer.findMany({ ...page, where: { AND: [where, page.where] } }),
         },
         'transfer',
       );

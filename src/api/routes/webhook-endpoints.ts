@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../dependencies.ts';
 import type { Prisma } from '../../db/prisma.ts';
 import { PaymentsError } from '../../domain/errors.ts';
-import { listPage, pageOrder, pageRequest, presentList } from '../list-pages.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 import { newId } from '../../ids.ts';
 import {
   checkEndpointUrl,
@@ -101,8 +101,7 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
         {
           position: (id) =>
             prisma.webhookEndpoint.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
-          rows: (paged, order, take) =>
-            prisma.webhookEndpoint.findMany({ where: { ...where, ...paged }, orderBy: pageOrder(order), take }),
+          rows: (page) => prisma.webhookEndpoint.findMany({ ...page, where: { AND: [where, page.where] } }),
         },
         'webhook endpoint',
       );
@@ -189,13 +188,8 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
               where: { id, endpointId: endpoint.id },
               select: { id: true, createdAt: true },
             }),
-          rows: (paged, order, take) =>
-            prisma.webhookDelivery.findMany({
-              where: { ...where, ...paged },
-              orderBy: pageOrder(order),
-              take,
-              include: deliveryInclude,
-            }),
+          rows: (page) =>
+            prisma.webhookDelivery.findMany({ ...page, where: { AND: [where, page.where] }, include: deliveryInclude }),
         },
         'delivery',
       );
