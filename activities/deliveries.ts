@@ -3,7 +3,7 @@ import { PaymentsError } from '../src/domain/errors.ts';
 import { appendEvent } from '../src/events/outbox.ts';
 import { presentEvent } from '../src/events/present.ts';
 import { newId } from '../src/ids.ts';
-import { failingDisabledReason, presentEndpoint } from '../src/webhooks/endpoints.ts';
+import { failingDisabledReason, goneDisabledReason, presentEndpoint } from '../src/webhooks/endpoints.ts';
 import { sendWebhook } from '../src/webhooks/sender.ts';
 import { webhookDeadLetters, webhookDeliveryAttempts } from '../src/observability/metrics.ts';
 import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
@@ -28,8 +28,10 @@ export interface AttemptDeliveryInput {
 export interface AttemptDeliveryResult {
   /** The endpoint answered 2xx: the delivery is succeeded. */
   ok: boolean;
-  /** Do not retry: the endpoint is disabled or deleted (error 'endpoint_disabled'). */
+  /** Do not retry: the endpoint is disabled or deleted (error 'endpoint_disabled'), or answered 410 Gone. */
   stop: boolean;
+  /** The receiver asked to wait this long before the next attempt (Retry-After on 429 or 503). */
+  retryAfterMs: number | null;
   statusCode: number | null;
   error: string | null;
   /** When the attempt started and how long it took: the workflow's clock for the max age. */
@@ -49,16 +51,21 @@ export interface FailDeliveryInput {
 const transactionOptions = { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 } as const;
 export const endpointDisabledError = 'endpoint_disabled';
 
+/** 410 Gone: the receiver says the endpoint is no more; it is disabled and never retried. */
+const goneStatus = 410;
+
 function resultOf(row: {
   statusCode: number | null;
   error: string | null;
   durationMs: number;
+  retryAfterMs: number | null;
   createdAt: Date;
 }): AttemptDeliveryResult {
   const ok = row.statusCode !== null && row.statusCode >= 200 && row.statusCode < 300;
   return {
     ok,
-    stop: row.error === endpointDisabledError,
+    stop: row.error === endpointDisabledError || row.statusCode === goneStatus,
+    retryAfterMs: row.retryAfterMs,
     statusCode: row.statusCode,
     error: row.error,
     attemptedAtMs: row.createdAt.getTime(),
@@ -90,11 +97,12 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
               url: endpoint.url,
               body: JSON.stringify(presentEvent(event)),
               secret: cipher.open('webhook_endpoints.secret', endpoint.secret),
+              messageId: event.id,
               timeoutMs: input.timeoutMs,
               timestampSeconds: Math.floor(startedAt.getTime() / 1000),
               policy,
             })
-          : { ok: false, statusCode: null, error: endpointDisabledError, durationMs: 0 };
+          : { ok: false, statusCode: null, error: endpointDisabledError, durationMs: 0, retryAfterMs: null };
       // Counted when a POST was made (a disabled endpoint gets none), even if another execution records first.
       if (endpoint.status === 'enabled') webhookDeliveryAttempts.inc({ outcome: outcome.ok ? 'success' : 'failure' });
 
@@ -108,6 +116,7 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
               statusCode: outcome.statusCode,
               error: outcome.error,
               durationMs: outcome.durationMs,
+              retryAfterMs: outcome.retryAfterMs,
               createdAt: startedAt,
             },
           ],
@@ -128,6 +137,21 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
             where: { id: endpoint.id },
             data: { consecutiveFailures: 0, failingSince: null, updatedAt: new Date() },
           });
+        } else if (outcome.statusCode === goneStatus) {
+          // Guarded by status: a second delivery answered 410 at once disables (and announces) once.
+          const disabled = await tx.webhookEndpoint.updateMany({
+            where: { id: endpoint.id, status: 'enabled' },
+            data: { status: 'disabled', disabledReason: goneDisabledReason, updatedAt: new Date() },
+          });
+          if (disabled.count > 0) {
+            await appendEvent(tx, {
+              merchantId: endpoint.merchantId,
+              type: 'webhook_endpoint.disabled',
+              resourceId: endpoint.id,
+              data: presentEndpoint({ ...endpoint, status: 'disabled', disabledReason: goneDisabledReason }),
+              sourceKey: `webhook_endpoint:${endpoint.id}:disabled:${deliveryId}:${attempt}`,
+            });
+          }
         } else if (outcome.error !== endpointDisabledError) {
           // The failure streak: how many in a row, and since when there has been no success.
           await tx.$executeRaw`

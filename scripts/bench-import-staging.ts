@@ -38,14 +38,13 @@ export interface StagingShape {
 }
 
 /** Migrates a fresh database, opens the merchants and accounts, and stages the rows. */
-export async function setUpDatabase(url: string, tag: string, shape: StagingShape): Promise<void> {
+export async function setUpDatabase(url: string, shape: StagingShape): Promise<void> {
   await applyMigrations(url);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(
-      `INSERT INTO merchants (id, name, api_key_hash, api_key_prefix)
-       SELECT 'mer_bench' || m, 'bench ' || m, 'bench-${tag}-' || m, 'sk_bench' FROM generate_series(0, $1 - 1) m`,
+      `INSERT INTO merchants (id, name) SELECT 'mer_bench' || m, 'bench ' || m FROM generate_series(0, $1 - 1) m`,
       [shape.merchants],
     );
     await client.query(

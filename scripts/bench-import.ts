@@ -55,6 +55,7 @@ import {
 } from './bench-processes.ts';
 import { cleanupOnSignal, findPostmaster, numberFromEnv, packageVersion, benchKeyring } from './bench-support.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
+import { writeBenchResult } from './bench-results.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -460,7 +461,7 @@ async function main(): Promise<void> {
       maxAmountMinor: limits.maxAmountMinor,
       currency,
     };
-    await Promise.all([setUpDatabase(directUrl, tag, shape), setUpDatabase(workflowUrl, tag, shape)]);
+    await Promise.all([setUpDatabase(directUrl, shape), setUpDatabase(workflowUrl, shape)]);
     const stagingSeconds = (performance.now() - staging) / 1000;
     log(`staged in ${stagingSeconds.toFixed(1)} s (both databases, in parallel)`);
 
@@ -662,6 +663,22 @@ async function main(): Promise<void> {
       keepRunDir = true;
       process.exitCode = 1;
     }
+    await writeBenchResult({
+      bench: 'import',
+      checksPassed: failures.length === 0,
+      figures:
+        workflowRun && direct
+          ? [
+              {
+                name: `staged payments imported through the workflow (${count(workflowRun.rows)} rows in ${(workflowRun.span.wallMs / 1000).toFixed(1)} s)`,
+                value: (workflowRun.rows * 1000) / workflowRun.span.wallMs,
+                unit: 'rows/s',
+                baseline: { name: 'the same set-based SQL run directly, without Temporal', value: directRate },
+                row: `workflow, batches of ${count(batchSize)}, ${parallelBatches} at once`,
+              },
+            ]
+          : [],
+    });
     if (writeDocs) {
       const title = `${label}, ${new Date().toISOString().slice(0, 10)}`;
       const block = runBlock({ runStart, runEnd }, { label, title, command, out });

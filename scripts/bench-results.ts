@@ -33,7 +33,9 @@ export async function writeBenchResult(result: BenchResult): Promise<void> {
   if (!file) return;
   for (const figure of result.figures) {
     if (!Number.isFinite(figure.value) || !Number.isFinite(figure.baseline.value)) {
-      throw new Error(`${result.bench}: figure ${figure.name} is not a number (${figure.value} vs ${figure.baseline.value})`);
+      throw new Error(
+        `${result.bench}: figure ${figure.name} is not a number (${figure.value} vs ${figure.baseline.value})`,
+      );
     }
   }
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);

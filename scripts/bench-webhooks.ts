@@ -67,6 +67,7 @@ import {
   benchKeyring,
 } from './bench-support.ts';
 import { formatRow, header, type Column } from './bench-table.ts';
+import { writeBenchResult, type HeadlineFigure } from './bench-results.ts';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');
 const scriptPath = fileURLToPath(import.meta.url);
@@ -707,6 +708,29 @@ interface Plan {
   duplicateShare: number;
 }
 
+/**
+ * The intake's best unpaced run of new events (acknowledgements/s and their p99), beside the bare
+ * route's rate at the same connections in the same run.
+ */
+function webhookHeadline(rows: Row[]): HeadlineFigure | undefined {
+  const perSecond = (row: Row) => row.load.ok / row.load.duration;
+  const best = rows
+    .filter((row) => row.target === 'api' && row.mix === 'unique')
+    .sort((a, b) => perSecond(b) - perSecond(a))[0];
+  const bare = rows.find(
+    (row) => row.target === 'baseline' && row.mix === best?.mix && row.connections === best?.connections,
+  );
+  if (!best || !bare) return undefined;
+  return {
+    name: 'provider webhooks acknowledged (verified, deduplicated, workflow started)',
+    value: perSecond(best),
+    unit: 'acks/s',
+    baseline: { name: 'bare route (raw body, signature check, 200; no storage)', value: perSecond(bare) },
+    p99Ms: best.load.p99,
+    row: `${best.mix} × ${best.connections}`,
+  };
+}
+
 async function main(): Promise<void> {
   if (connectionLevels.length === 0) throw new Error('BENCH_CONNECTIONS names no connection count');
   process.env.TEMPORAL_LOG_LEVEL ??= 'ERROR';
@@ -1091,6 +1115,12 @@ async function main(): Promise<void> {
     }
     for (const failure of failures) console.log(`! ${failure}`);
     if (failures.length > 0) process.exitCode = 1;
+    const headline = webhookHeadline(rows);
+    await writeBenchResult({
+      bench: 'webhooks',
+      checksPassed: failures.length === 0,
+      figures: headline ? [headline] : [],
+    });
   } finally {
     log('cleaning up');
     await cleanup();

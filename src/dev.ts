@@ -27,6 +27,7 @@ import { Keyring } from './crypto/keyring.ts';
 import { ensureDevSecret } from './crypto/dev-secrets.ts';
 import { cipherFor } from './crypto/column-cipher.ts';
 import { rotateColumns } from './crypto/rotate-columns.ts';
+import { removeDevStack, writeDevStack } from './dev-stack-file.ts';
 
 // `npm start`: the whole stack in one command. Temporal (dev server, SQLite file in .data/),
 // PostgreSQL (embedded, data in .data/) and NATS with JetStream (store in .data/nats) unless
@@ -168,6 +169,15 @@ async function main(): Promise<void> {
     temporal,
   );
   stops.push(() => server.close());
+  // For `npm run demo` in another terminal: where everything is, and the admin key of this start.
+  await writeDevStack({
+    apiUrl: api,
+    adminApiKey,
+    simulatorUrl: `http://${config.host}:${config.providerSimPort}`,
+    webUiUrl: temporalServer.uiUrl ?? null,
+    namespace: config.temporalNamespace,
+  });
+  stops.push(() => removeDevStack());
 
   process.stdout.write(
     [

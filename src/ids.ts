@@ -12,7 +12,21 @@ const timeLength = 8;
 const randomLength = 14;
 
 export type IdPrefix =
-  'mer' | 'acct' | 'txn' | 'ent' | 'hold' | 'dep' | 'pev' | 'evt' | 'whev' | 'we' | 'wd' | 'wda' | 'whsec' | 'sk_test';
+  | 'mer'
+  | 'ak'
+  | 'acct'
+  | 'txn'
+  | 'ent'
+  | 'hold'
+  | 'dep'
+  | 'pev'
+  | 'evt'
+  | 'whev'
+  | 'we'
+  | 'wd'
+  | 'wda'
+  | 'whsec'
+  | 'sk_test';
 
 export function randomToken(length: number): string {
   const bytes = randomBytes(length * 2);

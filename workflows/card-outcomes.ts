@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ErrorCode } from '../src/domain/errors.ts';
 import type { StepAttempt, StepLookup } from '../src/domain/outcome-lookup.ts';
-import type { RefundView } from '../src/domain/payment-view.ts';
+import type { PaymentView, RefundView } from '../src/domain/payment-view.ts';
+import type { LedgerStep } from '../src/domain/ledger-step.ts';
 import type { ProviderCharge, ProviderName } from '../src/providers/provider.ts';
 import { businessFailure } from './failures.ts';
-import { resolveUnknown } from './outcome-lookup.ts';
+import { resolveUnknown, type LookupHost } from './outcome-lookup.ts';
 import { cardLookups, cardSteps } from './payment-activities.ts';
-import type { PaymentRun } from './payment-run.ts';
 
 // The card steps of a payment under the lookup policy (workflows/outcome-lookup.ts). Each step
 // is tried once; when its answer never came, the payment records `payment.outcome_unknown`
@@ -19,8 +19,22 @@ function notMade(message: string, code: ErrorCode = 'provider_unavailable'): App
   return ApplicationFailure.create({ type: code, message, nonRetryable: true });
 }
 
+/**
+ * What a card step needs of the payment's run (PaymentRun, workflows/payment-run.ts, which calls
+ * these steps): its view, its transitions and its lookups. Declared here so the two files do not import each other.
+ */
+export interface CardRun extends LookupHost {
+  readonly view: PaymentView;
+  transition(
+    type: string,
+    changes: Partial<PaymentView>,
+    data?: Record<string, unknown>,
+    effects?: { ledger?: LedgerStep; refund?: RefundView },
+  ): Promise<{ transactionId: string | null; recordedAtMs: number }>;
+}
+
 /** The charge's identity at its provider; only card payments past authorization have one. */
-function chargeOf(run: PaymentRun): { paymentId: string; provider: ProviderName; chargeId: string } {
+function chargeOf(run: CardRun): { paymentId: string; provider: ProviderName; chargeId: string } {
   const { id, provider, providerChargeId } = run.view;
   if (!provider || !providerChargeId) throw new Error(`payment ${id} has no provider charge`);
   return { paymentId: id, provider, chargeId: providerChargeId };
@@ -28,7 +42,7 @@ function chargeOf(run: PaymentRun): { paymentId: string; provider: ProviderName;
 
 /** A capture or void lookup: the charge as it is now, in the state the step leads to or not. */
 async function chargeReachedStatus(
-  run: PaymentRun,
+  run: CardRun,
   status: ProviderCharge['status'],
   stillBefore: ProviderCharge['status'],
 ): Promise<StepLookup<ProviderCharge>> {
@@ -50,7 +64,7 @@ export interface CardAuthorization {
 }
 
 /** Authorizes (and captures, when automatic); a decline or a charge never made is thrown typed. */
-export async function authorizeCard(run: PaymentRun, request: CardAuthorization): Promise<ProviderCharge> {
+export async function authorizeCard(run: CardRun, request: CardAuthorization): Promise<ProviderCharge> {
   const attempt = await cardSteps.tryAuthorizeCard(request);
   if (attempt.outcome === 'done') return attempt.value;
   const { provider } = attempt;
@@ -67,7 +81,7 @@ export async function authorizeCard(run: PaymentRun, request: CardAuthorization)
 }
 
 /** Captures at the provider; back in requires_capture, and thrown, when the capture was not made. */
-export async function captureCard(run: PaymentRun, amount: bigint): Promise<void> {
+export async function captureCard(run: CardRun, amount: bigint): Promise<void> {
   const input = { ...chargeOf(run), amount };
   const attempt = await cardSteps.tryCaptureCard(input);
   if (attempt.outcome === 'done') return;
@@ -88,7 +102,7 @@ export async function captureCard(run: PaymentRun, amount: bigint): Promise<void
 }
 
 /** Voids the authorization; it has to happen, so only an operator can end a void left unknown. */
-export async function voidCard(run: PaymentRun): Promise<void> {
+export async function voidCard(run: CardRun): Promise<void> {
   const input = chargeOf(run);
   let attempt: StepAttempt<ProviderCharge>;
   try {
@@ -114,7 +128,7 @@ export async function voidCard(run: PaymentRun): Promise<void> {
  * Refunds at the provider and returns the provider's refund id. While the answer is unknown
  * the refund is recorded as `pending`; a refund found not made is recorded `failed` and thrown.
  */
-export async function refundCard(run: PaymentRun, pending: RefundView): Promise<string> {
+export async function refundCard(run: CardRun, pending: RefundView): Promise<string> {
   const input = { ...chargeOf(run), refundId: pending.id, amount: pending.amount };
   const attempt = await cardSteps.tryRefundCard(input);
   if (attempt.outcome === 'done') return attempt.value.refundId;

@@ -37,10 +37,10 @@ export function nextDelay(previousMs: number, schedule: Pick<DeliverySchedule, '
 
 /**
  * Delivers one event to one endpoint (workflow id = delivery id): POST, and after a failure a
- * durable timer with exponential backoff, until a 2xx or until the next attempt would start
+ * durable timer with exponential backoff (longer when the receiver's Retry-After asks), until a 2xx or until the next attempt would start
  * more than maxAgeMs after the first. Then the delivery is failed (the dead-letter list,
  * replayable) and the endpoint disabled if it has been failing for too long. A disabled or
- * deleted endpoint ends the loop at the next attempt.
+ * deleted endpoint, or a 410 Gone (which disables it), ends the loop at that attempt.
  */
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryResult> {
   const { deliveryId, schedule } = input;
@@ -68,8 +68,11 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryRe
     if (result.stop) return fail(attempt, 'endpoint_disabled');
     firstAttemptAtMs ??= result.attemptedAtMs;
     const nowMs = result.attemptedAtMs + result.durationMs;
-    if (nowMs + delayMs - firstAttemptAtMs > schedule.maxAgeMs) return fail(attempt, 'max_age_exceeded');
-    await sleep(delayMs);
+    // A receiver's Retry-After lengthens the wait, never shortens it. Results recorded before the
+    // field existed have none, so their histories replay the same timers.
+    const waitMs = Math.max(delayMs, result.retryAfterMs ?? 0);
+    if (nowMs + waitMs - firstAttemptAtMs > schedule.maxAgeMs) return fail(attempt, 'max_age_exceeded');
+    await sleep(waitMs);
     delayMs = nextDelay(delayMs, schedule);
     if (workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof deliveryWorkflow>({

@@ -1,19 +1,14 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { PrismaClient } from '../db/prisma.ts';
 import { PaymentsError } from '../domain/errors.ts';
-import { randomToken } from '../ids.ts';
+import { apiKeyStatus, hashApiKey } from '../api-keys/api-keys.ts';
+import { recordKeyUse } from '../api-keys/last-used.ts';
 
-// API keys are shown once and stored only as SHA-256 hashes; a key is 128+ random bits, so a
-// fast hash is enough (no password stretching needed) and lookups go through a unique index.
+// API keys are shown once and stored only as SHA-256 hashes (src/api-keys/), in api_keys: a
+// merchant may have several, each usable until revoked or past the grace window of a roll.
 
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
-
-export function newApiKey(): string {
-  return `sk_test_${randomToken(32)}`;
-}
+export { hashApiKey };
 
 /** The key of an `Authorization: Bearer <key>` header, however the scheme is spelled. */
 export function presentedKey(request: FastifyRequest): string | undefined {
@@ -37,20 +32,35 @@ function isAdminKey(adminApiKey: string | undefined, key: string): boolean {
   );
 }
 
-async function merchantOfKey(prisma: PrismaClient, key: string): Promise<string | undefined> {
-  const merchant = await prisma.merchant.findUnique({ where: { apiKeyHash: hashApiKey(key) }, select: { id: true } });
-  return merchant?.id;
+const storedKeyFields = { id: true, merchantId: true, expiresAt: true, revokedAt: true, lastUsedAt: true } as const;
+
+/** The stored key with this secret, if any, whatever its status. */
+async function storedKey(prisma: PrismaClient, key: string) {
+  return prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(key) }, select: storedKeyFields });
 }
 
-/** A merchant's key opens its own routes; the admin key is known but refused here (403). */
+/** Whose key, and which one. */
+export interface MerchantKey {
+  merchantId: string;
+  apiKeyId: string;
+}
+
+/** A merchant's active key opens its own routes; the admin key is known but refused here (403). */
 export async function authenticateMerchant(
   prisma: PrismaClient,
   adminApiKey: string | undefined,
   request: FastifyRequest,
-): Promise<string> {
+): Promise<MerchantKey> {
   const key = bearerToken(request);
-  const merchantId = await merchantOfKey(prisma, key);
-  if (merchantId) return merchantId;
+  const stored = await storedKey(prisma, key);
+  if (stored) {
+    const now = new Date();
+    const status = apiKeyStatus(stored, now);
+    // The one who holds the secret learns why it stopped working; nobody else can ask.
+    if (status !== 'active') throw new PaymentsError('api_key_invalid', `This API key is ${status}.`);
+    await recordKeyUse(prisma, stored.id, stored.lastUsedAt, now);
+    return { merchantId: stored.merchantId, apiKeyId: stored.id };
+  }
   if (isAdminKey(adminApiKey, key)) throw wrongScope('a merchant API key');
   throw new PaymentsError('api_key_invalid', 'Invalid API key provided.');
 }
@@ -63,6 +73,7 @@ export async function authenticateAdmin(
 ): Promise<void> {
   const key = bearerToken(request);
   if (isAdminKey(adminApiKey, key)) return;
-  if (await merchantOfKey(prisma, key)) throw wrongScope('the admin API key');
+  const stored = await storedKey(prisma, key);
+  if (stored && apiKeyStatus(stored, new Date()) === 'active') throw wrongScope('the admin API key');
   throw new PaymentsError('api_key_invalid', 'This route needs the admin API key.');
 }

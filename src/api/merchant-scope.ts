@@ -18,6 +18,7 @@ import { reconciliationRoutes } from './routes/reconciliation.ts';
 import { paymentAdminRoutes } from './routes/payments-admin.ts';
 import { payoutRoutes } from './routes/payouts.ts';
 import { payoutSettingsRoutes } from './routes/payout-settings.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
 
 /** The scopes share one count of failed authentications per address. */
 export type ScopeDependencies = AppDependencies & { authFailures: AuthFailureLimiter };
@@ -36,17 +37,22 @@ async function counted<T>(deps: ScopeDependencies, address: string, authenticate
 declare module 'fastify' {
   interface FastifyRequest {
     merchantId: string;
+    /** The API key (`ak_…`) the request authenticated with. */
+    apiKeyId: string;
   }
 }
 
 /** Every route registered here sees `request.merchantId` of a valid API key, or never runs. */
 export async function merchantScope(app: FastifyInstance, deps: ScopeDependencies): Promise<void> {
   app.decorateRequest('merchantId', '');
+  app.decorateRequest('apiKeyId', '');
   app.addHook('onRequest', async (request, reply) => {
-    request.merchantId = await counted(deps, request.ip, () =>
+    const { merchantId, apiKeyId } = await counted(deps, request.ip, () =>
       authenticateMerchant(deps.prisma, deps.config.adminApiKey, request),
     );
-    labelRequestLog(request, reply, { merchantId: request.merchantId });
+    request.merchantId = merchantId;
+    request.apiKeyId = apiKeyId;
+    labelRequestLog(request, reply, { merchantId, apiKeyId });
   });
   await app.register(accountRoutes, deps);
   await app.register(transferRoutes, deps);
@@ -56,6 +62,7 @@ export async function merchantScope(app: FastifyInstance, deps: ScopeDependencie
   await app.register(paymentRecordRoutes, deps);
   await app.register(payoutRoutes, deps);
   await app.register(payoutSettingsRoutes, deps);
+  await app.register(apiKeyRoutes, deps);
 }
 
 /** Platform operator routes, behind ADMIN_API_KEY. */

@@ -29,6 +29,9 @@ export const eventTypes = [
   'payout.failed',
   'payment_record.created',
   'webhook_endpoint.disabled',
+  'api_key.created',
+  'api_key.rolled',
+  'api_key.revoked',
 ] as const;
 
 export type EventType = (typeof eventTypes)[number];

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { PrismaClient } from '../db/prisma.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
 import { Counter, Gauge } from 'prom-client';
 import { metricsRegistry } from './metrics.ts';
 

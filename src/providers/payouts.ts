@@ -1,4 +1,4 @@
-import type { ProviderName } from './provider.ts';
+import type { ProviderName } from './provider-name.ts';
 
 // Payouts to a merchant's bank through a provider, in our terms. The adapter
 // (stripe-payouts.ts) translates the provider's shapes and errors; failures are thrown as

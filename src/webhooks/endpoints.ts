@@ -16,6 +16,8 @@ export const maxEndpointsPerMerchant = 16;
 /** Why an endpoint was turned off when it kept failing. */
 export const failingDisabledReason = 'delivery_failures';
 export const merchantDisabledReason = 'disabled_by_merchant';
+/** Why an endpoint was turned off when it answered 410 Gone. */
+export const goneDisabledReason = 'endpoint_gone';
 
 /** What an endpoint may subscribe to: the catalog's types, or "*". */
 export const subscribableEventTypes = [allEvents, ...eventTypes] as const;
@@ -26,7 +28,10 @@ export function subscribes(endpointEvents: readonly string[], type: string): boo
   return endpointEvents.includes(allEvents) || endpointEvents.includes(type);
 }
 
-/** A fresh signing secret: 190 random bits, shown to the merchant once. */
+/**
+ * A fresh signing secret: 190 random bits, shown to the merchant once. Its 32 base62 characters
+ * are also valid base64 (24 bytes), the form Standard Webhooks libraries expect after `whsec_`.
+ */
 export function newEndpointSecret(): string {
   return `whsec_${randomToken(32)}`;
 }

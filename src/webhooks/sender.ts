@@ -1,9 +1,12 @@
 import { Agent, request } from 'undici';
 import { signWebhookPayload, signatureHeaderName } from './signature.ts';
+import { standardWebhookHeaderValues } from './standard-signature.ts';
+import { retryAfterMs } from './retry-after.ts';
 import { publicOnlyConnector } from './destination-guard.ts';
 import { destinationNotAllowedError, type DestinationPolicy } from './destinations.ts';
 
-// One HTTP POST of one webhook: signed, with a deadline on the whole exchange (connect,
+// One HTTP POST of one webhook: signed twice (our Signature header, and the Standard Webhooks
+// headers: src/webhooks/standard-signature.ts), with a deadline on the whole exchange (connect,
 // headers, body), no redirects followed, at most maxResponseBytes of the answer read (and
 // thrown away: only the status matters), to public addresses only unless the policy allows
 // private ones (checked when connecting: src/webhooks/destination-guard.ts). Never throws for
@@ -14,6 +17,8 @@ export interface WebhookRequest {
   /** The exact bytes sent and signed. */
   body: string;
   secret: string;
+  /** The Standard Webhooks message id (webhook-id): the same on every attempt of one message. */
+  messageId: string;
   timeoutMs: number;
   /** Unix seconds used in the signature. */
   timestampSeconds: number;
@@ -33,6 +38,8 @@ export interface WebhookOutcome {
    */
   error: string | null;
   durationMs: number;
+  /** The wait a 429 or 503 asked for with Retry-After (src/webhooks/retry-after.ts); null otherwise. */
+  retryAfterMs: number | null;
 }
 
 export const userAgent = 'payment-orchestrator-webhooks/0.1';
@@ -66,6 +73,7 @@ export async function sendWebhook(input: WebhookRequest): Promise<WebhookOutcome
   const elapsed = () => Math.max(0, Math.round(performance.now() - startedAt));
   const deadline = AbortSignal.timeout(input.timeoutMs);
   let statusCode: number;
+  let retryAfter: number | null;
   try {
     const response = await request(input.url, {
       dispatcher: dispatcher(input.policy),
@@ -81,19 +89,38 @@ export async function sendWebhook(input: WebhookRequest): Promise<WebhookOutcome
           secret: input.secret,
           timestampSeconds: input.timestampSeconds,
         }),
+        ...standardWebhookHeaderValues({
+          messageId: input.messageId,
+          body: input.body,
+          secrets: [input.secret],
+          timestampSeconds: input.timestampSeconds,
+        }),
         ...input.headers,
       },
       body: input.body,
     });
     statusCode = response.statusCode;
+    retryAfter = retryAfterMs(statusCode, response.headers['retry-after'], Date.now());
     // The answer's body is not used; reading a little lets the socket be reused, a lot is refused.
     await response.body.dump({ limit: maxResponseBytes }).catch(() => undefined);
   } catch (error) {
-    return { ok: false, statusCode: null, error: describeFailure(error, deadline), durationMs: elapsed() };
+    return {
+      ok: false,
+      statusCode: null,
+      error: describeFailure(error, deadline),
+      durationMs: elapsed(),
+      retryAfterMs: null,
+    };
   }
   const ok = statusCode >= 200 && statusCode < 300;
   const redirect = statusCode >= 300 && statusCode < 400;
-  return { ok, statusCode, error: redirect ? 'redirect_not_followed' : null, durationMs: elapsed() };
+  return {
+    ok,
+    statusCode,
+    error: redirect ? 'redirect_not_followed' : null,
+    durationMs: elapsed(),
+    retryAfterMs: retryAfter,
+  };
 }
 
 const connectionCodes: Record<string, string> = {

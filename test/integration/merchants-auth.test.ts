@@ -34,8 +34,12 @@ describe('merchants and API keys', () => {
     expect(body).toMatchObject({ object: 'merchant', name: 'Acme' });
 
     const row = await stack.prisma.merchant.findUniqueOrThrow({ where: { id: body.id } });
-    expect(row.apiKeyHash).toBe(hashApiKey(body.api_key));
     expect(JSON.stringify(row)).not.toContain(body.api_key);
+    const keys = await stack.prisma.apiKey.findMany({ where: { merchantId: body.id } });
+    expect(keys.map((key) => [key.name, key.keyHash, key.keyPrefix])).toEqual([
+      ['default', hashApiKey(body.api_key), body.api_key.slice(0, 12)],
+    ]);
+    expect(JSON.stringify(keys)).not.toContain(body.api_key);
   });
 
   it('refuses merchant routes without a valid key, in the common error shape', async () => {

@@ -277,6 +277,17 @@ describe('the examples with their ids filled in and their notes followed', () =>
     await send('GET /v1/merchants/{id}', { ids: { id: merchantId! } });
   });
 
+  it('succeed for API keys: read, roll, then revoke the old one', async () => {
+    const key = await send('POST /v1/api_keys');
+    expect(key).toMatchObject({ object: 'api_key', name: 'checkout server', status: 'active' });
+    await send('GET /v1/api_keys/{id}', { ids: { id: key.id } });
+    const rolled = await send('POST /v1/api_keys/{id}/roll', { ids: { id: key.id } });
+    expect(rolled.secret).toMatch(/^sk_test_/);
+    // The note: the old key, in its grace window, is not the merchant's last one without an expiry.
+    const revoked = await send('DELETE /v1/api_keys/{id}', { ids: { id: key.id } });
+    expect(revoked).toMatchObject({ id: key.id, status: 'revoked', rolled_to: rolled.id });
+  });
+
   it('succeed for imports, reconciliation runs and payouts', async () => {
     const run = await send('POST /v1/imports');
     await sendWhenRecorded('GET /v1/imports/{id}', { ids: { id: run.id } });

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import Fastify from 'fastify';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { card, paymentsClient } from '../support/payments.ts';
@@ -27,19 +29,23 @@ async function startReceiver() {
   server.removeContentTypeParser('application/json');
   server.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   const received: Received[] = [];
-  const behaviours = new Map<string, (call: number) => number>();
+  /** A status, or a status with headers (e.g. Retry-After). */
+  type Answer = number | { status: number; headers: Record<string, string> };
+  const behaviours = new Map<string, (call: number) => Answer>();
   server.post<{ Params: { name: string } }>('/hooks/:name', async (request, reply) => {
     const { name } = request.params;
     const body = request.body as string;
     received.push({ name, headers: request.headers, body, event: JSON.parse(body) as Received['event'] });
     const call = received.filter((item) => item.name === name).length;
-    return reply.status(behaviours.get(name)?.(call) ?? 200).send({ ok: true });
+    const answer = behaviours.get(name)?.(call) ?? 200;
+    const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+    return reply.headers(headers).status(status).send({ ok: true });
   });
   const port = await freePort();
   await server.listen({ host: '127.0.0.1', port });
   return {
     url: (name: string) => `http://127.0.0.1:${port}/hooks/${name}`,
-    respond: (name: string, behaviour: (call: number) => number) => behaviours.set(name, behaviour),
+    respond: (name: string, behaviour: (call: number) => Answer) => behaviours.set(name, behaviour),
     received: (name: string) => received.filter((item) => item.name === name),
     close: () => server.close(),
   };
@@ -128,6 +134,11 @@ interface Delivery {
   }[];
 }
 
+/** Stripe's library, for its webhook signature check only (no API calls are made). */
+const stripe = new Stripe('sk_test_signature_checks_only');
+/** A well-formed secret that is not the endpoint's. */
+const otherSecret = 'whsec_0123456789abcdefghijklmnopqrstuv';
+
 describe('outbound webhooks', () => {
   let stack: Stack;
   let receiver: Receiver;
@@ -186,6 +197,27 @@ describe('outbound webhooks', () => {
         verifyWebhookSignature({ header: request.headers.signature, body: request.body, secret: 'whsec_wrong' }),
       ).toEqual({ valid: false, reason: 'no_matching_signature' });
     }
+    // The same requests, checked by libraries we did not write: the Standard Webhooks reference
+    // library on the webhook-* headers, Stripe's on our Signature header (the same t=…,v1=… scheme).
+    const messageIds = new Set<string>();
+    for (const request of requests) {
+      const standard = {
+        'webhook-id': String(request.headers['webhook-id']),
+        'webhook-timestamp': String(request.headers['webhook-timestamp']),
+        'webhook-signature': String(request.headers['webhook-signature']),
+      };
+      expect(new Webhook(endpoint.secret).verify(request.body, standard)).toEqual(fromApi);
+      expect(() => new Webhook(otherSecret).verify(request.body, standard)).toThrow(WebhookVerificationError);
+      expect(() => new Webhook(endpoint.secret).verify(`${request.body} `, standard)).toThrow(WebhookVerificationError);
+      messageIds.add(standard['webhook-id']);
+      const verified = stripe.webhooks.constructEvent(request.body, String(request.headers.signature), endpoint.secret);
+      expect(verified).toEqual(fromApi);
+      expect(() =>
+        stripe.webhooks.constructEvent(request.body, String(request.headers.signature), otherSecret),
+      ).toThrow();
+    }
+    // One message, four attempts: the same webhook-id (the event's), so receivers dedupe it.
+    expect([...messageIds]).toEqual([event?.id]);
   });
 
   it('fails a delivery that never succeeds, lists it as failed, and redelivers it once fixed', async () => {
@@ -243,9 +275,28 @@ describe('outbound webhooks', () => {
       verifyWebhookSignature({ header: last.headers.signature, body: last.body, secret: endpoint.secret }),
     ).toEqual(expect.objectContaining({ valid: true }));
 
-    // Its last delivery succeeded: nothing to redeliver.
-    const again = await api.post(`/v1/events/${failed!.event_id}/redeliver`);
-    expect(again.json()).toEqual({ object: 'list', data: [] });
+    // Its last delivery succeeded: redelivered all the same (a receiver may have lost it), as a
+    // third generation, received once more.
+    const receivedBefore = receiver.received(name).length;
+    const again = (await api.post(`/v1/events/${failed!.event_id}/redeliver`)).json<{
+      data: Delivery[];
+      skipped: [];
+    }>();
+    expect([again.data.map((d) => [d.endpoint_id, d.generation]), again.skipped]).toEqual([[[endpoint.id, 2]], []]);
+    await expect.poll(() => receiver.received(name).length, poll).toBe(receivedBefore + 1);
+    expect(receiver.received(name).at(-1)!.event.id).toBe(failed!.event_id);
+    // While that delivery is in flight or just done, a redelivery skips nothing it should not:
+    // an in-flight one is named, not doubled.
+    const inFlight = await stack.prisma.webhookDelivery.findFirstOrThrow({
+      where: { eventId: failed!.event_id, generation: 2 },
+    });
+    await stack.prisma.webhookDelivery.update({ where: { id: inFlight.id }, data: { status: 'pending' } });
+    expect((await api.post(`/v1/events/${failed!.event_id}/redeliver`)).json()).toEqual({
+      object: 'list',
+      data: [],
+      skipped: [{ endpoint_id: endpoint.id, reason: 'delivery_in_progress' }],
+    });
+    await stack.prisma.webhookDelivery.update({ where: { id: inFlight.id }, data: { status: 'succeeded' } });
   });
 
   it('sends each endpoint only the types it subscribed to; "*" gets all; a deleted endpoint nothing', async () => {
@@ -429,6 +480,46 @@ describe('outbound webhooks', () => {
       expect([query, response.statusCode, response.json().error.code]).toEqual([query, status, code]);
     }
     expect((await api.get('/v1/events/evt_missing')).statusCode).toBe(404);
+  });
+
+  it('disables an endpoint that answers 410 Gone, at once and with an event, and retries nothing', async () => {
+    const api = apiFor(stack, await stack.merchant());
+    const name = uniqueName('gone');
+    receiver.respond(name, () => 410);
+    const endpoint = await api.createEndpoint(receiver.url(name), ['deposit.succeeded']);
+    await api.deposit(await api.openAccount(), 100);
+    await expect.poll(async () => (await api.deliveries(endpoint.id))[0]?.status, poll).toBe('failed');
+    const [delivery] = await api.deliveries(endpoint.id);
+    expect(delivery?.attempts.map((a) => [a.attempt, a.status_code, a.error])).toEqual([[1, 410, null]]);
+    expect((await api.get(`/v1/webhook_endpoints/${endpoint.id}`)).json()).toMatchObject({
+      status: 'disabled',
+      disabled_reason: 'endpoint_gone',
+    });
+    const [disabled, ...more] = await api.events('&type=webhook_endpoint.disabled');
+    expect(more).toEqual([]);
+    expect(disabled?.data.object).toMatchObject({
+      id: endpoint.id,
+      status: 'disabled',
+      disabled_reason: 'endpoint_gone',
+    });
+    expect(receiver.received(name)).toHaveLength(1);
+  });
+
+  it("waits as long as a 503's Retry-After asks before the next attempt, longer than its backoff", async () => {
+    const api = apiFor(stack, await stack.merchant());
+    const name = uniqueName('busy');
+    receiver.respond(name, (call) => (call === 1 ? { status: 503, headers: { 'retry-after': '2' } } : 200));
+    const endpoint = await api.createEndpoint(receiver.url(name), ['deposit.succeeded']);
+    await api.deposit(await api.openAccount(), 100);
+    await expect.poll(async () => (await api.deliveries(endpoint.id))[0]?.status, poll).toBe('succeeded');
+    const [delivery] = await api.deliveries(endpoint.id);
+    expect(delivery?.attempts.map((a) => [a.attempt, a.status_code])).toEqual([
+      [1, 503],
+      [2, 200],
+    ]);
+    // The backoff alone would have waited 100 ms.
+    const [first, second] = delivery!.attempts.map((a) => Date.parse(a.created_at));
+    expect(second! - first!).toBeGreaterThanOrEqual(2_000);
   });
 
   it('stops retrying once the endpoint is disabled (error endpoint_disabled)', async () => {
@@ -632,7 +723,11 @@ describe('endpoints that fail for too long', () => {
       .poll(async () => stack.prisma.event.count({ where: { merchantId: merchant.id, dispatchedAt: null } }), poll)
       .toBe(0);
     const eventId = (await api.deliveries(failing.id))[0]!.event_id;
-    expect((await api.post(`/v1/events/${eventId}/redeliver`)).json()).toEqual({ object: 'list', data: [] });
+    expect((await api.post(`/v1/events/${eventId}/redeliver`)).json()).toEqual({
+      object: 'list',
+      data: [],
+      skipped: [{ endpoint_id: failing.id, reason: 'endpoint_disabled' }],
+    });
     expect(receiver.received(broken)).toHaveLength(attemptsBefore);
     expect(await api.deliveries(failing.id)).toHaveLength(1);
 

@@ -8,6 +8,7 @@ import { IdPool } from '../support/id-pool.ts';
 import { requestArbitrary, type FuzzRequest, type FuzzRoute, type FuzzTargets } from '../support/route-requests.ts';
 import { errorCatalog, isErrorCode } from '../../src/domain/errors.ts';
 import { metricsPath } from '../../src/api/routes/metrics.ts';
+import { hashApiKey } from '../../src/api-keys/api-keys.ts';
 
 // Every route of the app, found by asking the app (a route added later is fuzzed too), gets
 // hostile and semi-valid requests from fast-check against the real stack. Every answer must be
@@ -105,6 +106,18 @@ async function send(request: FuzzRequest) {
 async function checkAnswers(route: FuzzRoute, request: FuzzRequest, copies: number): Promise<void> {
   const responses = await Promise.all(Array.from({ length: copies }, () => send(request)));
   for (const response of responses) checkAnswer(route, request, response);
+  if (route.url.startsWith('/v1/api_keys')) await keepOwnKeyUsable();
+}
+
+/**
+ * Rolling or revoking the fuzzer's own key is a fair request, which would leave every request
+ * after it a 401: the key is made usable again, the way no API call can.
+ */
+async function keepOwnKeyUsable(): Promise<void> {
+  await stack.prisma.apiKey.updateMany({
+    where: { keyHash: hashApiKey(targets.keys.own) },
+    data: { revokedAt: null, expiresAt: null, rolledToId: null },
+  });
 }
 
 function hasDotSegment(url: string): boolean {
@@ -228,6 +241,8 @@ async function merchantWithResources(name: string): Promise<{ apiKey: string; id
   // Port 9 (discard) on loopback refuses at once: deliveries fail fast and stay on record.
   await call('POST', '/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/fuzz', events: ['*'] });
   await call('GET', '/v1/events?limit=100');
+  await call('POST', '/v1/api_keys', { name: 'fuzz' });
+  await call('GET', '/v1/api_keys?limit=100');
   return { apiKey: merchant.apiKey, ids };
 }
 

@@ -242,6 +242,9 @@ const world = {
   walletPayment: '',
   events: [] as string[],
   entries: [] as string[],
+  /** A second API key of A's (its first is the one A calls with). */
+  apiKey: '',
+  apiKeySecret: '',
 };
 /** What B made before the probes. */
 const mine = { endpoint: '', endpointSecret: '', wallet: '', payment: '', deposit: '' };
@@ -295,6 +298,11 @@ beforeAll(async () => {
   world.walletPayment = walletPayment.id;
   world.events = (await a.events()).map((event) => event.id);
   world.entries = (await a.entries(world.wallet)).map((entry) => entry.id);
+  const apiKey = await a.expectStatus<{ id: string; secret: string }>(
+    a.call('POST', '/v1/api_keys', { name: 'shared' }),
+    201,
+  );
+  [world.apiKey, world.apiKeySecret] = [apiKey.id, apiKey.secret];
 
   mine.wallet = await b.openAccount();
   mine.deposit = (await b.deposit(mine.wallet, 10_000)).id;
@@ -342,6 +350,7 @@ function readsOfA() {
     { url: `/v1/events/${world.events[0]}`, noun: 'event', id: world.events[0]! },
     { url: `/v1/webhook_endpoints/${world.endpoint}`, noun: 'webhook endpoint', id: world.endpoint },
     { url: `/v1/webhook_endpoints/${world.endpoint}/deliveries`, noun: 'webhook endpoint', id: world.endpoint },
+    { url: `/v1/api_keys/${world.apiKey}`, noun: 'API key', id: world.apiKey },
   ];
 }
 
@@ -383,6 +392,11 @@ describe('merchant B and merchant A', () => {
       endpoint: await a.read(`/v1/webhook_endpoints/${world.endpoint}`),
       deliveries: await a.deliveries(world.endpoint),
       events: (await a.events()).map((event) => event.id),
+      // Last use moves as A reads (once a minute at most): the rest of each key must not.
+      apiKeys: (await a.read<{ data: { last_used_at: unknown }[] }>('/v1/api_keys?limit=100')).data.map((key) => ({
+        ...key,
+        last_used_at: null,
+      })),
       provider: (await stack.sim.inject({ method: 'GET', url: '/admin/stats' })).json(),
     });
     const before = await snapshot();
@@ -440,6 +454,14 @@ describe('merchant B and merchant A', () => {
         payload: { disabled: true },
       },
       { method: 'DELETE', url: `/v1/webhook_endpoints/${world.endpoint}`, id: world.endpoint },
+      { method: 'POST', url: `/v1/api_keys/${world.apiKey}/roll`, id: world.apiKey, payload: {} },
+      {
+        method: 'POST',
+        url: `/v1/api_keys/${world.apiKey}/roll`,
+        id: world.apiKey,
+        payload: { expires_in_seconds: 0 },
+      },
+      { method: 'DELETE', url: `/v1/api_keys/${world.apiKey}`, id: world.apiKey },
     ];
     for (const [index, attempt] of attempts.entries()) {
       const headers = attempt.key ? b.keyed(`act-${index}`) : {};
@@ -456,6 +478,9 @@ describe('merchant B and merchant A', () => {
     }
 
     expect(await snapshot()).toEqual(before);
+    // A's second key still opens A's routes.
+    const withKey = await stack.app.inject({ method: 'GET', url: '/v1/api_keys', headers: bearer(world.apiKeySecret) });
+    expect(withKey.statusCode).toBe(200);
   });
 
   it("B cannot use A's resources as inputs: wallet source, transfer ends, list cursors", async () => {
@@ -508,6 +533,7 @@ describe('merchant B and merchant A', () => {
       { url: '/v1/payments?starting_after=', id: world.auto },
       { url: '/v1/events?starting_after=', id: world.events[0]! },
       { url: '/v1/webhook_endpoints?starting_after=', id: world.endpoint },
+      { url: '/v1/api_keys?starting_after=', id: world.apiKey },
       { url: `/v1/accounts/${mine.wallet}/entries?starting_after=`, id: world.entries[0]! },
       { url: `/v1/webhook_endpoints/${mine.endpoint}/deliveries?starting_after=`, id: aDeliveries[0]!.id },
       { url: '/v1/accounts?starting_after=', id: world.wallet },
@@ -576,6 +602,12 @@ describe('merchant B and merchant A', () => {
     );
 
     expect(await b.list('/v1/webhook_endpoints?limit=100')).toEqual([mine.endpoint]);
+    // B's one key, A's two: each sees its own only.
+    expect(await b.list('/v1/api_keys?limit=100')).toHaveLength(1);
+    const aKeys = await a.list('/v1/api_keys?limit=100');
+    expect(aKeys).toContain(world.apiKey);
+    expect(aKeys).toHaveLength(2);
+    for (const id of aKeys) expect(await b.list('/v1/api_keys?limit=100')).not.toContain(id);
     const bDeliveries = await b.deliveries(mine.endpoint);
     expect(bDeliveries.map((delivery) => delivery.event_id).sort()).toEqual(bEvents.map((event) => event.id).sort());
 
@@ -826,13 +858,28 @@ describe('merchant B and merchant A', () => {
       a.call('POST', `/v1/events/${delivery!.event_id}/redeliver`),
       200,
     );
-    expect(again.data.map((item) => [item.endpoint_id, item.generation])).toEqual([[world.downEndpoint, 1]]);
+    // A's two endpoints that got the event, the failed one and the one that took it: A's alone.
+    expect(again.data.map((item) => [item.endpoint_id, item.generation]).sort()).toEqual(
+      [
+        [world.downEndpoint, 1],
+        [world.endpoint, 1],
+      ].sort(),
+    );
     await expect.poll(() => receiver.received('a-down').length, poll).toBeGreaterThan(before);
   });
 
   it('gives B ids that reveal nothing of how many resources A made in between', async () => {
     const startedPart = idTimePart(Date.now());
-    const families: Record<string, string[]> = { acct: [], dep: [], pay: [], evt: [], ent: [], txn: [], we: [] };
+    const families: Record<string, string[]> = {
+      acct: [],
+      dep: [],
+      pay: [],
+      evt: [],
+      ent: [],
+      txn: [],
+      we: [],
+      ak: [],
+    };
     for (let round = 0; round < 4; round++) {
       // A makes a burst between each of B's: sequential ids would step by A's count.
       for (let i = 0; i < 3; i++) await a.openAccount();
@@ -843,6 +890,8 @@ describe('merchant B and merchant A', () => {
       families.txn!.push(deposit.transaction_id);
       families.ent!.push(...(await b.entries(account)).map((entry) => entry.id));
       families.we!.push((await b.createEndpoint(receiver.url('ids'), ['webhook_endpoint.disabled'])).id);
+      await a.call('POST', '/v1/api_keys', {});
+      families.ak!.push((await b.expectStatus<{ id: string }>(b.call('POST', '/v1/api_keys', {}), 201)).id);
     }
     families.pay = await b.list('/v1/payments?limit=100');
     families.evt = (await b.events()).map((event) => event.id);
@@ -869,6 +918,7 @@ describe('merchant B and merchant A', () => {
         expect(sharedPrefix(randomPart(ids[i - 1]!), randomPart(ids[i]!)), `${ids[i - 1]} ${ids[i]}`).toBeLessThan(4);
     }
     for (const id of families.we!) expect((await b.call('DELETE', `/v1/webhook_endpoints/${id}`)).statusCode).toBe(200);
+    for (const id of families.ak!) expect((await b.call('DELETE', `/v1/api_keys/${id}`)).statusCode).toBe(200);
   });
 });
 

@@ -235,7 +235,8 @@ describe('webhook destinations', () => {
       sendWebhook({
         url,
         body: '{}',
-        secret: 'whsec_test',
+        secret: 'whsec_0123456789abcdefghijklmnopqrstuv',
+        messageId: 'evt_destinations_test',
         timeoutMs: 2_000,
         timestampSeconds: Math.floor(Date.now() / 1000),
         policy: { allowPrivateDestinations },

@@ -4,6 +4,8 @@ import { ErrorResponse } from '../schemas/common.ts';
 import { Account, Balance, Deposit, Entry, EntryList } from '../schemas/accounts.ts';
 import { Delivery, Event } from '../schemas/events.ts';
 import { CreatedMerchant } from '../schemas/merchants.ts';
+import { ApiKey } from '../schemas/api-keys.ts';
+import { apiKeyStatuses } from '../../api-keys/api-keys.ts';
 import { PaymentRecord, PaymentRecordAnswer } from '../schemas/payment-records.ts';
 import { LedgerTransactionList, Payment, PaymentTimeline, Refund } from '../schemas/payments.ts';
 import { PaymentTimelineEntry } from '../../payments/public-payment-timeline.ts';
@@ -54,6 +56,8 @@ export const namedSchemas: Readonly<Record<string, TSchema>> = {
   ReconciliationItem,
   ReconciliationItemList: listOf(ReconciliationItem),
   Merchant: CreatedMerchant,
+  ApiKey,
+  ApiKeyList: listOf(ApiKey),
 };
 
 /**
@@ -75,6 +79,7 @@ export const documentedEnums: readonly { schema: string; property: string; value
   { schema: 'PaymentTimelineEntry', property: 'type', values: paymentEventTypes },
   { schema: 'WebhookDelivery', property: 'event_type', values: eventTypes },
   { schema: 'WebhookEndpoint', property: 'status', values: ['enabled', 'disabled'] },
+  { schema: 'ApiKey', property: 'status', values: apiKeyStatuses },
 ];
 
 /** What an `id` looks like in each resource: the prefix its ids carry. */
@@ -94,6 +99,7 @@ export const idExamples: Readonly<Record<string, string>> = {
   ReconciliationRun: 'rcn_0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e',
   ReconciliationItem: 'rci_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f',
   Merchant: 'mer_2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a',
+  ApiKey: 'ak_0Zk3fQ7a1b2c3d4e5f6a7b',
 };
 
 /**
@@ -132,4 +138,6 @@ export const propertyExamples: Readonly<Record<string, unknown>> = {
   external_reference: 'LOAN-1001',
   api_key: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc',
   secret: 'whsec_5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c',
+  prefix: 'sk_test_4eC3',
+  rolled_to: 'ak_0Zk3fR2b3c4d5e6f7a8b9',
 };

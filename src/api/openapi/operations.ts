@@ -14,6 +14,7 @@ export const tags = [
   { name: 'Transfers', description: 'Money moved between two accounts of one merchant (hold, then capture).' },
   { name: 'Events', description: 'What happened, in order: the events webhooks deliver.' },
   { name: 'Webhook endpoints', description: 'Where events are delivered, signed, and how each delivery went.' },
+  { name: 'API keys', description: "A merchant's API keys: several at once, rolled with a grace window, revoked." },
   { name: 'Payouts', description: "Money paid out of a merchant's available balance to its bank." },
   { name: 'Payment records', description: 'Payments that arrived outside the platform, recorded by reference.' },
   { name: 'Inbound webhooks', description: 'Signed notifications from card providers and record partners.' },
@@ -84,6 +85,7 @@ const idFrom = {
     "A reconciliation run's id (`rcn_…`): `id` in the answer of POST /v1/reconciliation/runs, or in GET /v1/reconciliation/runs.",
   reconciliationItem: "A reconciliation item's id (`rci_…`): `id` of one in GET /v1/reconciliation/runs/{id}/items.",
   payout: "A payout's id (`pyo_…`): `id` in the answer of POST /v1/payouts, or in GET /v1/payouts.",
+  apiKey: "A key's id (`ak_…`): `id` in the answer of POST /v1/api_keys, or in GET /v1/api_keys.",
   merchant: "A merchant's id (`mer_…`): `id` in the answer of POST /v1/merchants, or in GET /v1/merchants.",
 } as const;
 const action = (verb: string, what: string, extra = ''): string =>
@@ -400,9 +402,10 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     operationId: 'redeliverEvent',
     tag: 'Events',
     summary: 'Redeliver an event',
-    description: 'Sends the event again to every endpoint whose delivery of it failed; none failed: an empty list.',
+    description:
+      'Sends the event again, as a new delivery, to every endpoint it went to whose last delivery of it has finished, failed or delivered (a receiver that lost it may ask again). `skipped` names each endpoint left out and why: `delivery_in_progress`, `endpoint_disabled`, `endpoint_deleted`.',
     access: 'merchant',
-    success: { 200: 'The deliveries it started.' },
+    success: { 200: 'The deliveries it started, and the endpoints it skipped.' },
     example: { ids: { id: idFrom.event } },
   },
   'POST /v1/webhook_endpoints': {
@@ -461,6 +464,61 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'A page of deliveries.' },
     example: { ids: { id: idFrom.webhookEndpoint }, query: { status: 'failed' } },
+  },
+  'POST /v1/api_keys': {
+    operationId: 'createApiKey',
+    tag: 'API keys',
+    summary: 'Create an API key',
+    description:
+      'A new key of this merchant (`sk_test_…`), usable at once beside the others; its `secret` is in this answer only, and only its hash is stored. Takes no Idempotency-Key (a stored answer would keep the secret): a retry makes another key. Announced as `api_key.created`.',
+    access: 'merchant',
+    success: { 201: 'The key, with its secret (shown once).' },
+    errors: ['api_key_limit_reached'],
+    example: { body: { name: 'checkout server' } },
+  },
+  'GET /v1/api_keys': {
+    operationId: 'listApiKeys',
+    tag: 'API keys',
+    summary: 'List API keys',
+    description:
+      'This merchant’s keys, newest first, revoked and expired ones included, each with its `status` and `last_used_at` (to within a minute); never a secret.',
+    access: 'merchant',
+    success: { 200: 'A page of keys.' },
+    example: { query: { limit: 10 } },
+  },
+  'GET /v1/api_keys/{id}': {
+    operationId: 'getApiKey',
+    tag: 'API keys',
+    summary: 'Retrieve an API key',
+    description:
+      'The key with its `status`, `expires_at` and `last_used_at`, never its secret. Another merchant’s key answers 404, as an unknown id does.',
+    access: 'merchant',
+    success: { 200: 'The key.' },
+    example: { ids: { id: idFrom.apiKey } },
+  },
+  'POST /v1/api_keys/{id}/roll': {
+    operationId: 'rollApiKey',
+    tag: 'API keys',
+    summary: 'Roll an API key',
+    description:
+      'Replaces an active key with a new one (same name), whose `secret` this answer alone shows. The old key keeps working for `expires_in_seconds` (0 to 604800; 86400 when absent; 0 stops it at once), then answers 401. Only a key without an expiry can be rolled. Announced as `api_key.created` (the new key) and `api_key.rolled` (the old one, with `expires_at` and `rolled_to`).',
+    access: 'merchant',
+    success: { 200: 'The new key, with its secret (shown once).' },
+    errors: ['api_key_unexpected_state', 'api_key_limit_reached'],
+    example: { ids: { id: idFrom.apiKey }, body: { expires_in_seconds: 3600 } },
+  },
+  'DELETE /v1/api_keys/{id}': {
+    operationId: 'revokeApiKey',
+    tag: 'API keys',
+    summary: 'Revoke an API key',
+    description:
+      'The key stops working at once, the key of this very request included, but never the merchant’s last active key without an expiry (409: create or roll one first, so a merchant is never locked out). Revoking a revoked key answers it unchanged. Announced as `api_key.revoked`.',
+    access: 'merchant',
+    success: { 200: 'The key, revoked.' },
+    errors: ['api_key_unexpected_state'],
+    example: { ids: { id: idFrom.apiKey } },
+    tryItOut:
+      'Needs a key that is not your last active one without an expiry: create one first (POST /v1/api_keys), or roll one and revoke the old.',
   },
   'POST /v1/payment_records': {
     operationId: 'createPaymentRecord',
@@ -523,7 +581,8 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     operationId: 'createMerchant',
     tag: 'Admin',
     summary: 'Create a merchant',
-    description: 'A merchant and its API key (`sk_test_…`), shown only in this answer; only its hash is stored.',
+    description:
+      'A merchant and its first API key (`sk_test_…`, named `default`), shown only in this answer; only its hash is stored. The merchant manages its keys at /v1/api_keys.',
     access: 'admin',
     success: { 201: 'The merchant, with its API key.' },
     example: { body: { name: 'Acme' } },

@@ -8,7 +8,7 @@ import { newId } from '../../ids.ts';
 import { presentEvent } from '../../events/present.ts';
 import { deliveryInclude, presentDelivery, startDeliveryWorkflow } from '../../webhooks/deliveries.ts';
 import { IdParams, withErrors } from '../schemas/common.ts';
-import { Event, EventList, EventListQuery, RedeliveryList } from '../schemas/events.ts';
+import { Event, EventList, EventListQuery, RedeliveryList, type RedeliverySkipReason } from '../schemas/events.ts';
 import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 // The merchant's outbound events (the outbox), newest first, and redelivery of the ones whose
@@ -67,15 +67,18 @@ export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencie
         orderBy: [{ endpointId: 'asc' }, { generation: 'desc' }],
         select: { endpointId: true, generation: true, status: true, endpoint: { select: { status: true } } },
       });
-      // Per endpoint, the latest generation decides: only a failed one is sent again, and only
-      // to an endpoint that still takes deliveries.
+      // Per endpoint, the latest generation decides: a finished one (failed, or delivered: a
+      // receiver that lost it may ask again) is sent again to an endpoint that still takes
+      // deliveries; the answer says why each other endpoint was skipped.
       const latest = new Map<string, (typeof deliveries)[number]>();
       for (const delivery of deliveries)
         if (!latest.has(delivery.endpointId)) latest.set(delivery.endpointId, delivery);
-      const again = [...latest.values()].filter(
-        (delivery) => delivery.status === 'failed' && delivery.endpoint.status === 'enabled',
-      );
-      if (again.length === 0) return { object: 'list' as const, data: [] };
+      const skipped = [...latest.values()].flatMap((delivery) => {
+        const reason = redeliverySkipReason(delivery);
+        return reason ? [{ endpoint_id: delivery.endpointId, reason }] : [];
+      });
+      const again = [...latest.values()].filter((delivery) => redeliverySkipReason(delivery) === undefined);
+      if (again.length === 0) return { object: 'list' as const, data: [], skipped };
 
       const next = again.map((delivery) => ({ endpointId: delivery.endpointId, generation: delivery.generation + 1 }));
       // A concurrent redeliver of the same event makes the same rows: one wins, both answer them.
@@ -91,7 +94,18 @@ export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencie
       for (const delivery of created) {
         if (delivery.status === 'pending') await startDeliveryWorkflow(deps.temporal, deps.config, delivery.id);
       }
-      return { object: 'list' as const, data: created.map(presentDelivery) };
+      return { object: 'list' as const, data: created.map(presentDelivery), skipped };
     },
   );
+}
+
+/** Why redelivery leaves this endpoint out, or undefined when it sends the event again. */
+function redeliverySkipReason(delivery: {
+  status: string;
+  endpoint: { status: string };
+}): RedeliverySkipReason | undefined {
+  if (delivery.endpoint.status === 'deleted') return 'endpoint_deleted';
+  if (delivery.endpoint.status !== 'enabled') return 'endpoint_disabled';
+  if (delivery.status === 'pending') return 'delivery_in_progress';
+  return undefined;
 }

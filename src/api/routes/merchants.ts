@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../dependencies.ts';
-import { hashApiKey, newApiKey } from '../auth.ts';
+import { insertApiKey } from '../../api-keys/key-changes.ts';
 import { newId } from '../../ids.ts';
 import {
   CreateMerchantBody,
@@ -15,6 +15,9 @@ import { PaymentsError } from '../../domain/errors.ts';
 import { presentMerchant } from '../../merchants/public-merchant.ts';
 import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
+/** The name of the key a merchant is created with (GET /v1/api_keys shows it). */
+export const firstKeyName = 'default';
+
 export async function merchantRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
@@ -23,16 +26,17 @@ export async function merchantRoutes(fastify: FastifyInstance, deps: AppDependen
       schema: { tags: ['admin'], body: CreateMerchantBody, response: withErrors({ 201: CreatedMerchant }) },
     },
     async (request, reply) => {
-      const apiKey = newApiKey();
-      const merchant = await deps.prisma.merchant.create({
-        data: {
-          id: newId('mer'),
-          name: request.body.name ?? null,
-          apiKeyHash: hashApiKey(apiKey),
-          apiKeyPrefix: apiKey.slice(0, 12),
+      // The merchant and its first API key (named "default"), together or not at all. No
+      // api_key.created event: the admin made it, and no endpoint of the merchant could hear it yet.
+      const { merchant, secret } = await deps.prisma.$transaction(
+        async (tx) => {
+          const created = await tx.merchant.create({ data: { id: newId('mer'), name: request.body.name ?? null } });
+          const key = await insertApiKey(tx, created.id, firstKeyName);
+          return { merchant: created, secret: key.secret };
         },
-      });
-      return reply.status(201).send({ ...presentMerchant(merchant), api_key: apiKey });
+        { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 },
+      );
+      return reply.status(201).send({ ...presentMerchant(merchant), api_key: secret });
     },
   );
 

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { listOf, listQuery } from '../list-pages.ts';
 
 export const Event = Type.Object({
@@ -45,8 +45,24 @@ export const Delivery = Type.Object({
 
 export const DeliveryList = listOf(Delivery);
 
-/** POST /v1/events/:id/redeliver: the deliveries it started (an empty list when none had failed). */
+const RedeliverySkipReason = Type.Union([
+  Type.Literal('delivery_in_progress'),
+  Type.Literal('endpoint_disabled'),
+  Type.Literal('endpoint_deleted'),
+]);
+export type RedeliverySkipReason = Static<typeof RedeliverySkipReason>;
+
+/**
+ * POST /v1/events/:id/redeliver: the deliveries it started, one per endpoint the event went to
+ * whose last delivery has finished (failed or delivered), and the endpoints it left out, with why.
+ */
 export const RedeliveryList = Type.Object({
   object: Type.Literal('list'),
   data: Type.Array(Delivery),
+  skipped: Type.Array(
+    Type.Object({
+      endpoint_id: Type.String(),
+      reason: RedeliverySkipReason,
+    }),
+  ),
 });
