@@ -24,6 +24,8 @@ export const errorCatalog = {
   amount_too_small: { type: 'invalid_request_error', status: 400, retryable: false },
   // The merchant already has maxEndpointsPerMerchant webhook endpoints: delete one first.
   webhook_endpoint_limit_reached: { type: 'invalid_request_error', status: 400, retryable: false },
+  // A test event to a disabled endpoint (it takes no deliveries until enabled).
+  webhook_endpoint_unexpected_state: { type: 'invalid_request_error', status: 409, retryable: false },
   // The merchant already has maxActiveApiKeysPerMerchant active API keys: revoke one first.
   api_key_limit_reached: { type: 'invalid_request_error', status: 400, retryable: false },
   // A roll of a key that is not active without an expiry, or revoking the merchant's last such key.

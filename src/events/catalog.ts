@@ -29,6 +29,8 @@ export const eventTypes = [
   'payout.failed',
   'payment_record.created',
   'webhook_endpoint.disabled',
+  // Sent to one endpoint on request (POST /v1/webhook_endpoints/:id/test), never by the relay.
+  'webhook_endpoint.test',
   'api_key.created',
   'api_key.rolled',
   'api_key.revoked',

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startStack, type Stack } from '../support/stack.ts';
 import { operations, type Access } from '../../src/api/openapi/operations.ts';
@@ -258,6 +260,36 @@ describe('the examples with their ids filled in and their notes followed', () =>
     expect(eventId).toMatch(/^evt_/);
     await send('GET /v1/events/{id}', { ids: { id: eventId! } });
     await send('POST /v1/events/{id}/redeliver', { ids: { id: eventId! } });
+
+    // A test event is really sent: to an endpoint of the caller's on this machine (the example's
+    // URL is not one), whose receiver answers 204.
+    const receiver = createServer((_request, response) => response.writeHead(204).end());
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = receiver.address() as AddressInfo;
+      const local = await send('POST /v1/webhook_endpoints', {
+        body: editedBody('POST /v1/webhook_endpoints', { url: `http://127.0.0.1:${port}/hooks` }),
+        idempotencyKey: 'docs-example-local-endpoint',
+      });
+      const delivery = await send('POST /v1/webhook_endpoints/{id}/test', { ids: { id: local.id } });
+      await expect
+        .poll(async () => {
+          const listed = await stack.app.inject({
+            method: 'GET',
+            url: `/v1/webhook_endpoints/${local.id}/deliveries`,
+            headers: bearer(merchant.apiKey),
+          });
+          return listed.json().data.find((item: { id: string }) => item.id === delivery.id)?.status;
+        }, poll)
+        .toBe('succeeded');
+      await stack.app.inject({
+        method: 'DELETE',
+        url: `/v1/webhook_endpoints/${local.id}`,
+        headers: bearer(merchant.apiKey),
+      });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
 
     const endpoint = await send('POST /v1/webhook_endpoints');
     for (const key of [

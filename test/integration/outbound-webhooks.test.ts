@@ -522,6 +522,47 @@ describe('outbound webhooks', () => {
     expect(second! - first!).toBeGreaterThanOrEqual(2_000);
   });
 
+  it('sends a signed test event to the one endpoint that asks, whatever it subscribed to; none to a disabled one', async () => {
+    const api = apiFor(stack, await stack.merchant());
+    const [name, bystanderName] = [uniqueName('tested'), uniqueName('bystander')];
+    const endpoint = await api.createEndpoint(receiver.url(name), ['payout.paid']);
+    const bystander = await api.createEndpoint(receiver.url(bystanderName), ['*']);
+    const sent = await api.post(`/v1/webhook_endpoints/${endpoint.id}/test`);
+    expect(sent.statusCode).toBe(201);
+    const delivery = sent.json<Delivery>();
+    expect(delivery).toMatchObject({
+      object: 'webhook_delivery',
+      event_type: 'webhook_endpoint.test',
+      endpoint_id: endpoint.id,
+      status: 'pending',
+      generation: 0,
+    });
+    await expect.poll(async () => (await api.deliveries(endpoint.id))[0]?.status, poll).toBe('succeeded');
+    const [request, ...more] = receiver.received(name);
+    expect(more).toEqual([]);
+    expect(request!.event).toMatchObject({
+      id: delivery.event_id,
+      type: 'webhook_endpoint.test',
+      data: { object: { id: endpoint.id, object: 'webhook_endpoint', url: receiver.url(name), status: 'enabled' } },
+    });
+    expect(request!.event.data.object).not.toHaveProperty('secret');
+    expect(
+      verifyWebhookSignature({ header: request!.headers.signature, body: request!.body, secret: endpoint.secret }),
+    ).toMatchObject({ valid: true });
+    expect(new Webhook(endpoint.secret).verify(request!.body, request!.headers as Record<string, string>)).toEqual(
+      request!.event,
+    );
+    // The bystander subscribed to everything and got nothing: the relay never dispatches a test event.
+    await relayOnce({ prisma: stack.prisma, temporal: stack.temporal, config: stack.config });
+    expect(receiver.received(bystanderName)).toEqual([]);
+    expect(await api.deliveries(bystander.id)).toEqual([]);
+
+    await api.post(`/v1/webhook_endpoints/${endpoint.id}`, { disabled: true });
+    const refused = await api.post(`/v1/webhook_endpoints/${endpoint.id}/test`);
+    expect([refused.statusCode, refused.json().error.code]).toEqual([409, 'webhook_endpoint_unexpected_state']);
+    expect((await api.post('/v1/webhook_endpoints/we_missing/test')).statusCode).toBe(404);
+  });
+
   it('stops retrying once the endpoint is disabled (error endpoint_disabled)', async () => {
     const api = apiFor(stack, await stack.merchant());
     const name = uniqueName('switched-off');

@@ -22,6 +22,7 @@ export const errorMeanings: Readonly<Record<ErrorCode, string>> = {
   hold_unexpected_state: 'The hold already ended (released, captured or expired).',
   amount_too_large: 'Past what can be captured or refunded, or a balance past 2^53 − 1.',
   webhook_endpoint_limit_reached: 'The merchant already has the most webhook endpoints allowed.',
+  webhook_endpoint_unexpected_state: 'The endpoint is disabled: it takes no deliveries until enabled.',
   api_key_limit_reached: 'The merchant already has the most active API keys allowed.',
   api_key_unexpected_state:
     'The key cannot be rolled (revoked, expired or already rolled), or it is the last active key without an expiry.',

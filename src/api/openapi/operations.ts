@@ -465,6 +465,17 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 200: 'A page of deliveries.' },
     example: { ids: { id: idFrom.webhookEndpoint }, query: { status: 'failed' } },
   },
+  'POST /v1/webhook_endpoints/{id}/test': {
+    operationId: 'sendTestWebhook',
+    tag: 'Webhook endpoints',
+    summary: 'Send a test event',
+    description:
+      'Sends the endpoint, and it alone, a signed `webhook_endpoint.test` event (its data: the endpoint), whatever types it subscribed to. The answer is the delivery, pending; its attempts show at `GET /v1/webhook_endpoints/{id}/deliveries`.',
+    access: 'merchant',
+    success: { 201: 'The delivery of the test event.' },
+    errors: ['webhook_endpoint_unexpected_state'],
+    example: { ids: { id: idFrom.webhookEndpoint } },
+  },
   'POST /v1/api_keys': {
     operationId: 'createApiKey',
     tag: 'API keys',

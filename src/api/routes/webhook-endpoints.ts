@@ -4,7 +4,6 @@ import type { AppDependencies } from '../dependencies.ts';
 import type { Prisma } from '../../db/prisma.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { listPage, pageRequest, presentList } from '../list-pages.ts';
-import { newId } from '../../ids.ts';
 import {
   checkEndpointUrl,
   checkEventTypes,
@@ -13,10 +12,12 @@ import {
   newEndpointSecret,
   presentEndpoint,
 } from '../../webhooks/endpoints.ts';
-import { deliveryInclude, presentDelivery } from '../../webhooks/deliveries.ts';
+import { deliveryInclude, presentDelivery, startDeliveryWorkflow } from '../../webhooks/deliveries.ts';
+import { outboxRow } from '../../events/outbox.ts';
+import { newId, randomToken } from '../../ids.ts';
 import { idempotencySettings, idempotentIfKeyed, type StoredResponse } from '../idempotency.ts';
 import { IdParams, OptionalIdempotencyHeaders, withErrors } from '../schemas/common.ts';
-import { DeliveryList } from '../schemas/events.ts';
+import { Delivery, DeliveryList } from '../schemas/events.ts';
 import { cipherFor } from '../../crypto/column-cipher.ts';
 import { requireKeyring } from '../../config.ts';
 import {
@@ -161,6 +162,40 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
         data: { status: 'deleted', updatedAt: new Date() },
       });
       return { id: endpoint.id, object: 'webhook_endpoint' as const, deleted: true as const };
+    },
+  );
+
+  app.post(
+    '/v1/webhook_endpoints/:id/test',
+    { schema: { tags: ['webhook endpoints'], params: IdParams, response: withErrors({ 201: Delivery }) } },
+    async (request, reply) => {
+      const endpoint = await ownEndpoint(request.merchantId, request.params.id);
+      if (endpoint.status !== 'enabled') {
+        throw new PaymentsError(
+          'webhook_endpoint_unexpected_state',
+          'The endpoint is disabled: enable it to send it a test event.',
+          'id',
+        );
+      }
+      const event = outboxRow({
+        merchantId: request.merchantId,
+        type: 'webhook_endpoint.test',
+        resourceId: endpoint.id,
+        data: presentEndpoint(endpoint),
+        sourceKey: `webhook_endpoint:${endpoint.id}:test:${randomToken(16)}`,
+      });
+      const now = new Date();
+      const delivery = await prisma.$transaction(async (tx) => {
+        // For this endpoint alone: written as dispatched and published, so neither the relay
+        // (other endpoints subscribed to "*") nor the event stream picks it up.
+        await tx.event.create({ data: { ...event, dispatchedAt: now, publishedAt: now } });
+        return tx.webhookDelivery.create({
+          data: { id: newId('wd'), eventId: event.id, endpointId: endpoint.id, generation: 0 },
+          include: deliveryInclude,
+        });
+      }, endpointTransactionOptions);
+      await startDeliveryWorkflow(deps.temporal, deps.config, delivery.id);
+      return reply.code(201).send(presentDelivery(delivery));
     },
   );
 
