@@ -13,6 +13,8 @@ import {
 import { ledgerPostings, paymentTransitions } from '../src/observability/metrics.ts';
 import type { PaymentEventRecord, PaymentView, RefundView } from '../src/domain/payment-view.ts';
 import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
+import { isAnnouncedPaymentTransition } from '../src/events/catalog.ts';
+import { readPaymentNotes } from '../src/payments/payment-details.ts';
 
 // The database steps of the payment workflow, run as local activities. Each transition is one
 // SQL statement (src/payments/transition-statement.ts): the read-model snapshot, its numbered
@@ -54,10 +56,15 @@ export function createPaymentRecordActivities(prisma: PrismaClient, cipher: Colu
       const party = partyOf(record.view);
       const recipe = record.ledger ? recipeFor(party, record.ledger) : undefined;
       if (recipe) await ensureAccounts(prisma, recipe.accounts);
+      // A payment event shows the notes the merchant may have changed since (not the workflow's).
+      const announcesPayment =
+        isAnnouncedPaymentTransition(record.event.type) && !record.event.type.startsWith('refund.');
+      const notes = announcesPayment ? await readPaymentNotes(prisma, cipher, record.view.id) : null;
       const { previousStatus, fresh, ...recorded } = await recordTransitionStatement(prisma, {
         ...record,
         party,
         recipe,
+        notes: notes ?? undefined,
       });
       if (fresh && previousStatus !== record.view.status) countTransition(record.view, previousStatus ?? 'none');
       if (recipe) ledgerPostings.inc({ kind: recipe.posting.kind, replayed: String(!fresh) });

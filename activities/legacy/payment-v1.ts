@@ -6,6 +6,7 @@ import { applyLedgerStep, ensureAccounts } from '../../src/payments/payment-book
 import { announce, writeEvent, writeRefund, writeSnapshot } from '../../src/payments/read-model.ts';
 import type { ColumnCipher } from '../../src/crypto/column-cipher.ts';
 import { riskFacts } from '../../src/payments/risk-facts.ts';
+import { readPaymentNotes } from '../../src/payments/payment-details.ts';
 import type { PaymentEventRecord, PaymentView } from '../../src/domain/payment-view.ts';
 
 // The database activities only the first payment workflow version (workflows/legacy/payment-v1.ts)
@@ -39,7 +40,14 @@ export function createPaymentV1Activities(prisma: PrismaClient, cipher: ColumnCi
       await prisma.$transaction(async (tx) => {
         await writeSnapshot(tx, complete, cipher);
         for (const refund of complete.refunds) await writeRefund(tx, complete.id, refund);
-        await announce(tx, complete, event);
+        // Its event shows the notes the merchant may have changed since, as the current version's do.
+        const notes = await readPaymentNotes(tx, cipher, complete.id);
+        const metadata = notes?.metadata as PaymentView['metadata'] | undefined;
+        await announce(
+          tx,
+          notes ? { ...complete, description: notes.description, metadata: metadata ?? null } : complete,
+          event,
+        );
         await writeEvent(tx, complete.id, event);
       }, transactionOptions);
     },

@@ -18,6 +18,9 @@ export const paymentEventTypes = [
 
 export const eventTypes = [
   ...paymentEventTypes,
+  // The merchant's own changes (POST /v1/payments/:id, /v1/accounts/:id), not workflow transitions.
+  'payment.updated',
+  'account.updated',
   'deposit.succeeded',
   'transfer.succeeded',
   'transfer.failed',

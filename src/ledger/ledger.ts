@@ -165,6 +165,9 @@ export interface NewAccount {
   reference?: string | undefined;
   /** Unique per merchant: staged and webhook payment records find the account by it. */
   externalReference?: string | undefined;
+  /** The merchant's notes (src/domain/metadata-limits.ts). */
+  description?: string | undefined;
+  metadata?: Record<string, string> | undefined;
 }
 
 export async function createAccount(db: Db, account: NewAccount) {
@@ -176,6 +179,8 @@ export async function createAccount(db: Db, account: NewAccount) {
       currency: account.currency,
       reference: account.reference ?? null,
       externalReference: account.externalReference ?? null,
+      description: account.description ?? null,
+      metadata: account.metadata,
       allowNegative: negativeAllowed.has(account.type),
     },
   });

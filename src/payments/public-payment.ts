@@ -1,12 +1,15 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { toJsonAmount } from '../domain/money.ts';
 import { isoInstant, presentRefund, Refund, type RefundFacts } from './public-refund.ts';
+import { PaymentTimelineEntry, presentTimeline, type PaymentEventFacts } from './public-payment-timeline.ts';
 
 // The one public shape of a payment: every payments route and the `data.object` of payment.*
 // events are this, built from the read-model row or from the workflow's view alike, so an
 // event shows exactly what GET /v1/payments/:id showed at that version. Internal facts (the
 // provider's charge id, the card fingerprint, the version, disputes) stay out; the payment's
-// timeline is its own resource (GET /v1/payments/:id/events), not a list growing inside it.
+// timeline is its own resource (GET /v1/payments/:id/events), not a list growing inside it;
+// `expand[]=events` adds it to an answer on request. A single payment carries its refunds; a
+// list carries them only on `expand[]=refunds`, so a page stays bounded.
 
 const nullable = <T extends TSchema>(type: T) => Type.Union([type, Type.Null()]);
 
@@ -40,7 +43,8 @@ export const Payment = Type.Object({
   cancellation_reason: nullable(Type.String()),
   settled: Type.Boolean(),
   created_at: Type.String({ format: 'date-time' }),
-  refunds: Type.Array(Refund),
+  refunds: Type.Optional(Type.Array(Refund)),
+  events: Type.Optional(Type.Array(PaymentTimelineEntry)),
 });
 export type Payment = Static<typeof Payment>;
 
@@ -79,8 +83,14 @@ function sourceOf(payment: PaymentFacts): Payment['source'] {
   return { type: 'card', brand: payment.cardBrand, last4: payment.cardLast4, provider: payment.provider };
 }
 
-export function presentPayment(payment: PaymentFacts): Payment {
-  return {
+/** What an answer adds to the payment: its refunds (by default), its timeline (on request). */
+export interface PaymentExpansion {
+  refunds: boolean;
+  events?: readonly PaymentEventFacts[] | undefined;
+}
+
+export function presentPayment(payment: PaymentFacts, expansion: PaymentExpansion = { refunds: true }): Payment {
+  const shown: Payment = {
     id: payment.id,
     object: 'payment',
     status: payment.status,
@@ -102,6 +112,8 @@ export function presentPayment(payment: PaymentFacts): Payment {
     cancellation_reason: payment.cancellationReason,
     settled: payment.settled,
     created_at: isoInstant(payment.createdAt),
-    refunds: payment.refunds.map(presentRefund),
   };
+  if (expansion.refunds) shown.refunds = payment.refunds.map(presentRefund);
+  if (expansion.events) shown.events = presentTimeline(expansion.events);
+  return shown;
 }

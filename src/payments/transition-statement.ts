@@ -8,6 +8,7 @@ import type { PaymentParty, Recipe } from '../ledger/payment-recipes.ts';
 import { announcement } from './read-model.ts';
 import type { ColumnCipher } from '../crypto/column-cipher.ts';
 import { sealPaymentSecrets, type SealedPaymentSecrets } from './payment-secrets.ts';
+import type { PaymentNotes } from './payment-details.ts';
 
 // A payment transition as ONE SQL statement: the snapshot, its numbered event, the outbox
 // event, the refund row and the ledger posting are data-modifying parts of one WITH query, so
@@ -25,6 +26,11 @@ export interface TransitionInput {
   /** The ledger step's recipe, with its accounts already ensured. */
   recipe?: Recipe | undefined;
   party: PaymentParty;
+  /**
+   * The payment's description and metadata as its row holds them (POST /v1/payments/:id changes
+   * them there, not in the workflow: src/payments/payment-details.ts), for the event announced.
+   */
+  notes?: PaymentNotes | undefined;
 }
 
 /** JSON text for a jsonb parameter; bigint amounts become JSON integers, as in every API answer. */
@@ -146,7 +152,10 @@ export async function recordTransitionStatement(
     Prisma.sql`snapshot AS (${snapshotPart(view)})`,
     Prisma.sql`event AS (${eventPart(view.id, input.event)})`,
   );
-  const outbox = outboxPart(view, input.event);
+  const announced = input.notes
+    ? { ...view, description: input.notes.description, metadata: input.notes.metadata as PaymentView['metadata'] }
+    : view;
+  const outbox = outboxPart(announced, input.event);
   if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
   parts.push(Prisma.sql`posted AS (${ledgerPart(input, transactionId)})`);
   // A retried statement finds the refund row (and the outbox event) of its first run: the

@@ -197,6 +197,11 @@ describe('the examples with their ids filled in and their notes followed', () =>
     const refund = await send('POST /v1/payments/{id}/refunds', { ids: { id: paid.id } });
     expect(refund).toMatchObject({ object: 'refund', amount: 500, status: 'succeeded' });
     await send('GET /v1/refunds/{id}', { ids: { id: refund.id } });
+    await send('GET /v1/payments/{id}/refunds', { ids: { id: paid.id } });
+    expect(await send('POST /v1/payments/{id}', { ids: { id: paid.id } })).toMatchObject({
+      id: paid.id,
+      metadata: { order_id: '1001' },
+    });
 
     // The notes: a manual payment to capture or cancel, one in review to approve or reject.
     const another = (name: string, changes: Record<string, unknown>) =>
@@ -227,6 +232,9 @@ describe('the examples with their ids filled in and their notes followed', () =>
     for (const key of ['GET /v1/accounts/{id}', 'GET /v1/accounts/{id}/balance', 'GET /v1/accounts/{id}/entries']) {
       await send(key, { ids: { id: account.id } });
     }
+    expect(await send('POST /v1/accounts/{id}', { ids: { id: account.id } })).toMatchObject({
+      metadata: { tier: 'gold' },
+    });
     const deposit = await send('POST /v1/accounts/{id}/deposits', { ids: { id: account.id } });
     expect(deposit).toMatchObject({ amount: 1050 });
     await send('GET /v1/deposits/{id}', { ids: { id: deposit.id } });
@@ -293,6 +301,13 @@ describe('the examples with their ids filled in and their notes followed', () =>
     ]) {
       await send(key, { ids: { id: endpoint.id } });
     }
+  });
+
+  it('succeed for merchants', async () => {
+    const merchants = await send('GET /v1/merchants');
+    const merchantId = (merchants.data as { id: string }[])[0]?.id;
+    expect(merchantId).toMatch(/^mer_/);
+    await send('GET /v1/merchants/{id}', { ids: { id: merchantId! } });
   });
 
   it('succeed for API keys: read, roll, then revoke the old one', async () => {

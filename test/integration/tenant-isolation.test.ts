@@ -155,6 +155,8 @@ interface PaymentFields {
   fee: number | null;
   net_amount: number | null;
   failure_code: string | null;
+  description: string | null;
+  metadata: Record<string, string> | null;
   refunds: { id: string; amount: number; status: string }[];
 }
 
@@ -164,6 +166,8 @@ const paymentState = (payment: PaymentFields) => ({
   amount_capturable: payment.amount_capturable,
   amount_captured: payment.amount_captured,
   amount_refunded: payment.amount_refunded,
+  description: payment.description,
+  metadata: payment.metadata,
   refunds: payment.refunds.map((refund) => [refund.id, refund.amount, refund.status]),
 });
 
@@ -336,9 +340,12 @@ function readsOfA() {
     },
     { url: `/v1/deposits/${world.deposit}`, noun: 'deposit', id: world.deposit },
     { url: `/v1/transfers/${world.transfer}`, noun: 'transfer', id: world.transfer },
+    { url: `/v1/refunds/${world.refund}`, noun: 'refund', id: world.refund },
     ...[world.auto, world.refunded, world.manual, world.review, world.walletPayment].flatMap((id) => [
       { url: `/v1/payments/${id}`, noun: 'payment', id },
+      { url: `/v1/payments/${id}?expand[]=events`, noun: 'payment', id },
       { url: `/v1/payments/${id}/ledger`, noun: 'payment', id },
+      { url: `/v1/payments/${id}/refunds`, noun: 'payment', id },
     ]),
     { url: `/v1/events/${world.events[0]}`, noun: 'event', id: world.events[0]! },
     { url: `/v1/webhook_endpoints/${world.endpoint}`, noun: 'webhook endpoint', id: world.endpoint },
@@ -425,6 +432,19 @@ describe('merchant B and merchant A', () => {
       // Fully refunded: A would be told 409; B must not learn even that.
       { method: 'POST', url: `/v1/payments/${world.refunded}/refunds`, id: world.refunded, payload: {} },
       { method: 'POST', url: `/v1/payments/${world.walletPayment}/refunds`, id: world.walletPayment, payload: {} },
+      {
+        method: 'POST',
+        url: `/v1/payments/${world.auto}`,
+        id: world.auto,
+        payload: { description: 'B was here', metadata: { owner: 'b' } },
+      },
+      {
+        method: 'POST',
+        url: `/v1/accounts/${world.wallet}`,
+        id: world.wallet,
+        payload: { description: 'B was here', metadata: { owner: 'b' } },
+        key: true,
+      },
       { method: 'POST', url: `/v1/events/${world.events[0]}/redeliver`, id: world.events[0]! },
       { method: 'POST', url: `/v1/webhook_endpoints/${world.endpoint}`, id: world.endpoint, payload: hijack },
       {
@@ -516,12 +536,21 @@ describe('merchant B and merchant A', () => {
       { url: '/v1/api_keys?starting_after=', id: world.apiKey },
       { url: `/v1/accounts/${mine.wallet}/entries?starting_after=`, id: world.entries[0]! },
       { url: `/v1/webhook_endpoints/${mine.endpoint}/deliveries?starting_after=`, id: aDeliveries[0]!.id },
+      { url: '/v1/accounts?starting_after=', id: world.wallet },
+      { url: '/v1/accounts?ending_before=', id: world.wallet },
+      { url: '/v1/deposits?starting_after=', id: world.deposit },
+      { url: '/v1/transfers?ending_before=', id: world.transfer },
+      { url: '/v1/refunds?starting_after=', id: world.refund },
+      { url: '/v1/payments?ending_before=', id: world.auto },
+      { url: '/v1/events?ending_before=', id: world.events[0]! },
     ];
     for (const cursor of cursors) {
       const response = await b.get(`${cursor.url}${cursor.id}`);
       const ghost = ghostOf(cursor.id);
       expectIndistinguishable(cursor.url, response, await b.get(`${cursor.url}${ghost}`), { real: cursor.id, ghost });
-      expect(response.json().error.param, cursor.url).toBe('starting_after');
+      expect(response.json().error.param, cursor.url).toBe(
+        cursor.url.includes('ending_before') ? 'ending_before' : 'starting_after',
+      );
       // The cursor is right: A pages with it.
       const own = cursor.url.replace(mine.wallet, world.wallet).replace(mine.endpoint, world.endpoint);
       expect([own, (await a.get(`${own}${cursor.id}`)).statusCode]).toEqual([own, 200]);
@@ -581,6 +610,22 @@ describe('merchant B and merchant A', () => {
     for (const id of aKeys) expect(await b.list('/v1/api_keys?limit=100')).not.toContain(id);
     const bDeliveries = await b.deliveries(mine.endpoint);
     expect(bDeliveries.map((delivery) => delivery.event_id).sort()).toEqual(bEvents.map((event) => event.id).sort());
+
+    // The other resources' lists, each with a filter naming A's resource.
+    const lists: [string, string[], string[]][] = [
+      // B's own: its wallet and the account its card payments are pending in.
+      ['/v1/accounts?limit=100', [mine.wallet, pendingAccountOf(b.merchant)], [world.savings, world.wallet]],
+      [`/v1/deposits?limit=100`, [mine.deposit], []],
+      [`/v1/deposits?limit=100&account_id=${world.wallet}`, [], [world.deposit]],
+      ['/v1/transfers?limit=100', [], [world.transfer]],
+      [`/v1/transfers?limit=100&account_id=${world.savings}`, [], [world.transfer]],
+      ['/v1/refunds?limit=100', [], [world.refund]],
+      [`/v1/refunds?limit=100&payment_id=${world.refunded}`, [], [world.refund]],
+    ];
+    for (const [url, bSees, aSees] of lists) {
+      expect([url, (await b.list(url)).sort()]).toEqual([url, [...bSees].sort()]);
+      if (aSees.length > 0) expect([url, await a.list(url)]).toEqual([url, expect.arrayContaining(aSees)]);
+    }
 
     // B's accounts hold B's entries only.
     const entries = await b.entries(mine.wallet);

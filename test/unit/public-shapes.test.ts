@@ -73,7 +73,13 @@ const captured: PaymentView = {
 describe('public projections', () => {
   it('a payment: its public fields only, amounts as numbers, the refunds in their own shape', () => {
     const shown = presentPayment(captured);
-    expect(keysOf(shown)).toEqual(schemaKeys(Payment));
+    // `events` only on request (expand[]=events): every other field, always.
+    expect(keysOf(shown)).toEqual(schemaKeys(Payment).filter((key) => key !== 'events'));
+    expect(keysOf(presentPayment(captured, { refunds: true, events: [] }))).toEqual(schemaKeys(Payment));
+    // A list's payment leaves out its refunds unless asked (expand[]=refunds).
+    expect(keysOf(presentPayment(captured, { refunds: false }))).toEqual(
+      schemaKeys(Payment).filter((key) => key !== 'events' && key !== 'refunds'),
+    );
     expect(keysOf(shown)).toEqual(
       [
         'id',

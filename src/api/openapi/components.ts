@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import type { AccountType } from '../../ledger/ledger.ts';
 import { ErrorResponse } from '../schemas/common.ts';
 import { Account, Balance, Deposit, Entry, EntryList } from '../schemas/accounts.ts';
 import { Delivery, Event } from '../schemas/events.ts';
@@ -67,7 +68,13 @@ export const documentedEnums: readonly { schema: string; property: string; value
   { schema: 'Payment', property: 'status', values: paymentStatuses },
   { schema: 'Payment', property: 'capture_method', values: ['automatic', 'manual'] },
   { schema: 'Refund', property: 'status', values: ['pending', 'succeeded', 'failed'] },
-  { schema: 'Account', property: 'type', values: ['customer', 'merchant'] },
+  // A merchant's own accounts (src/ledger/ledger.ts AccountType): those it opens, and the two
+  // its payment proceeds wait in (GET /v1/accounts lists them too); system accounts are no one's.
+  {
+    schema: 'Account',
+    property: 'type',
+    values: ['customer', 'merchant', 'merchant_pending', 'merchant_available'] satisfies AccountType[],
+  },
   { schema: 'Event', property: 'type', values: eventTypes },
   { schema: 'PaymentTimelineEntry', property: 'type', values: paymentEventTypes },
   { schema: 'WebhookDelivery', property: 'event_type', values: eventTypes },

@@ -86,11 +86,17 @@ const idFrom = {
   reconciliationItem: "A reconciliation item's id (`rci_…`): `id` of one in GET /v1/reconciliation/runs/{id}/items.",
   payout: "A payout's id (`pyo_…`): `id` in the answer of POST /v1/payouts, or in GET /v1/payouts.",
   apiKey: "A key's id (`ak_…`): `id` in the answer of POST /v1/api_keys, or in GET /v1/api_keys.",
+  merchant: "A merchant's id (`mer_…`): `id` in the answer of POST /v1/merchants, or in GET /v1/merchants.",
 } as const;
 const action = (verb: string, what: string, extra = ''): string =>
   `${what} The workflow answers within PAYMENT_WAIT_MS: 200 once it has done it, 202 with the payment as it is while it is still at work. An optional Idempotency-Key makes a retry join the first attempt.${extra}`;
 
 const card = { type: 'card', token: 'tok_visa' };
+/** What every list says of its paging (src/api/list-pages.ts). */
+const paging =
+  'Newest first, Stripe-style: `limit` (1–100, default 10), `starting_after` (the last id of a page: the next, older page) or `ending_before` (the first id of a page: the newer page before it), `created[gte|gt|lte|lt]` as an ISO 8601 instant or Unix seconds (bracketed names need `-g` with curl). A cursor that is not one of the caller’s own answers 404 `resource_missing` naming the parameter.';
+const notes =
+  '`metadata` is merged into the current one (a key set to "" is removed, `null` removes all; at most 50 keys of up to 40 characters, string values of up to 500); `description: null` removes it.';
 
 export const operations: Readonly<Record<string, OperationDoc>> = {
   'POST /v1/payments': {
@@ -110,8 +116,7 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     operationId: 'listPayments',
     tag: 'Payments',
     summary: 'List payments',
-    description:
-      'Payments of this merchant, newest first, filtered by status, customer and creation time; page with `starting_after` (the last id of the previous page).',
+    description: `Payments of this merchant, filtered by status and customer. ${paging} A page carries each payment's refunds only with \`expand[]=refunds\` and its timeline only with \`expand[]=events\`.`,
     access: 'merchant',
     success: { 200: 'A page of payments.' },
     example: { query: { status: 'succeeded', limit: 10 } },
@@ -121,10 +126,22 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     tag: 'Payments',
     summary: 'Retrieve a payment',
     description:
-      'The payment with its refunds; with `at`, the payment as it was at that instant, folded from its recorded events. Another merchant’s payment answers 404, as an unknown id does.',
+      'The payment with its refunds; `expand[]=events` adds its timeline (as GET /v1/payments/{id}/events lists it). With `at`, the payment as it was at that instant, folded from its recorded events. Another merchant’s payment answers 404, as an unknown id does.',
     access: 'merchant',
     success: { 200: 'The payment.' },
     example: { ids: { id: idFrom.payment } },
+  },
+  'POST /v1/payments/{id}': {
+    operationId: 'updatePayment',
+    tag: 'Payments',
+    summary: 'Update a payment',
+    description: `Changes the merchant’s notes on a payment, in any status: ${notes} Announced as \`payment.updated\`; later events of the payment carry the new notes. An optional Idempotency-Key makes a retry answer the first result.`,
+    access: 'merchant',
+    success: { 200: 'The payment, updated.' },
+    example: {
+      ids: { id: idFrom.payment },
+      body: { description: 'Order #1001, gift wrapped', metadata: { order_id: '1001' } },
+    },
   },
   'POST /v1/payments/{id}/capture': {
     operationId: 'capturePayment',
@@ -210,6 +227,24 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 200: 'The refund.' },
     example: { ids: { id: idFrom.refund } },
   },
+  'GET /v1/refunds': {
+    operationId: 'listRefunds',
+    tag: 'Refunds',
+    summary: 'List refunds',
+    description: `Refunds of this merchant’s payments, of one payment with \`payment_id\`. ${paging}`,
+    access: 'merchant',
+    success: { 200: 'A page of refunds.' },
+    example: { query: { limit: 10 } },
+  },
+  'GET /v1/payments/{id}/refunds': {
+    operationId: 'listPaymentRefunds',
+    tag: 'Refunds',
+    summary: "List a payment's refunds",
+    description: `The refunds of one of this merchant’s payments. ${paging}`,
+    access: 'merchant',
+    success: { 200: 'A page of refunds.' },
+    example: { ids: { id: idFrom.payment }, query: { limit: 10 } },
+  },
   'POST /v1/accounts': {
     operationId: 'createAccount',
     tag: 'Accounts',
@@ -229,6 +264,27 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'merchant',
     success: { 200: 'The account.' },
     example: { ids: { id: idFrom.account } },
+  },
+  'GET /v1/accounts': {
+    operationId: 'listAccounts',
+    tag: 'Accounts',
+    summary: 'List accounts',
+    description: `This merchant’s accounts, filtered by \`type\` and \`currency\`, with their balances. ${paging}`,
+    access: 'merchant',
+    success: { 200: 'A page of accounts.' },
+    example: { query: { type: 'customer', currency: 'USD', limit: 10 } },
+  },
+  'POST /v1/accounts/{id}': {
+    operationId: 'updateAccount',
+    tag: 'Accounts',
+    summary: 'Update an account',
+    description: `Changes the merchant’s notes on an account: ${notes} Announced as \`account.updated\`. An optional Idempotency-Key makes a retry answer the first result.`,
+    access: 'merchant',
+    success: { 200: 'The account, updated.' },
+    example: {
+      ids: { id: idFrom.account },
+      body: { description: 'Wallet of customer 1001', metadata: { tier: 'gold' } },
+    },
   },
   'GET /v1/accounts/{id}/balance': {
     operationId: 'getAccountBalance',
@@ -268,6 +324,15 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 200: 'The deposit.' },
     example: { ids: { id: idFrom.deposit } },
   },
+  'GET /v1/deposits': {
+    operationId: 'listDeposits',
+    tag: 'Deposits',
+    summary: 'List deposits',
+    description: `Deposits into this merchant’s accounts, into one with \`account_id\`. ${paging}`,
+    access: 'merchant',
+    success: { 200: 'A page of deposits.' },
+    example: { query: { limit: 10 } },
+  },
   'POST /v1/transfers': {
     operationId: 'createTransfer',
     tag: 'Transfers',
@@ -306,12 +371,20 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     success: { 200: 'The transfer.' },
     example: { ids: { id: idFrom.transfer } },
   },
+  'GET /v1/transfers': {
+    operationId: 'listTransfers',
+    tag: 'Transfers',
+    summary: 'List transfers',
+    description: `Transfers between this merchant’s accounts, filtered by \`status\` and by \`account_id\` (either side). ${paging}`,
+    access: 'merchant',
+    success: { 200: 'A page of transfers.' },
+    example: { query: { status: 'succeeded', limit: 10 } },
+  },
   'GET /v1/events': {
     operationId: 'listEvents',
     tag: 'Events',
     summary: 'List events',
-    description:
-      'This merchant’s events, newest first; `type` takes a type or a prefix such as `payment.*`. Bracketed query names (`created[gte]`) need `-g` with curl.',
+    description: `This merchant’s events; \`type\` takes a type or a prefix such as \`payment.*\`. ${paging}`,
     access: 'merchant',
     success: { 200: 'A page of events.' },
     example: { query: { type: 'payment.*', limit: 10 } },
@@ -534,6 +607,24 @@ export const operations: Readonly<Record<string, OperationDoc>> = {
     access: 'admin',
     success: { 201: 'The merchant, with its API key.' },
     example: { body: { name: 'Acme' } },
+  },
+  'GET /v1/merchants': {
+    operationId: 'listMerchants',
+    tag: 'Admin',
+    summary: 'List merchants',
+    description: `Every merchant, without keys. ${paging}`,
+    access: 'admin',
+    success: { 200: 'A page of merchants.' },
+    example: { query: { limit: 10 } },
+  },
+  'GET /v1/merchants/{id}': {
+    operationId: 'getMerchant',
+    tag: 'Admin',
+    summary: 'Retrieve a merchant',
+    description: 'A merchant, without its keys.',
+    access: 'admin',
+    success: { 200: 'The merchant.' },
+    example: { ids: { id: idFrom.merchant } },
   },
   'GET /v1/ledger/integrity': {
     operationId: 'checkLedgerIntegrity',

@@ -2,15 +2,21 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../dependencies.ts';
 import type { depositWorkflow } from '../../../workflows/deposit.ts';
-import { idempotencySettings, idempotent } from '../idempotency.ts';
+import type { Prisma } from '../../db/prisma.ts';
+import { idempotencySettings, idempotent, idempotentIfKeyed } from '../idempotency.ts';
 import { resourceIdFor, resultBefore, startOrFind } from '../workflow-runs.ts';
 import { deadlineAfter } from '../answer-deadlines.ts';
 import { balance, createAccount, entries } from '../../ledger/ledger.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { isCurrencyCode, toJsonAmount } from '../../domain/money.ts';
-import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
+import { IdParams, IdempotencyHeaders, OptionalIdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import {
   Account,
+  AccountList,
+  AccountListQuery,
+  DepositList,
+  DepositListQuery,
+  UpdateAccountBody,
   Balance,
   BalanceQuery,
   CreateAccountBody,
@@ -21,44 +27,20 @@ import {
 } from '../schemas/accounts.ts';
 import { queryInstant } from '../query-time.ts';
 import { presentDeposit } from '../../deposits/public-deposit.ts';
+import { presentAccount, type AccountFacts } from '../../accounts/public-account.ts';
+import { updateAccountDetails } from '../../accounts/account-details.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
-/** The merchant's account, or 404 whether it does not exist or belongs to someone else. */
 /** The merchant's account; 404 naming `param` (where the id came from) for unknown and others' ids. */
 export async function findMerchantAccount(
   deps: AppDependencies,
   merchantId: string,
   id: string,
   param = 'id',
-): Promise<AccountRow> {
+): Promise<AccountFacts> {
   const account = await deps.prisma.account.findFirst({ where: { id, merchantId } });
   if (!account) throw new PaymentsError('resource_missing', `No such account: '${id}'.`, param);
   return account;
-}
-
-interface AccountRow {
-  id: string;
-  type: string;
-  currency: string;
-  balance: bigint;
-  held: bigint;
-  reference: string | null;
-  externalReference: string | null;
-  createdAt: Date;
-}
-
-function presentAccount(account: AccountRow): Account {
-  return {
-    id: account.id,
-    object: 'account',
-    type: account.type,
-    currency: account.currency,
-    balance: toJsonAmount(account.balance),
-    available: toJsonAmount(account.balance - account.held),
-    held: toJsonAmount(account.held),
-    reference: account.reference,
-    external_reference: account.externalReference,
-    created_at: account.createdAt.toISOString(),
-  };
 }
 
 export async function accountRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
@@ -93,6 +75,8 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
         currency: request.body.currency,
         reference: request.body.reference,
         externalReference,
+        description: request.body.description,
+        metadata: request.body.metadata,
       }).catch(async (error: unknown) => {
         // Two creations with one reference at once: the unique index lets one through.
         if (await taken()) throw refuseTaken();
@@ -103,9 +87,56 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
   );
 
   app.get(
+    '/v1/accounts',
+    { schema: { tags: ['accounts'], querystring: AccountListQuery, response: withErrors({ 200: AccountList }) } },
+    async (request) => {
+      const { merchantId, query } = request;
+      const where: Prisma.AccountWhereInput = { merchantId };
+      if (query.type !== undefined) where.type = query.type;
+      if (query.currency !== undefined) where.currency = query.currency;
+      const page = await listPage(
+        pageRequest(query),
+        {
+          position: (id) =>
+            deps.prisma.account.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
+          rows: (page) => deps.prisma.account.findMany({ ...page, where: { AND: [where, page.where] } }),
+        },
+        'account',
+      );
+      return presentList(page, presentAccount);
+    },
+  );
+
+  app.get(
     '/v1/accounts/:id',
     { schema: { tags: ['accounts'], params: IdParams, response: withErrors({ 200: Account }) } },
     async (request) => presentAccount(await findAccount(request.merchantId, request.params.id)),
+  );
+
+  // The merchant's notes on an account: the row and an account.updated event.
+  app.post(
+    '/v1/accounts/:id',
+    {
+      schema: {
+        tags: ['accounts'],
+        params: IdParams,
+        headers: OptionalIdempotencyHeaders,
+        body: UpdateAccountBody,
+        response: withErrors({ 200: Account }),
+      },
+    },
+    async (request, reply) => {
+      const { merchantId, body } = request;
+      const settings = idempotencySettings(deps.config);
+      return idempotentIfKeyed(deps.prisma, settings, request, reply, merchantId, async () => {
+        const updated = await updateAccountDetails(deps.prisma, merchantId, request.params.id, {
+          description: body.description,
+          metadata: body.metadata,
+        });
+        if (!updated) throw new PaymentsError('resource_missing', `No such account: '${request.params.id}'.`, 'id');
+        return { status: 200, body: presentAccount(updated) };
+      });
+    },
   );
 
   app.post(
@@ -223,6 +254,26 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
           created_at: entry.createdAt.toISOString(),
         })),
       };
+    },
+  );
+
+  app.get(
+    '/v1/deposits',
+    { schema: { tags: ['accounts'], querystring: DepositListQuery, response: withErrors({ 200: DepositList }) } },
+    async (request) => {
+      const { merchantId, query } = request;
+      const where: Prisma.DepositWhereInput = { merchantId };
+      if (query.account_id !== undefined) where.accountId = query.account_id;
+      const page = await listPage(
+        pageRequest(query),
+        {
+          position: (id) =>
+            deps.prisma.deposit.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
+          rows: (page) => deps.prisma.deposit.findMany({ ...page, where: { AND: [where, page.where] } }),
+        },
+        'deposit',
+      );
+      return presentList(page, presentDeposit);
     },
   );
 

@@ -9,7 +9,7 @@ import { presentEvent } from '../../events/present.ts';
 import { deliveryInclude, presentDelivery, startDeliveryWorkflow } from '../../webhooks/deliveries.ts';
 import { IdParams, withErrors } from '../schemas/common.ts';
 import { Event, EventList, EventListQuery, RedeliveryList, type RedeliverySkipReason } from '../schemas/events.ts';
-import { optionalQueryInstant } from '../query-time.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 // The merchant's outbound events (the outbox), newest first, and redelivery of the ones whose
 // last delivery to an endpoint failed.
@@ -38,31 +38,16 @@ export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencie
         );
       }
       if (query.type) where.type = query.type.endsWith('.*') ? { startsWith: query.type.slice(0, -1) } : query.type;
-      if (query['created[gte]'] || query['created[lte]']) {
-        where.createdAt = {
-          gte: optionalQueryInstant(query['created[gte]'], 'created[gte]'),
-          lte: optionalQueryInstant(query['created[lte]'], 'created[lte]'),
-        };
-      }
-      if (query.starting_after) {
-        const cursor = await prisma.event.findFirst({
-          where: { id: query.starting_after, merchantId },
-          select: { id: true, createdAt: true },
-        });
-        if (!cursor) throw new PaymentsError('resource_missing', 'No such event for starting_after.', 'starting_after');
-        // Newest first; ties on created_at are broken by id so no event is skipped or repeated.
-        where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
-      }
-      const rows = await prisma.event.findMany({
-        where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: query.limit + 1,
-      });
-      return {
-        object: 'list' as const,
-        data: rows.slice(0, query.limit).map(presentEvent),
-        has_more: rows.length > query.limit,
-      };
+      const page = await listPage(
+        pageRequest(query),
+        {
+          position: (id) =>
+            prisma.event.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
+          rows: (page) => prisma.event.findMany({ ...page, where: { AND: [where, page.where] } }),
+        },
+        'event',
+      );
+      return presentList(page, presentEvent);
     },
   );
 

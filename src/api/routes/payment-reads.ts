@@ -1,5 +1,5 @@
 import type { Prisma, PrismaClient } from '../../db/prisma.ts';
-import { PaymentsError } from '../../domain/errors.ts';
+import { listPage, type PageRequest } from '../list-pages.ts';
 import type { ColumnCipher } from '../../crypto/column-cipher.ts';
 import { openPaymentSecrets } from '../../payments/payment-secrets.ts';
 
@@ -16,22 +16,17 @@ export async function loadPayment(prisma: PrismaClient, cipher: ColumnCipher, me
   return row ? openPaymentSecrets(cipher, row) : null;
 }
 
-export const maxPaymentPageSize = 100;
-
+/**
+ * A page of the merchant's payments, newest first (src/api/list-pages.ts), with their refunds
+ * (a list shows them only when asked: `expand[]=refunds`), their encrypted columns readable.
+ */
 export async function listPayments(
   prisma: PrismaClient,
   cipher: ColumnCipher,
   merchantId: string,
-  filter: {
-    status?: string | undefined;
-    customer?: string | undefined;
-    createdGte?: Date | undefined;
-    createdLte?: Date | undefined;
-    limit: number;
-    startingAfter?: string | undefined;
-  },
+  filter: { status?: string | undefined; customer?: string | undefined },
+  page: PageRequest,
 ) {
-  const limit = Math.min(Math.max(filter.limit, 1), maxPaymentPageSize);
   const where: Prisma.PaymentWhereInput = { merchantId };
   if (filter.status) where.status = filter.status;
   if (filter.customer) {
@@ -46,23 +41,46 @@ export async function listPayments(
       },
     ];
   }
-  if (filter.createdGte || filter.createdLte) where.createdAt = { gte: filter.createdGte, lte: filter.createdLte };
-  if (filter.startingAfter) {
-    const cursor = await prisma.payment.findFirst({
-      where: { id: filter.startingAfter, merchantId },
-      select: { id: true, createdAt: true },
-    });
-    if (!cursor) throw new PaymentsError('resource_missing', 'No such payment for starting_after.', 'starting_after');
-    // Newest first; ties on created_at are broken by id so no payment is skipped or repeated.
-    where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
-  }
-  const rows = await prisma.payment.findMany({
-    where,
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: limit + 1,
-    include: withRefunds,
+  const found = await listPage(
+    page,
+    {
+      position: (id) => prisma.payment.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
+      rows: (page) => prisma.payment.findMany({ ...page, where: { AND: [where, page.where] }, include: withRefunds }),
+    },
+    'payment',
+  );
+  return { ...found, data: found.data.map((row) => openPaymentSecrets(cipher, row)) };
+}
+
+/** The merchant's refunds, newest first; of one payment with `paymentId`. */
+export function listRefunds(
+  prisma: PrismaClient,
+  merchantId: string,
+  filter: { paymentId?: string | undefined },
+  page: PageRequest,
+) {
+  const where: Prisma.RefundWhereInput = { payment: { merchantId } };
+  if (filter.paymentId !== undefined) where.paymentId = filter.paymentId;
+  return listPage(
+    page,
+    {
+      position: (id) => prisma.refund.findFirst({ where: { ...where, id }, select: { id: true, createdAt: true } }),
+      rows: (page) => prisma.refund.findMany({ ...page, where: { AND: [where, page.where] } }),
+    },
+    'refund',
+  );
+}
+
+/** The public timelines of several payments at once (for `expand[]=events`), by payment id. */
+export async function loadTimelines(prisma: PrismaClient, paymentIds: readonly string[]) {
+  const rows = await prisma.paymentEvent.findMany({
+    where: { paymentId: { in: [...paymentIds] } },
+    orderBy: [{ paymentId: 'asc' }, { version: 'asc' }],
+    select: { paymentId: true, type: true, data: true, createdAt: true },
   });
-  return { data: rows.slice(0, limit).map((row) => openPaymentSecrets(cipher, row)), hasMore: rows.length > limit };
+  const byPayment = new Map<string, typeof rows>(paymentIds.map((id) => [id, []]));
+  for (const row of rows) byPayment.get(row.paymentId)?.push(row);
+  return byPayment;
 }
 
 /**

@@ -26,15 +26,21 @@ import {
   PaymentList,
   PaymentListQuery,
   PaymentQuery,
+  PaymentRefundListQuery,
   PaymentTimeline,
   Refund,
   RefundBody,
+  RefundList,
+  RefundListQuery,
+  UpdatePaymentBody,
 } from '../schemas/payments.ts';
-import { loadPayment, listPayments, loadPaymentEvents } from './payment-reads.ts';
-import { presentPayment, type PaymentFacts } from '../../payments/public-payment.ts';
+import { loadPayment, listPayments, listRefunds, loadPaymentEvents, loadTimelines } from './payment-reads.ts';
+import { presentPayment, type PaymentExpansion, type PaymentFacts } from '../../payments/public-payment.ts';
+import { updatePaymentDetails } from '../../payments/payment-details.ts';
+import { pageRequest, presentList } from '../list-pages.ts';
 import { presentRefund, type RefundFacts } from '../../payments/public-refund.ts';
 import { presentTimeline } from '../../payments/public-payment-timeline.ts';
-import { optionalQueryInstant, queryInstant } from '../query-time.ts';
+import { queryInstant } from '../query-time.ts';
 import { foldPayment } from '../../domain/payment-history.ts';
 import { cardFingerprint } from '../../payments/card-fingerprint.ts';
 import { labelRequestLog } from '../request-log.ts';
@@ -201,6 +207,12 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     },
   );
 
+  /** What `expand[]` adds: refunds always on a single payment, the timeline on request. */
+  const expansionOf = async (payment: { id: string }, expand: readonly string[] = []): Promise<PaymentExpansion> => ({
+    refunds: true,
+    events: expand.includes('events') ? await loadPaymentEvents(deps.prisma, payment.id) : undefined,
+  });
+
   // With `at`, the payment as it was then, folded from its events (src/domain/payment-history.ts).
   app.get(
     '/v1/payments/:id',
@@ -214,13 +226,17 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     },
     async (request) => {
       const payment = await ownPayment(request.merchantId, request.params.id);
-      if (request.query.at === undefined) return presentPayment(payment);
+      const expand = request.query['expand[]'];
+      if (request.query.at === undefined) return presentPayment(payment, await expansionOf(payment, expand));
       const at = queryInstant(request.query.at, 'at');
       if (at.getTime() < payment.createdAt.getTime()) {
         throw new PaymentsError('resource_missing', `No such payment at ${at.toISOString()}: '${payment.id}'.`, 'at');
       }
       const events = await loadPaymentEvents(deps.prisma, payment.id, at);
-      return presentPayment(foldPayment(payment, events, payment.refunds));
+      return presentPayment(foldPayment(payment, events, payment.refunds), {
+        refunds: true,
+        events: expand?.includes('events') ? events : undefined,
+      });
     },
   );
 
@@ -228,16 +244,87 @@ export async function paymentRoutes(fastify: FastifyInstance, deps: AppDependenc
     '/v1/payments',
     { schema: { tags: ['payments'], querystring: PaymentListQuery, response: withErrors({ 200: PaymentList }) } },
     async (request) => {
-      const query = request.query;
-      const page = await listPayments(deps.prisma, cipher(), request.merchantId, {
-        status: query.status,
-        customer: query.customer,
-        createdGte: optionalQueryInstant(query['created[gte]'], 'created[gte]'),
-        createdLte: optionalQueryInstant(query['created[lte]'], 'created[lte]'),
-        limit: query.limit,
-        startingAfter: query.starting_after,
+      const { query } = request;
+      const page = await listPayments(
+        deps.prisma,
+        cipher(),
+        request.merchantId,
+        { status: query.status, customer: query.customer },
+        pageRequest(query),
+      );
+      // A page carries refunds and timelines only when asked: each is a list of its own.
+      const expand = query['expand[]'] ?? [];
+      const timelines = expand.includes('events')
+        ? await loadTimelines(
+            deps.prisma,
+            page.data.map((payment) => payment.id),
+          )
+        : undefined;
+      return presentList(page, (payment) =>
+        presentPayment(payment, { refunds: expand.includes('refunds'), events: timelines?.get(payment.id) }),
+      );
+    },
+  );
+
+  // The merchant's notes on a payment, whatever its status: the row and a payment.updated event.
+  app.post(
+    '/v1/payments/:id',
+    {
+      schema: {
+        tags: ['payments'],
+        params: IdParams,
+        headers: OptionalIdempotencyHeaders,
+        body: UpdatePaymentBody,
+        response: withErrors({ 200: Payment }),
+      },
+    },
+    async (request, reply) => {
+      const { merchantId, body } = request;
+      return maybeIdempotent(request, reply, async () => {
+        const updated = await updatePaymentDetails(deps.prisma, cipher(), merchantId, request.params.id, {
+          description: body.description,
+          metadata: body.metadata,
+        });
+        if (!updated) throw new PaymentsError('resource_missing', `No such payment: '${request.params.id}'.`, 'id');
+        return { status: 200, body: presentPayment(updated) };
       });
-      return { object: 'list' as const, data: page.data.map(presentPayment), has_more: page.hasMore };
+    },
+  );
+
+  app.get(
+    '/v1/refunds',
+    { schema: { tags: ['payments'], querystring: RefundListQuery, response: withErrors({ 200: RefundList }) } },
+    async (request) => {
+      const { query } = request;
+      const page = await listRefunds(
+        deps.prisma,
+        request.merchantId,
+        { paymentId: query.payment_id },
+        pageRequest(query),
+      );
+      return presentList(page, presentRefund);
+    },
+  );
+
+  app.get(
+    '/v1/payments/:id/refunds',
+    {
+      schema: {
+        tags: ['payments'],
+        params: IdParams,
+        querystring: PaymentRefundListQuery,
+        response: withErrors({ 200: RefundList }),
+      },
+    },
+    async (request) => {
+      const payment = await ownPayment(request.merchantId, request.params.id);
+      const page = await listRefunds(
+        deps.prisma,
+        request.merchantId,
+        { paymentId: payment.id },
+        pageRequest(request.query),
+      );
+      return presentList(page, presentRefund);
     },
   );
 

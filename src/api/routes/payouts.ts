@@ -17,10 +17,9 @@ import { deadlineAfter, readModelGraceMs, settledBy } from '../answer-deadlines.
 import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { CreatePayoutBody, Payout, PayoutList, PayoutListQuery } from '../schemas/payouts.ts';
 import { startPayout, startedPayoutAmount } from './payout-start.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 // Payouts of a merchant's available balance to its bank; the payout workflow does the work.
-
-export const maxPayoutPageSize = 100;
 
 export function payoutDefaults(config: Config): PayoutDefaults {
   return { schedule: config.payoutDefaultSchedule, minimumMinor: config.payoutMinimumAmountMinor };
@@ -90,24 +89,18 @@ export async function payoutRoutes(fastify: FastifyInstance, deps: AppDependenci
     { schema: { tags: ['payouts'], querystring: PayoutListQuery, response: withErrors({ 200: PayoutList }) } },
     async (request) => {
       const { merchantId, query } = request;
-      const limit = Math.min(Math.max(query.limit, 1), maxPayoutPageSize);
       const where: Prisma.PayoutWhereInput = { merchantId };
       if (query.status) where.status = query.status;
       if (query.currency) where.currency = query.currency;
-      if (query.starting_after) {
-        const cursor = await ownPayout(merchantId, query.starting_after);
-        if (!cursor) {
-          throw new PaymentsError('resource_missing', 'No such payout for starting_after.', 'starting_after');
-        }
-        // Newest first; ties on created_at are broken by id so no payout is skipped or repeated.
-        where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
-      }
-      const rows = await deps.prisma.payout.findMany({
-        where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-      });
-      return { object: 'list' as const, data: rows.slice(0, limit).map(presentPayout), has_more: rows.length > limit };
+      const page = await listPage(
+        pageRequest(query),
+        {
+          position: (id) => ownPayout(merchantId, id),
+          rows: (page) => deps.prisma.payout.findMany({ ...page, where: { AND: [where, page.where] } }),
+        },
+        'payout',
+      );
+      return presentList(page, presentPayout);
     },
   );
 

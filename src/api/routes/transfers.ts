@@ -10,7 +10,9 @@ import { findMerchantAccount } from './accounts.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { presentTransfer } from '../../transfers/public-transfer.ts';
 import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
-import { CreateTransferBody, Transfer } from '../schemas/transfers.ts';
+import { CreateTransferBody, Transfer, TransferList, TransferListQuery } from '../schemas/transfers.ts';
+import type { Prisma } from '../../db/prisma.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 /** The workflow names the transfer's id `transferId`. */
 const fromView = (transfer: TransferView) => presentTransfer({ ...transfer, id: transfer.transferId });
@@ -83,6 +85,30 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
         };
         return done ? { status: 201, body: fromView(done) } : { status: 202, body: fromView(pending) };
       });
+    },
+  );
+
+  app.get(
+    '/v1/transfers',
+    { schema: { tags: ['transfers'], querystring: TransferListQuery, response: withErrors({ 200: TransferList }) } },
+    async (request) => {
+      const { merchantId, query } = request;
+      const where: Prisma.TransferWhereInput = { merchantId };
+      // Either side: an account's transfers in and out.
+      if (query.account_id !== undefined) {
+        where.OR = [{ fromAccountId: query.account_id }, { toAccountId: query.account_id }];
+      }
+      if (query.status !== undefined) where.status = query.status;
+      const page = await listPage(
+        pageRequest(query),
+        {
+          position: (id) =>
+            deps.prisma.transfer.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
+          rows: (page) => deps.prisma.transfer.findMany({ ...page, where: { AND: [where, page.where] } }),
+        },
+        'transfer',
+      );
+      return presentList(page, presentTransfer);
     },
   );
 

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDependencies } from '../dependencies.ts';
 import type { Prisma } from '../../db/prisma.ts';
 import { PaymentsError } from '../../domain/errors.ts';
+import { listPage, pageRequest, presentList } from '../list-pages.ts';
 import {
   checkEndpointUrl,
   checkEventTypes,
@@ -97,26 +98,16 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
     async (request) => {
       const { merchantId, query } = request;
       const where: Prisma.WebhookEndpointWhereInput = { merchantId, status: { not: 'deleted' } };
-      if (query.starting_after) {
-        const cursor = await prisma.webhookEndpoint.findFirst({
-          where: { id: query.starting_after, merchantId },
-          select: { id: true, createdAt: true },
-        });
-        if (!cursor) {
-          throw new PaymentsError('resource_missing', 'No such webhook endpoint for starting_after.', 'starting_after');
-        }
-        where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
-      }
-      const rows = await prisma.webhookEndpoint.findMany({
-        where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: query.limit + 1,
-      });
-      return {
-        object: 'list' as const,
-        data: rows.slice(0, query.limit).map((row) => presentEndpoint(row)),
-        has_more: rows.length > query.limit,
-      };
+      const page = await listPage(
+        pageRequest(query),
+        {
+          position: (id) =>
+            prisma.webhookEndpoint.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
+          rows: (page) => prisma.webhookEndpoint.findMany({ ...page, where: { AND: [where, page.where] } }),
+        },
+        'webhook endpoint',
+      );
+      return presentList(page, (row) => presentEndpoint(row));
     },
   );
 
@@ -268,26 +259,20 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
       const where: Prisma.WebhookDeliveryWhereInput = { endpointId: endpoint.id };
       if (query.status) where.status = query.status;
       if (query.event_id) where.eventId = query.event_id;
-      if (query.starting_after) {
-        const cursor = await prisma.webhookDelivery.findFirst({
-          where: { id: query.starting_after, endpointId: endpoint.id },
-          select: { id: true, createdAt: true },
-        });
-        if (!cursor)
-          throw new PaymentsError('resource_missing', 'No such delivery for starting_after.', 'starting_after');
-        where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
-      }
-      const rows = await prisma.webhookDelivery.findMany({
-        where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: query.limit + 1,
-        include: deliveryInclude,
-      });
-      return {
-        object: 'list' as const,
-        data: rows.slice(0, query.limit).map(presentDelivery),
-        has_more: rows.length > query.limit,
-      };
+      const page = await listPage(
+        pageRequest(query),
+        {
+          position: (id) =>
+            prisma.webhookDelivery.findFirst({
+              where: { id, endpointId: endpoint.id },
+              select: { id: true, createdAt: true },
+            }),
+          rows: (page) =>
+            prisma.webhookDelivery.findMany({ ...page, where: { AND: [where, page.where] }, include: deliveryInclude }),
+        },
+        'delivery',
+      );
+      return presentList(page, presentDelivery);
     },
   );
 }

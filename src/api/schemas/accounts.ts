@@ -1,5 +1,16 @@
 import { Type, type Static } from 'typebox';
-import { AmountMinor, CurrencyCode, SignedAmountMinor } from './common.ts';
+import {
+  AmountMinor,
+  CurrencyCode,
+  Metadata,
+  MetadataUpdate,
+  SignedAmountMinor,
+  UpdatableDescription,
+} from './common.ts';
+import { listOf, listQuery } from '../list-pages.ts';
+import { maxDescriptionLength } from '../../domain/metadata-limits.ts';
+import { Account } from '../../accounts/public-account.ts';
+import { Deposit } from '../../deposits/public-deposit.ts';
 
 export const CreateAccountBody = Type.Object(
   {
@@ -8,24 +19,27 @@ export const CreateAccountBody = Type.Object(
     reference: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     /** The merchant's own number for it (a loan or wallet number), unique per merchant: payment records find it by this. */
     external_reference: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' })),
+    description: Type.Optional(Type.String({ minLength: 1, maxLength: maxDescriptionLength })),
+    metadata: Type.Optional(Metadata),
   },
   { additionalProperties: false },
 );
 export type CreateAccountBody = Static<typeof CreateAccountBody>;
 
-export const Account = Type.Object({
-  id: Type.String(),
-  object: Type.Literal('account'),
-  type: Type.String(),
-  currency: Type.String(),
-  balance: SignedAmountMinor,
-  available: SignedAmountMinor,
-  held: SignedAmountMinor,
-  reference: Type.Union([Type.String(), Type.Null()]),
-  external_reference: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String({ format: 'date-time' }),
+// The public shape lives with the resource, shared by routes and events.
+export { Account };
+
+export const AccountList = listOf(Account);
+export const AccountListQuery = listQuery({
+  type: Type.Optional(Type.Union([Type.Literal('customer'), Type.Literal('merchant')])),
+  currency: Type.Optional(CurrencyCode),
 });
-export type Account = Static<typeof Account>;
+
+/** POST /v1/accounts/:id: what a merchant may change of an account. */
+export const UpdateAccountBody = Type.Object(
+  { description: Type.Optional(UpdatableDescription), metadata: Type.Optional(MetadataUpdate) },
+  { additionalProperties: false },
+);
 
 export const CreateDepositBody = Type.Object(
   {
@@ -37,7 +51,9 @@ export const CreateDepositBody = Type.Object(
 export type CreateDepositBody = Static<typeof CreateDepositBody>;
 
 // The public shape lives with the resource, shared by routes and events.
-export { Deposit } from '../../deposits/public-deposit.ts';
+export { Deposit };
+export const DepositList = listOf(Deposit);
+export const DepositListQuery = listQuery({ account_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) });
 
 export const BalanceQuery = Type.Object(
   { at: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 instant; default now' })) },

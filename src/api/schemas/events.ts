@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { listOf, listQuery } from '../list-pages.ts';
 
 export const Event = Type.Object({
   id: Type.String(),
@@ -8,28 +9,17 @@ export const Event = Type.Object({
   data: Type.Object({ object: Type.Record(Type.String(), Type.Unknown()) }),
 });
 
-export const EventList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(Event),
-  has_more: Type.Boolean(),
-});
+export const EventList = listOf(Event);
 
-export const EventListQuery = Type.Object(
-  {
-    type: Type.Optional(
-      Type.String({
-        maxLength: 100,
-        pattern: '^[a-z0-9_.]+(\\.\\*)?$',
-        description: 'An event type, or a prefix ending in ".*" (e.g. payment.*)',
-      }),
-    ),
-    'created[gte]': Type.Optional(Type.String({ format: 'date-time' })),
-    'created[lte]': Type.Optional(Type.String({ format: 'date-time' })),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-    starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
+export const EventListQuery = listQuery({
+  type: Type.Optional(
+    Type.String({
+      maxLength: 100,
+      pattern: '^[a-z0-9_.]+(\\.\\*)?$',
+      description: 'An event type, or a prefix ending in ".*" (e.g. payment.*)',
+    }),
+  ),
+});
 
 export const DeliveryAttempt = Type.Object({
   attempt: Type.Integer(),
@@ -53,11 +43,7 @@ export const Delivery = Type.Object({
   attempts: Type.Array(DeliveryAttempt),
 });
 
-export const DeliveryList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(Delivery),
-  has_more: Type.Boolean(),
-});
+export const DeliveryList = listOf(Delivery);
 
 const RedeliverySkipReason = Type.Union([
   Type.Literal('delivery_in_progress'),

@@ -1,4 +1,6 @@
 import { Type, type Static } from 'typebox';
+import { listOf, listQuery } from '../list-pages.ts';
+import { Merchant } from '../../merchants/public-merchant.ts';
 
 export const CreateMerchantBody = Type.Object(
   { name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) },
@@ -13,3 +15,8 @@ export const CreatedMerchant = Type.Object({
   api_key: Type.String({ description: 'Shown once; only its hash is stored.' }),
   created_at: Type.String({ format: 'date-time' }),
 });
+
+// The public shape lives with the resource.
+export { Merchant };
+export const MerchantList = listOf(Merchant);
+export const MerchantListQuery = listQuery({});

@@ -1,5 +1,8 @@
 import { Type, type Static } from 'typebox';
-import { AmountMinor, CurrencyCode } from './common.ts';
+import { AmountMinor, CurrencyCode, Metadata, MetadataUpdate, UpdatableDescription } from './common.ts';
+import { listOf, listQuery } from '../list-pages.ts';
+import { Refund } from '../../payments/public-refund.ts';
+import { maxDescriptionLength } from '../../domain/metadata-limits.ts';
 import { paymentStatuses } from '../../domain/payment-state.ts';
 import { Payment } from '../../payments/public-payment.ts';
 
@@ -25,10 +28,8 @@ export const CreatePaymentBody = Type.Object(
     ]),
     capture_method: Type.Optional(Type.Union([Type.Literal('automatic'), Type.Literal('manual')])),
     customer: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    description: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000 })),
-    metadata: Type.Optional(
-      Type.Record(Type.String({ maxLength: 40 }), Type.String({ maxLength: 500 }), { maxProperties: 20 }),
-    ),
+    description: Type.Optional(Type.String({ minLength: 1, maxLength: maxDescriptionLength })),
+    metadata: Type.Optional(Metadata),
   },
   { additionalProperties: false },
 );
@@ -47,36 +48,43 @@ export const RefundBody = Type.Object(
 export const EmptyBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()]);
 
 // The public shapes live with the resources, shared by routes and events.
-export { Refund } from '../../payments/public-refund.ts';
-export { Payment };
+export { Payment, Refund };
 export { PaymentTimeline } from '../../payments/public-payment-timeline.ts';
-export const PaymentListQuery = Type.Object(
-  {
-    // An unknown status is a client error, not an empty list.
-    status: Type.Optional(Type.Union(paymentStatuses.map((status) => Type.Literal(status)))),
-    customer: Type.Optional(Type.String({ maxLength: 255 })),
-    'created[gte]': Type.Optional(Type.String({ format: 'date-time' })),
-    'created[lte]': Type.Optional(Type.String({ format: 'date-time' })),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-    starting_after: Type.Optional(Type.String({ maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
+/** `expand[]=events`, `expand[]=refunds`: what a payment answer adds (a lone value is a list of one). */
+const PaymentExpand = Type.Array(Type.Union([Type.Literal('events'), Type.Literal('refunds')]), {
+  maxItems: 2,
+  uniqueItems: true,
+  description: 'events: the payment timeline; refunds: its refunds (a single payment always carries them)',
+});
+
+export const PaymentListQuery = listQuery({
+  // An unknown status is a client error, not an empty list.
+  status: Type.Optional(Type.Union(paymentStatuses.map((status) => Type.Literal(status)))),
+  customer: Type.Optional(Type.String({ maxLength: 255 })),
+  'expand[]': Type.Optional(PaymentExpand),
+});
 
 export const PaymentQuery = Type.Object(
   {
     at: Type.Optional(
       Type.String({ format: 'date-time', description: 'ISO 8601 instant: the payment as it was then; default now' }),
     ),
+    'expand[]': Type.Optional(PaymentExpand),
   },
   { additionalProperties: false },
 );
 
-export const PaymentList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(Payment),
-  has_more: Type.Boolean(),
-});
+export const PaymentList = listOf(Payment);
+export const RefundList = listOf(Refund);
+export const RefundListQuery = listQuery({ payment_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) });
+export const PaymentRefundListQuery = listQuery({});
+
+/** POST /v1/payments/:id: what a merchant may change of a payment. */
+export const UpdatePaymentBody = Type.Object(
+  { description: Type.Optional(UpdatableDescription), metadata: Type.Optional(MetadataUpdate) },
+  { additionalProperties: false },
+);
+export type UpdatePaymentBody = Static<typeof UpdatePaymentBody>;
 
 export const LedgerTransactionList = Type.Object({
   object: Type.Literal('list'),

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { AmountMinor, CurrencyCode } from './common.ts';
+import { listOf, listQuery } from '../list-pages.ts';
 
 export const CreatePayoutBody = Type.Object(
   {
@@ -12,18 +13,13 @@ export const CreatePayoutBody = Type.Object(
 );
 export type CreatePayoutBody = Static<typeof CreatePayoutBody>;
 
-export const PayoutListQuery = Type.Object(
-  {
-    // An unknown status is a client error, not an empty list.
-    status: Type.Optional(
-      Type.Union([Type.Literal('pending'), Type.Literal('in_transit'), Type.Literal('paid'), Type.Literal('failed')]),
-    ),
-    currency: Type.Optional(CurrencyCode),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-    starting_after: Type.Optional(Type.String({ maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
+export const PayoutListQuery = listQuery({
+  // An unknown status is a client error, not an empty list.
+  status: Type.Optional(
+    Type.Union([Type.Literal('pending'), Type.Literal('in_transit'), Type.Literal('paid'), Type.Literal('failed')]),
+  ),
+  currency: Type.Optional(CurrencyCode),
+});
 
 export const PayoutSettings = Type.Object({
   object: Type.Literal('payout_settings'),
@@ -50,8 +46,4 @@ export type UpdatePayoutSettingsBody = Static<typeof UpdatePayoutSettingsBody>;
 export { Payout } from '../../payouts/public-payout.ts';
 import { Payout } from '../../payouts/public-payout.ts';
 
-export const PayoutList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(Payout),
-  has_more: Type.Boolean(),
-});
+export const PayoutList = listOf(Payout);

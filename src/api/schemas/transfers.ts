@@ -1,5 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { AmountMinor, CurrencyCode } from './common.ts';
+import { listOf, listQuery } from '../list-pages.ts';
+import { Transfer } from '../../transfers/public-transfer.ts';
 
 export const CreateTransferBody = Type.Object(
   {
@@ -14,4 +16,9 @@ export const CreateTransferBody = Type.Object(
 export type CreateTransferBody = Static<typeof CreateTransferBody>;
 
 // The public shape lives with the resource, shared by routes and events.
-export { Transfer } from '../../transfers/public-transfer.ts';
+export { Transfer };
+export const TransferList = listOf(Transfer);
+export const TransferListQuery = listQuery({
+  account_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Transfers from or to it' })),
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
+});

@@ -6,6 +6,7 @@ import {
   maxRolledSecretLifetimeSeconds,
   subscribableEventTypes,
 } from '../../webhooks/endpoints.ts';
+import { listOf, listQuery } from '../list-pages.ts';
 
 // The catalog (src/events/catalog.ts) as an enum: the OpenAPI docs list every type.
 const EventType = Type.Enum(subscribableEventTypes, { description: 'An event type, or "*" for every type' });
@@ -60,11 +61,7 @@ export const RollWebhookSecretBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const WebhookEndpointList = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(WebhookEndpoint),
-  has_more: Type.Boolean(),
-});
+export const WebhookEndpointList = listOf(WebhookEndpoint);
 
 export const DeletedWebhookEndpoint = Type.Object({
   id: Type.String(),
@@ -72,20 +69,9 @@ export const DeletedWebhookEndpoint = Type.Object({
   deleted: Type.Literal(true),
 });
 
-export const ListQuery = Type.Object(
-  {
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-    starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
+export const ListQuery = listQuery({});
 
-export const DeliveryListQuery = Type.Object(
-  {
-    status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
-    event_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-    starting_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
+export const DeliveryListQuery = listQuery({
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
+  event_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+});
