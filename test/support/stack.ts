@@ -79,6 +79,11 @@ export async function startStack(
     natsUrl: inject('natsUrl'),
     keyring: Keyring.parse(inject('encryptionKeys')),
     codecAccessToken: `codec_${randomUUID()}`,
+    // Suites share one database and one Temporal namespace: a suite's import (POST /v1/imports)
+    // runs under an id of its own and takes no other suite's staged rows (a merchant id no one
+    // has). The imports suite sets both to its own.
+    importWorkflowId: `import-${suite}-${randomUUID()}`,
+    importMerchantIds: [`mer_no_imports_${suite}`],
     ...overrides,
   };
   const keyring = requireKeyring(config);
