@@ -74,8 +74,8 @@ describe('a database connection lost mid-request', () => {
   it('answers 503 service_unavailable with Retry-After, and the retry succeeds on a fresh connection', async () => {
     const merchant = await stack.merchant();
     const read = () => app.inject({ method: 'GET', url: '/v1/payments', headers: bearer(merchant.apiKey) });
-    // Authentication reads the merchants table first: its query is the one that dies.
-    const lost = await killedWhileWaiting('merchants', read);
+    // Authentication reads the api_keys table first: its query is the one that dies.
+    const lost = await killedWhileWaiting('api_keys', read);
     expect(lost.statusCode).toBe(503);
     expect(lost.headers['retry-after']).toBe('2');
     expect(lost.json()).toEqual({
