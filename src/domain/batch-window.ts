@@ -1,5 +1,6 @@
-// Runs an import's batches a few at a time over disjoint id ranges. Pure (promises only): the
-// import workflow and the benchmark's direct path share it.
+// Runs an import's batches a few at a time over disjoint id ranges. Pure (promises only). Kept
+// for the import runs that took the `import-parallel-batches` branch before stripes
+// (src/domain/batch-stripes.ts, which new runs and the benchmark use): their histories replay it.
 //
 // Why more than one at a time: a batch holds its account locks (external_funding's among them)
 // only from its ledger posting to its commit, the last part of it. While one batch posts,

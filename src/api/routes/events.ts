@@ -73,11 +73,11 @@ export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencie
       const latest = new Map<string, (typeof deliveries)[number]>();
       for (const delivery of deliveries)
         if (!latest.has(delivery.endpointId)) latest.set(delivery.endpointId, delivery);
-      const skipped = [...latest.values()].flatMap((delivery) => {
-        const reason = redeliverySkipReason(delivery);
-        return reason ? [{ endpoint_id: delivery.endpointId, reason }] : [];
-      });
-      const again = [...latest.values()].filter((delivery) => redeliverySkipReason(delivery) === undefined);
+      const judged = [...latest.values()].map((delivery) => ({ delivery, reason: redeliverySkipReason(delivery) }));
+      const skipped = judged.flatMap(({ delivery, reason }) =>
+        reason ? [{ endpoint_id: delivery.endpointId, reason }] : [],
+      );
+      const again = judged.filter(({ reason }) => reason === undefined).map(({ delivery }) => delivery);
       if (again.length === 0) return { object: 'list' as const, data: [], skipped };
 
       const next = again.map((delivery) => ({ endpointId: delivery.endpointId, generation: delivery.generation + 1 }));
