@@ -39,6 +39,31 @@ const log = (line: string): void => {
   process.stderr.write(`[start] ${line}\n`);
 };
 
+// What has started so far, stopped in reverse order at Ctrl-C, and also when a later step fails
+// to start: a failed start must not leave the dev server or PostgreSQL running on their ports.
+const stops: (() => Promise<void>)[] = [];
+async function stopStarted(): Promise<void> {
+  for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`stop failed: ${String(error)}`));
+  stops.length = 0;
+}
+
+/** Notes a server's stop as soon as it is up, even if one started beside it fails. */
+function stoppedLater<T>(started: Promise<T>, stopOf: (server: T) => (() => Promise<void>) | undefined): Promise<T> {
+  return started.then((server) => {
+    const stop = stopOf(server);
+    if (stop) stops.push(stop);
+    return server;
+  });
+}
+
+/** Like Promise.all, but waits for every start to end, so a failure leaves nothing starting unseen. */
+async function allStarted<T extends readonly unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(starts);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   // Dev mode: webhook endpoints on this machine (http://localhost:…) are allowed, unless
@@ -56,39 +81,42 @@ async function main(): Promise<void> {
     config.codecAccessToken ??
     (await ensureDevSecret(dataDir, 'codec-access-token', () => `codec_${randomBytes(24).toString('hex')}`));
   const api = `http://${config.host}:${config.port}`;
-  const stops: (() => Promise<void>)[] = [];
-  onShutdown(async () => {
-    for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`stop failed: ${String(error)}`));
-  });
+  onShutdown(stopStarted);
 
   // The workflow bundle is prebuilt after the first start; when the sources changed, building
   // it again overlaps with the servers starting.
-  const [temporalServer, database, workflowBundle, nats] = await Promise.all([
-    ensureTemporal(config.temporalAddress, {
-      dbFile: path.join(dataDir, 'temporal', 'temporal.sqlite'),
-      sqliteSynchronous: parseSqliteSynchronous(process.env.TEMPORAL_SQLITE_SYNCHRONOUS),
-      port: Number(process.env.TEMPORAL_PORT ?? 7233),
-      uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
-      uiCodecEndpoint: `${api}/codec/${codecAccessToken}`,
-      logFile: path.join(dataDir, 'temporal-server.log'),
-      log,
-    }),
-    resolveDatabase(
-      config.databaseUrl,
-      { folder: 'postgres', port: Number(process.env.EMBEDDED_POSTGRES_PORT ?? 54320), database: 'payments' },
-      log,
+  const [temporalServer, database, workflowBundle, nats] = await allStarted([
+    stoppedLater(
+      ensureTemporal(config.temporalAddress, {
+        dbFile: path.join(dataDir, 'temporal', 'temporal.sqlite'),
+        sqliteSynchronous: parseSqliteSynchronous(process.env.TEMPORAL_SQLITE_SYNCHRONOUS),
+        port: Number(process.env.TEMPORAL_PORT ?? 7233),
+        uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+        uiCodecEndpoint: `${api}/codec/${codecAccessToken}`,
+        logFile: path.join(dataDir, 'temporal-server.log'),
+        log,
+      }),
+      (server) => server.stop,
+    ),
+    stoppedLater(
+      resolveDatabase(
+        config.databaseUrl,
+        { folder: 'postgres', port: Number(process.env.EMBEDDED_POSTGRES_PORT ?? 54320), database: 'payments' },
+        log,
+      ),
+      (database) => database.embedded?.stop,
     ),
     ensureWorkflowBundle(log),
-    ensureNats(config.natsUrl, {
-      port: Number(process.env.NATS_PORT ?? 42220),
-      storeDir: path.join(dataDir, 'nats'),
-      logFile: path.join(dataDir, 'nats-server.log'),
-      log,
-    }),
+    stoppedLater(
+      ensureNats(config.natsUrl, {
+        port: Number(process.env.NATS_PORT ?? 42220),
+        storeDir: path.join(dataDir, 'nats'),
+        logFile: path.join(dataDir, 'nats-server.log'),
+        log,
+      }),
+      (server) => server.stop,
+    ),
   ]);
-  stops.push(temporalServer.stop);
-  stops.push(nats.stop);
-  if (database.embedded) stops.push(database.embedded.stop);
 
   const applied = await applyMigrations(database.url);
   log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
@@ -200,7 +228,8 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   log(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  await stopStarted();
   process.exit(1);
 });
