@@ -315,7 +315,8 @@ database (identical rows, not timed), over \`BENCH_IMPORT_MERCHANTS\` merchants 
 valid row of the same merchant up to 50,000 rows back (duplicates within a batch and across batches); every 100th
 row (1 %) is invalid, by turns an unknown merchant, an unknown account, a currency mismatch, a zero amount, an amount
 over the limit and a \`paid_at\` in the future. Amounts 100 to 99,999 cents, \`paid_at\` spread over 60 days (two or three
-monthly partitions), metadata on every 10th row. Then \`VACUUM ANALYZE\`.
+monthly partitions), a customer reference on every row (20,000 distinct), metadata on every 10th row. Then
+\`VACUUM ANALYZE\`.
 
 **Paths**, each on a fresh, migrated database of its own with the same staged rows:
 
