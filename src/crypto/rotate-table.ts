@@ -48,6 +48,8 @@ function resealed(column: Column, cipher: ColumnCipher, stored: string | null): 
   if (stored === null) return null;
   if (!column.json) return cipher.seal(column.sealed, cipher.open(column.sealed, stored));
   const value: unknown = JSON.parse(stored);
+  // JSON null reads as no value, as sealJson stores it.
+  if (value === null) return null;
   // What sealJson sealed is JSON text; plaintext JSON from before encryption is that text already.
   const json = typeof value === 'string' && isSealed(value) ? cipher.open(column.sealed, value) : stored;
   return JSON.stringify(cipher.seal(column.sealed, json));
