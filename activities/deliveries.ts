@@ -2,6 +2,7 @@ import type { PrismaClient } from '../src/db/prisma.ts';
 import { PaymentsError } from '../src/domain/errors.ts';
 import { appendEvent } from '../src/events/outbox.ts';
 import { presentEvent } from '../src/events/present.ts';
+import { openEvent } from '../src/events/event-secrets.ts';
 import { newId } from '../src/ids.ts';
 import {
   failingDisabledReason,
@@ -100,7 +101,7 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
         endpoint.status === 'enabled'
           ? await sendWebhook({
               url: endpoint.url,
-              body: JSON.stringify(presentEvent(event)),
+              body: JSON.stringify(presentEvent(openEvent(cipher, event))),
               secrets: signingSecrets(endpoint, startedAt.getTime(), (column, sealed) => cipher.open(column, sealed)),
               messageId: event.id,
               timeoutMs: input.timeoutMs,
@@ -149,7 +150,7 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
             data: { status: 'disabled', disabledReason: goneDisabledReason, updatedAt: new Date() },
           });
           if (disabled.count > 0) {
-            await appendEvent(tx, {
+            await appendEvent(tx, cipher, {
               merchantId: endpoint.merchantId,
               type: 'webhook_endpoint.disabled',
               resourceId: endpoint.id,
@@ -207,7 +208,7 @@ export function createDeliveryActivities(prisma: PrismaClient, policy: Destinati
           data: { status: 'disabled', disabledReason: failingDisabledReason, updatedAt: now },
         });
         if (disabled.count === 0) return { endpointDisabled: false };
-        await appendEvent(tx, {
+        await appendEvent(tx, cipher, {
           merchantId: endpoint.merchantId,
           type: 'webhook_endpoint.disabled',
           resourceId: endpoint.id,

@@ -3,6 +3,7 @@ import { ensureSystemAccount, post } from '../src/ledger/ledger.ts';
 import { PaymentsError } from '../src/domain/errors.ts';
 import { appendEvent } from '../src/events/outbox.ts';
 import { presentDeposit } from '../src/deposits/public-deposit.ts';
+import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
 
 export interface DepositInput {
   depositId: string;
@@ -24,7 +25,7 @@ export interface DepositView {
   createdAt: string;
 }
 
-export function createDepositActivities(prisma: PrismaClient) {
+export function createDepositActivities(prisma: PrismaClient, cipher: ColumnCipher) {
   return {
     /**
      * Credits the account from external_funding and records the deposit, in one database
@@ -64,7 +65,7 @@ export function createDepositActivities(prisma: PrismaClient) {
             skipDuplicates: true,
           });
           const row = await tx.deposit.findUniqueOrThrow({ where: { transactionId } });
-          await appendEvent(tx, {
+          await appendEvent(tx, cipher, {
             merchantId: row.merchantId,
             type: 'deposit.succeeded',
             resourceId: row.id,

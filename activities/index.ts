@@ -39,8 +39,8 @@ export interface ActivityDependencies {
 export function createActivities(deps: ActivityDependencies) {
   const cipher = cipherFor(deps.keyring);
   return typedFailures({
-    ...createDepositActivities(deps.prisma),
-    ...createTransferActivities(deps.prisma),
+    ...createDepositActivities(deps.prisma, cipher),
+    ...createTransferActivities(deps.prisma, cipher),
     ...createPaymentRecordActivities(deps.prisma, cipher),
     ...createCardProviderActivities(deps.providers),
     ...createCardOutcomeActivities(deps.providers),
@@ -51,9 +51,9 @@ export function createActivities(deps: ActivityDependencies) {
       cipher,
     ),
     ...createMaintenanceActivities(deps.prisma),
-    ...createRecordActivities(deps.prisma),
-    ...createReconciliationActivities(deps.prisma, deps.providers),
-    ...createPayoutActivities(deps.prisma, deps.providers),
+    ...createRecordActivities(deps.prisma, cipher),
+    ...createReconciliationActivities(deps.prisma, deps.providers, cipher),
+    ...createPayoutActivities(deps.prisma, deps.providers, cipher),
     ...createPaymentV1Activities(deps.prisma, cipher),
     ...createWebhookV1Activities(deps.prisma),
   });

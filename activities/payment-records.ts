@@ -60,12 +60,16 @@ export function createPaymentRecordActivities(prisma: PrismaClient, cipher: Colu
       const announcesPayment =
         isAnnouncedPaymentTransition(record.event.type) && !record.event.type.startsWith('refund.');
       const notes = announcesPayment ? await readPaymentNotes(prisma, cipher, record.view.id) : null;
-      const { previousStatus, fresh, ...recorded } = await recordTransitionStatement(prisma, {
-        ...record,
-        party,
-        recipe,
-        notes: notes ?? undefined,
-      });
+      const { previousStatus, fresh, ...recorded } = await recordTransitionStatement(
+        prisma,
+        {
+          ...record,
+          party,
+          recipe,
+          notes: notes ?? undefined,
+        },
+        cipher,
+      );
       if (fresh && previousStatus !== record.view.status) countTransition(record.view, previousStatus ?? 'none');
       if (recipe) ledgerPostings.inc({ kind: recipe.posting.kind, replayed: String(!fresh) });
       return recorded;

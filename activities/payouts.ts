@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../src/db/prisma.ts';
+import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
 import type { PayoutInput, PayoutView } from '../src/domain/payout-view.ts';
 import type { ProviderGateway, ProviderName } from '../src/providers/provider.ts';
 import type { ProviderPayout } from '../src/providers/payouts.ts';
@@ -16,9 +17,9 @@ import { payoutCandidates, type CandidateQuery } from '../src/payouts/candidates
 // (src/payouts/payout-books.ts); the provider is called with `<payout id>:submit` as its
 // idempotency key, so a retried submission never pays out twice.
 
-export function createPayoutActivities(prisma: PrismaClient, providers: ProviderGateway) {
+export function createPayoutActivities(prisma: PrismaClient, providers: ProviderGateway, cipher: ColumnCipher) {
   return {
-    openPayout: (input: PayoutInput): Promise<PayoutView> => openPayout(prisma, input),
+    openPayout: (input: PayoutInput): Promise<PayoutView> => openPayout(prisma, cipher, input),
 
     releasePayoutFunds: (payoutId: string): Promise<void> => releasePayoutHold(prisma, payoutId),
 
@@ -44,11 +45,12 @@ export function createPayoutActivities(prisma: PrismaClient, providers: Provider
     markPayoutInTransit: (input: { payoutId: string; providerPayoutId: string }): Promise<PayoutView> =>
       markPayoutInTransit(prisma, input),
 
-    markPayoutPaid: (payoutId: string): Promise<PayoutView> => markPayoutPaid(prisma, payoutId),
+    markPayoutPaid: (payoutId: string): Promise<PayoutView> => markPayoutPaid(prisma, cipher, payoutId),
 
     reversePayout: (payoutId: string): Promise<void> => reversePayout(prisma, payoutId),
 
-    failPayout: (input: { payoutId: string; failureCode: string }): Promise<PayoutView> => failPayout(prisma, input),
+    failPayout: (input: { payoutId: string; failureCode: string }): Promise<PayoutView> =>
+      failPayout(prisma, cipher, input),
 
     payoutCandidates: (query: CandidateQuery): Promise<PayoutInput[]> => payoutCandidates(prisma, query),
   };

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db/prisma.ts';
+import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
 import type { ReconciliationTarget } from '../src/domain/reconciliation.ts';
 import type { ProviderGateway, ProviderName } from '../src/providers/provider.ts';
 import { matchReport, type MatchResult } from '../src/reconciliation/matching.ts';
@@ -22,7 +23,7 @@ interface FetchProgress {
 
 const heartbeatEveryMs = 1_000;
 
-export function createReconciliationActivities(prisma: PrismaClient, providers: ProviderGateway) {
+export function createReconciliationActivities(prisma: PrismaClient, providers: ProviderGateway, cipher: ColumnCipher) {
   return {
     async openReconciliationRun(input: ReconciliationTarget & { executionId: string }): Promise<{ runId: string }> {
       return { runId: await openRun(prisma, input) };
@@ -55,7 +56,7 @@ export function createReconciliationActivities(prisma: PrismaClient, providers: 
     async matchSettlementReport(input: RunStep): Promise<MatchResult> {
       const beat = setInterval(() => Context.current().heartbeat(), heartbeatEveryMs);
       try {
-        return await matchReport(prisma, input);
+        return await matchReport(prisma, cipher, input);
       } finally {
         clearInterval(beat);
       }
@@ -68,7 +69,7 @@ export function createReconciliationActivities(prisma: PrismaClient, providers: 
     }): Promise<ReconciliationRun | undefined> {
       const beat = setInterval(() => Context.current().heartbeat(), heartbeatEveryMs);
       try {
-        return await completeRun(prisma, input);
+        return await completeRun(prisma, cipher, input);
       } finally {
         clearInterval(beat);
       }

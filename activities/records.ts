@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db/prisma.ts';
+import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
 import type { RecordLimits } from '../src/domain/record-limits.ts';
 import { closeImportRun, openImportRun } from '../src/records/import-runs.ts';
 import { recordClaimedReference } from '../src/records/record-payment.ts';
@@ -27,7 +28,7 @@ export interface ImportBatchInput {
 
 const heartbeatEveryMs = 1_000;
 
-export function createRecordActivities(prisma: PrismaClient) {
+export function createRecordActivities(prisma: PrismaClient, cipher: ColumnCipher) {
   return {
     async openImportRun(input: { runId: string }): Promise<void> {
       await openImportRun(prisma, input.runId);
@@ -54,7 +55,7 @@ export function createRecordActivities(prisma: PrismaClient) {
       // the heartbeat timeout, and the batch is retried elsewhere (it committed whole or not at all).
       const beat = setInterval(() => Context.current().heartbeat(), heartbeatEveryMs);
       try {
-        return await recordStagedBatch(prisma, input);
+        return await recordStagedBatch(prisma, cipher, input);
       } catch (error) {
         // The run shows the last failure while the batch is retried.
         await prisma.importRun
@@ -75,7 +76,7 @@ export function createRecordActivities(prisma: PrismaClient) {
     },
 
     async recordClaimedReference(input: { merchantId: string; reference: string }) {
-      return recordClaimedReference(prisma, input);
+      return recordClaimedReference(prisma, cipher, input);
     },
 
     /** Creates recorded_payments partitions for this month through `monthsAhead` months ahead. */

@@ -5,6 +5,7 @@ import { presentTransfer, type TransferFacts } from '../src/transfers/public-tra
 import type { Db } from '../src/db/prisma.ts';
 import { PaymentsError } from '../src/domain/errors.ts';
 import { defaultTransferSettings } from '../src/domain/transfer-settings.ts';
+import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
 
 export interface TransferInput {
   transferId: string;
@@ -46,8 +47,8 @@ function view(row: TransferRow): TransferView {
   };
 }
 
-function announce(db: Db, row: TransferRow) {
-  return appendEvent(db, {
+function announce(db: Db, cipher: ColumnCipher, row: TransferRow) {
+  return appendEvent(db, cipher, {
     merchantId: row.merchantId,
     type: `transfer.${row.status}`,
     resourceId: row.id,
@@ -56,7 +57,7 @@ function announce(db: Db, row: TransferRow) {
   });
 }
 
-export function createTransferActivities(prisma: PrismaClient) {
+export function createTransferActivities(prisma: PrismaClient, cipher: ColumnCipher) {
   const record = (input: TransferInput) => ({
     id: input.transferId,
     merchantId: input.merchantId,
@@ -116,7 +117,7 @@ export function createTransferActivities(prisma: PrismaClient) {
           where: { id: input.transferId },
           data: { status: 'succeeded', transactionId, updatedAt: new Date() },
         });
-        await announce(tx, updated);
+        await announce(tx, cipher, updated);
         return updated;
       }, transactionOptions);
       return view(row);
@@ -138,7 +139,7 @@ export function createTransferActivities(prisma: PrismaClient) {
         const existing = await tx.transfer.findUnique({ where: { id: input.transferId } });
         if (existing?.status === 'succeeded') return existing;
         const failed = existing ?? (await tx.transfer.create({ data: { ...record(input), ...failure } }));
-        await announce(tx, failed);
+        await announce(tx, cipher, failed);
         return failed;
       }, transactionOptions);
       return view(row);

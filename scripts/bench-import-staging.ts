@@ -54,11 +54,12 @@ export async function setUpDatabase(url: string, shape: StagingShape): Promise<v
       [shape.merchants, shape.accountsPerMerchant, shape.currency],
     );
     await client.query(
-      `INSERT INTO payment_staging (merchant_id, reference_number, account_reference, amount_minor, currency, paid_at,
-                                    channel, metadata)
+      `INSERT INTO payment_staging (merchant_id, reference_number, account_reference, customer_reference, amount_minor,
+                                    currency, paid_at, channel, metadata)
        SELECT CASE WHEN bad = 0 THEN 'mer_missing' ELSE 'mer_bench' || (r % $2) END,
               'R' || r,
               CASE WHEN bad = 1 THEN 'acc-missing' ELSE 'acc-' || ((r / $2) % $3) END,
+              'CUS-' || (i % 20000),
               CASE WHEN bad = 3 THEN 0 WHEN bad = 4 THEN $4::bigint + 1 ELSE 100 + (i % 99900) END,
               CASE WHEN bad = 2 THEN 'EUR' ELSE $5 END,
               CASE WHEN bad = 5 THEN now() + interval '1 day'

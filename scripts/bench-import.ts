@@ -32,6 +32,7 @@ import protoPackage from '@temporalio/proto';
 import { loadConfig } from '../src/config.ts';
 import { createDatabase, dataDir, dropDatabase, resolveDatabase, withDatabase } from '../src/db/database.ts';
 import { createPrisma } from '../src/db/prisma.ts';
+import { cipherFor } from '../src/crypto/column-cipher.ts';
 import { defaultImportParallelBatches, defaultRecordLimits, type RecordLimits } from '../src/domain/record-limits.ts';
 import { runStripes, startingStripes, type StripeRunEnd } from '../src/domain/batch-stripes.ts';
 import { maxTimerDelayMs } from '../src/events/poll-loop.ts';
@@ -209,6 +210,7 @@ interface Measured {
 /** The import without Temporal: the same stripes and batches, as many at once. */
 async function runDirect(url: string): Promise<{ rows: number }> {
   const prisma = createPrisma(url, parallelBatches + 1);
+  const cipher = cipherFor(benchKeyring());
   const runId = `imp_bench_direct_${randomBytes(4).toString('hex')}`;
   try {
     await openImportRun(prisma, runId);
@@ -220,7 +222,7 @@ async function runDirect(url: string): Promise<{ rows: number }> {
         stripes: end.stripes,
         batchSize,
         maxBatches: batchesPerRun,
-        run: (batch) => recordStagedBatch(prisma, { runId, ...batch, batchSize, limits }),
+        run: (batch) => recordStagedBatch(prisma, cipher, { runId, ...batch, batchSize, limits }),
         finished: (_batch, result) => {
           rows += result.rows;
           if (performance.now() - lastLog > progressLogMs) {
@@ -315,7 +317,8 @@ database (identical rows, not timed), over \`BENCH_IMPORT_MERCHANTS\` merchants 
 valid row of the same merchant up to 50,000 rows back (duplicates within a batch and across batches); every 100th
 row (1 %) is invalid, by turns an unknown merchant, an unknown account, a currency mismatch, a zero amount, an amount
 over the limit and a \`paid_at\` in the future. Amounts 100 to 99,999 cents, \`paid_at\` spread over 60 days (two or three
-monthly partitions), metadata on every 10th row. Then \`VACUUM ANALYZE\`.
+monthly partitions), a customer reference on every row (20,000 distinct), metadata on every 10th row. Then
+\`VACUUM ANALYZE\`.
 
 **Paths**, each on a fresh, migrated database of its own with the same staged rows:
 

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   // Rows written before encryption (or under an older key) are brought to the current key; a
   // no-op once they are (README "Encryption").
   const rotated = await rotateColumns(prisma, cipherFor(keyring));
-  const rotatedRows = rotated.payments + rotated.webhookEndpoints + rotated.idempotencyKeys;
+  const rotatedRows = Object.values(rotated).reduce((sum, rows) => sum + rows, 0);
   if (rotatedRows > 0) log(`encrypted ${rotatedRows} rows with key ${keyring.currentKeyId}`);
 
   // In dev mode the simulator signs its webhooks with our first secret and sends them to our
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
   await ensurePayoutSchedule(temporal, config);
   const relay = startEventRelay({ prisma, temporal, config });
   stops.push(() => relay.stop());
-  const publisher = startEventStreamPublisher({ prisma, config, natsUrl: nats.url });
+  const publisher = startEventStreamPublisher({ prisma, config, natsUrl: nats.url, cipher: cipherFor(keyring) });
   stops.push(() => publisher.stop());
   const sweeper = startWebhookSweeper({ prisma, temporal, config });
   stops.push(() => sweeper.stop());

@@ -6,6 +6,7 @@ import type { PrismaClient } from './db/prisma.ts';
 import type { ProviderGateway } from './providers/provider.ts';
 import { createDataConverter } from './temporal/data-converter.ts';
 import type { Keyring } from './crypto/keyring.ts';
+import { cipherFor } from './crypto/column-cipher.ts';
 import { defaultWorkerTuning, type WorkerTuning } from './temporal/worker-tuning.ts';
 import { isMain, onShutdown } from './main.ts';
 import { createLogger } from './observability/logger.ts';
@@ -143,7 +144,9 @@ async function main(): Promise<void> {
   // The event stream publisher too; without NATS_URL events wait unpublished (GET /v1/admin/stats
   // counts them) and go out, in order, once a worker runs with it.
   const { startEventStreamPublisher } = await import('./events/stream-publisher.ts');
-  const publisher = config.natsUrl ? startEventStreamPublisher({ prisma, config, natsUrl: config.natsUrl }) : undefined;
+  const publisher = config.natsUrl
+    ? startEventStreamPublisher({ prisma, config, natsUrl: config.natsUrl, cipher: cipherFor(keyring) })
+    : undefined;
   if (!publisher) logger.warn('NATS_URL unset: events are not published to the event stream');
   const { startRecordIntakeSweeper } = await import('./records/intake.ts');
   const recordSweeper = startRecordIntakeSweeper({ prisma, temporal, config });

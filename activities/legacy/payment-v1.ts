@@ -45,6 +45,7 @@ export function createPaymentV1Activities(prisma: PrismaClient, cipher: ColumnCi
         const metadata = notes?.metadata as PaymentView['metadata'] | undefined;
         await announce(
           tx,
+          cipher,
           notes ? { ...complete, description: notes.description, metadata: metadata ?? null } : complete,
           event,
         );

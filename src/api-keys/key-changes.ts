@@ -1,6 +1,7 @@
 import type { Db, Prisma, PrismaClient } from '../db/prisma.ts';
 import { PaymentsError } from '../domain/errors.ts';
 import { appendEvent } from '../events/outbox.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
 import { newId } from '../ids.ts';
 import {
   apiKeyPrefixLength,
@@ -75,8 +76,8 @@ export async function insertApiKey(
   return { row, secret };
 }
 
-async function announce(tx: Tx, type: string, key: ApiKeyRow, now: Date): Promise<void> {
-  await appendEvent(tx, {
+async function announce(tx: Tx, cipher: ColumnCipher, type: string, key: ApiKeyRow, now: Date): Promise<void> {
+  await appendEvent(tx, cipher, {
     merchantId: key.merchantId,
     type,
     resourceId: key.id,
@@ -86,13 +87,18 @@ async function announce(tx: Tx, type: string, key: ApiKeyRow, now: Date): Promis
   });
 }
 
-export async function createApiKey(prisma: PrismaClient, merchantId: string, name: string | null) {
+export async function createApiKey(
+  prisma: PrismaClient,
+  cipher: ColumnCipher,
+  merchantId: string,
+  name: string | null,
+) {
   return prisma.$transaction(async (tx): Promise<PublicApiKey> => {
     await lockMerchantKeys(tx, merchantId);
     const now = new Date();
     refuseOverCap((await countActive(tx, merchantId, now)) + 1);
     const { row, secret } = await insertApiKey(tx, merchantId, name);
-    await announce(tx, 'api_key.created', row, now);
+    await announce(tx, cipher, 'api_key.created', row, now);
     return presentApiKey(row, now, secret);
   }, keyTransactionOptions);
 }
@@ -101,7 +107,13 @@ export async function createApiKey(prisma: PrismaClient, merchantId: string, nam
  * A new key in place of an active one without an expiry, which stays usable for
  * `expiresInSeconds` (0: stops at once). Answers the new key, with its secret.
  */
-export async function rollApiKey(prisma: PrismaClient, merchantId: string, id: string, expiresInSeconds: number) {
+export async function rollApiKey(
+  prisma: PrismaClient,
+  cipher: ColumnCipher,
+  merchantId: string,
+  id: string,
+  expiresInSeconds: number,
+) {
   return prisma.$transaction(async (tx): Promise<PublicApiKey> => {
     await lockMerchantKeys(tx, merchantId);
     const now = new Date();
@@ -118,14 +130,14 @@ export async function rollApiKey(prisma: PrismaClient, merchantId: string, id: s
       where: { id: old.id },
       data: { rolledToId: row.id, expiresAt: new Date(now.getTime() + expiresInSeconds * 1_000) },
     });
-    await announce(tx, 'api_key.created', row, now);
-    await announce(tx, 'api_key.rolled', rolled, now);
+    await announce(tx, cipher, 'api_key.created', row, now);
+    await announce(tx, cipher, 'api_key.rolled', rolled, now);
     return presentApiKey(row, now, secret);
   }, keyTransactionOptions);
 }
 
 /** Revokes a key for good; revoking a revoked key answers it unchanged. */
-export async function revokeApiKey(prisma: PrismaClient, merchantId: string, id: string) {
+export async function revokeApiKey(prisma: PrismaClient, cipher: ColumnCipher, merchantId: string, id: string) {
   return prisma.$transaction(async (tx): Promise<PublicApiKey> => {
     await lockMerchantKeys(tx, merchantId);
     const now = new Date();
@@ -144,7 +156,7 @@ export async function revokeApiKey(prisma: PrismaClient, merchantId: string, id:
       }
     }
     const revoked = await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: now } });
-    await announce(tx, 'api_key.revoked', revoked, now);
+    await announce(tx, cipher, 'api_key.revoked', revoked, now);
     return presentApiKey(revoked, now);
   }, keyTransactionOptions);
 }

@@ -1,4 +1,5 @@
 import type { Keyring } from './keyring.ts';
+import { openSqlSealed, sqlSealPrefix } from './sql-seal.ts';
 
 // Sensitive columns are stored encrypted with the keyring, as text:
 //   enc:v1:<key id>:<base64 of iv ‖ ciphertext ‖ tag>
@@ -6,10 +7,14 @@ import type { Keyring } from './keyring.ts';
 // each value, so a ciphertext copied into another column does not decrypt there. Values
 // written before encryption are plaintext and read as they are: `npm run keys:rotate`
 // (src/crypto/rotate-columns.ts) encrypts them, and re-encrypts older keys' values.
+// PostgreSQL seals the import's values itself, in another format (enc:v2:, src/crypto/sql-seal.ts);
+// both read alike here.
 
 export const sealedPrefix = 'enc:v1:';
+/** Both as long: sealedKeyId and open skip either the same way. */
+const sealedPrefixes = [sealedPrefix, sqlSealPrefix] as const;
 
-/** Every encrypted column, as `table.column`. */
+/** Every encrypted column, as `table.column`, and the encrypted fields of events.data. */
 export const sealedColumns = [
   'payments.customer',
   'payments.description',
@@ -19,11 +24,22 @@ export const sealedColumns = [
   // Stored answers replayed for a retried Idempotency-Key: they repeat the fields above (a new
   // endpoint's secret, a payment's customer and metadata).
   'idempotency_keys.response_body',
+  'accounts.description',
+  'accounts.metadata',
+  'recorded_payments.customer_reference',
+  'recorded_payments.metadata',
+  // A recording webhook's record until its workflow has recorded it.
+  'payment_references.payload',
+  // The outbox repeats the resources above (src/events/event-secrets.ts).
+  'events.data.customer',
+  'events.data.customer_reference',
+  'events.data.description',
+  'events.data.metadata',
 ] as const;
 export type SealedColumn = (typeof sealedColumns)[number];
 
 export function isSealed(stored: string): boolean {
-  return stored.startsWith(sealedPrefix);
+  return sealedPrefixes.some((prefix) => stored.startsWith(prefix));
 }
 
 /** The key id a sealed value names; undefined for plaintext. */
@@ -31,6 +47,11 @@ export function sealedKeyId(stored: string): string | undefined {
   if (!isSealed(stored)) return undefined;
   const end = stored.indexOf(':', sealedPrefix.length);
   return end < 0 ? undefined : stored.slice(sealedPrefix.length, end);
+}
+
+/** How every value sealed under `keyId` begins, whichever the format. */
+export function sealedPrefixesOf(keyId: string): string[] {
+  return sealedPrefixes.map((prefix) => `${prefix}${keyId}:`);
 }
 
 export class ColumnCipher {
@@ -55,7 +76,10 @@ export class ColumnCipher {
     const keyId = sealedKeyId(stored);
     if (keyId === undefined) throw new Error(`${column}: malformed encrypted value`);
     const data = Buffer.from(stored.slice(sealedPrefix.length + keyId.length + 1), 'base64');
-    return this.keyring.decrypt({ keyId, data }, column).toString('utf8');
+    const plaintext = stored.startsWith(sqlSealPrefix)
+      ? openSqlSealed(this.keyring, { keyId, data }, column)
+      : this.keyring.decrypt({ keyId, data }, column);
+    return plaintext.toString('utf8');
   }
 
   openNullable(column: SealedColumn, stored: string | null): string | null {

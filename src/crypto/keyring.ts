@@ -23,8 +23,8 @@ export interface Ciphertext {
 export class Keyring {
   readonly currentKeyId: string;
   readonly #keys: ReadonlyMap<string, Buffer>;
-  /** Derived HMAC keys by key id and context; a handful per process. */
-  readonly #indexKeys = new Map<string, Buffer>();
+  /** Derived keys by key id and purpose; a handful per process. */
+  readonly #derivedKeys = new Map<string, Buffer>();
 
   private constructor(keys: ReadonlyMap<string, Buffer>, currentKeyId: string) {
     this.#keys = keys;
@@ -89,15 +89,24 @@ export class Keyring {
    * with HKDF for this `context`, so neither key is used for two purposes.
    */
   blindIndex(value: string, context: string, keyId = this.currentKeyId): string {
+    const indexKey = this.derive(`blind-index\u0000${context}`, keyId);
+    return `${keyId}:${createHmac('sha256', indexKey).update(value, 'utf8').digest('base64url')}`;
+  }
+
+  /**
+   * A key for one purpose (HKDF-SHA256 of the named key, `purpose` as its info), so that no key
+   * serves two purposes and a derived key given away (to PostgreSQL) opens nothing else.
+   */
+  derive(purpose: string, keyId = this.currentKeyId): Buffer {
     const key = this.#keys.get(keyId);
     if (!key) throw new Error(`encryption key ${keyId} is not in ENCRYPTION_KEYS`);
-    const cacheKey = `${keyId}\u0000${context}`;
-    let indexKey = this.#indexKeys.get(cacheKey);
-    if (!indexKey) {
-      indexKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `blind-index\u0000${context}`, keyLengthBytes));
-      this.#indexKeys.set(cacheKey, indexKey);
+    const cacheKey = `${keyId}\u0000${purpose}`;
+    let derived = this.#derivedKeys.get(cacheKey);
+    if (!derived) {
+      derived = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), purpose, keyLengthBytes));
+      this.#derivedKeys.set(cacheKey, derived);
     }
-    return `${keyId}:${createHmac('sha256', indexKey).update(value, 'utf8').digest('base64url')}`;
+    return derived;
   }
 
   /** Decrypts with the named key; throws when the key is unknown or the data was altered. */

@@ -29,7 +29,9 @@ try {
   const changed = await rotateColumns(prisma, cipherFor(keyring), { batchSizeRows: defaultRotationBatchSize });
   console.log(
     `key ${keyring.currentKeyId}: re-encrypted ${changed.payments} payments, ${changed.webhookEndpoints} webhook ` +
-      `endpoints and ${changed.idempotencyKeys} stored idempotent answers`,
+      `endpoints, ${changed.idempotencyKeys} stored idempotent answers, ${changed.accounts} accounts, ` +
+      `${changed.recordedPayments} recorded payments, ${changed.paymentReferences} waiting records and ` +
+      `${changed.events} events`,
   );
 } finally {
   await prisma.$disconnect();

@@ -1,12 +1,15 @@
 import { Prisma, type Db } from '../db/prisma.ts';
 import { sealedPrefix, type ColumnCipher } from './column-cipher.ts';
 import { openPaymentSecrets, sealPaymentSecrets } from '../payments/payment-secrets.ts';
+import { rotateTable, type SealedTable } from './rotate-table.ts';
+import { rotateEvents } from './rotate-events.ts';
 
 // Brings every encrypted column to the current key: plaintext written before encryption is
-// encrypted, values under an older key are re-encrypted, and each payment's customer gets its
-// blind index under the current key. Batched by primary key (one pass over each table, one
-// UPDATE per batch) and idempotent: a second run finds nothing to do. The columns it touches
-// never change after their row is written, so it runs beside live traffic.
+// encrypted, values under an older key (in either format, src/crypto/sql-seal.ts) are
+// re-encrypted, and each payment's customer gets its blind index under the current key. Batched
+// by primary key (one pass over each table, one UPDATE per batch) and idempotent: a second run
+// finds nothing to do. It runs beside live traffic: a row is rewritten only if it still holds
+// what was read.
 
 /** Rows read and rewritten per statement. */
 export const defaultRotationBatchSize = 500;
@@ -15,7 +18,52 @@ export interface RotationResult {
   payments: number;
   webhookEndpoints: number;
   idempotencyKeys: number;
+  accounts: number;
+  recordedPayments: number;
+  paymentReferences: number;
+  events: number;
 }
+
+const json = true;
+/** The tables rotateTable rewrites; payments (blind index) and events (fields in data) have their own. */
+const sealedTables = {
+  webhookEndpoints: {
+    table: 'webhook_endpoints',
+    key: ['id'],
+    columns: [
+      { name: 'secret', sealed: 'webhook_endpoints.secret', json: false },
+      { name: 'previous_secret', sealed: 'webhook_endpoints.previous_secret', json: false },
+    ],
+  },
+  // Stored answers of idempotent requests (kept IDEMPOTENCY_KEY_TTL_MS).
+  idempotencyKeys: {
+    table: 'idempotency_keys',
+    key: ['merchant_id', 'key'],
+    columns: [{ name: 'response_body', sealed: 'idempotency_keys.response_body', json }],
+  },
+  accounts: {
+    table: 'accounts',
+    key: ['id'],
+    columns: [
+      { name: 'description', sealed: 'accounts.description', json: false },
+      { name: 'metadata', sealed: 'accounts.metadata', json },
+    ],
+  },
+  // Partitioned by paid_at; ids are unique across the partitions.
+  recordedPayments: {
+    table: 'recorded_payments',
+    key: ['id'],
+    columns: [
+      { name: 'customer_reference', sealed: 'recorded_payments.customer_reference', json: false },
+      { name: 'metadata', sealed: 'recorded_payments.metadata', json },
+    ],
+  },
+  paymentReferences: {
+    table: 'payment_references',
+    key: ['merchant_id', 'reference'],
+    columns: [{ name: 'payload', sealed: 'payment_references.payload', json }],
+  },
+} satisfies Record<string, SealedTable>;
 
 /** Rewrites what is not under the current key; returns how many rows changed in each table. */
 export async function rotateColumns(
@@ -35,9 +83,16 @@ export async function rotateColumns(
     ? Prisma.sql`merchant_id = ANY(${[...options.merchantIds]}::text[])`
     : Prisma.sql`TRUE`;
   const payments = await rotatePayments(db, cipher, { current, currentIndex, batchSizeRows, merchants });
-  const webhookEndpoints = await rotateEndpointSecrets(db, cipher, { current, batchSizeRows, merchants });
-  const idempotencyKeys = await rotateIdempotentAnswers(db, cipher, { current, batchSizeRows, merchants });
-  return { payments, webhookEndpoints, idempotencyKeys };
+  const rotation = { cipher, batchSizeRows, merchants };
+  return {
+    payments,
+    webhookEndpoints: await rotateTable(db, sealedTables.webhookEndpoints, rotation),
+    idempotencyKeys: await rotateTable(db, sealedTables.idempotencyKeys, rotation),
+    accounts: await rotateTable(db, sealedTables.accounts, rotation),
+    recordedPayments: await rotateTable(db, sealedTables.recordedPayments, rotation),
+    paymentReferences: await rotateTable(db, sealedTables.paymentReferences, rotation),
+    events: await rotateEvents(db, rotation),
+  };
 }
 
 interface Batch {
@@ -51,6 +106,7 @@ interface PaymentRow {
   customer: string | null;
   description: string | null;
   metadata: unknown;
+  metadata_text: string | null;
 }
 
 async function rotatePayments(db: Db, cipher: ColumnCipher, batch: Batch & { currentIndex: string }): Promise<number> {
@@ -59,7 +115,7 @@ async function rotatePayments(db: Db, cipher: ColumnCipher, batch: Batch & { cur
   for (;;) {
     // starts_with, not LIKE: key ids may contain `_`, a LIKE wildcard.
     const rows = await db.$queryRaw<PaymentRow[]>`
-      SELECT id, customer, description, metadata FROM payments
+      SELECT id, customer, description, metadata, metadata::text AS metadata_text FROM payments
       WHERE id > ${after} AND ${batch.merchants} AND (
         (customer IS NOT NULL AND (NOT starts_with(customer, ${batch.current})
           OR customer_index IS NULL OR NOT starts_with(customer_index, ${batch.currentIndex})))
@@ -70,68 +126,23 @@ async function rotatePayments(db: Db, cipher: ColumnCipher, batch: Batch & { cur
     if (rows.length === 0) return changed;
     const rewritten = rows.map((row) => {
       const sealed = sealPaymentSecrets(cipher, openPaymentSecrets(cipher, row));
-      return { id: row.id, ...sealed, metadata: sealed.metadata === null ? null : JSON.stringify(sealed.metadata) };
+      return {
+        id: row.id,
+        ...sealed,
+        metadata: sealed.metadata === null ? null : JSON.stringify(sealed.metadata),
+        old_description: row.description,
+        old_metadata: row.metadata_text,
+      };
     });
+    // Description and metadata change on POST /v1/payments/:id: a row changed since it was read keeps its new notes.
     changed += await db.$executeRaw`
       UPDATE payments AS p SET customer = v.customer, customer_index = v."customerIndex",
         description = v.description, metadata = v.metadata::jsonb
       FROM jsonb_to_recordset(${JSON.stringify(rewritten)}::jsonb)
-        AS v(id text, customer text, "customerIndex" text, description text, metadata text)
-      WHERE p.id = v.id`;
+        AS v(id text, customer text, "customerIndex" text, description text, metadata text, old_description text,
+             old_metadata text)
+      WHERE p.id = v.id AND p.description IS NOT DISTINCT FROM v.old_description
+        AND p.metadata::text IS NOT DISTINCT FROM v.old_metadata`;
     after = rows[rows.length - 1]!.id;
-  }
-}
-
-async function rotateEndpointSecrets(db: Db, cipher: ColumnCipher, batch: Batch): Promise<number> {
-  let after = '';
-  let changed = 0;
-  for (;;) {
-    const rows = await db.$queryRaw<{ id: string; secret: string; previous_secret: string | null }[]>`
-      SELECT id, secret, previous_secret FROM webhook_endpoints
-      WHERE id > ${after} AND ${batch.merchants}
-        AND (NOT starts_with(secret, ${batch.current})
-             OR (previous_secret IS NOT NULL AND NOT starts_with(previous_secret, ${batch.current})))
-      ORDER BY id LIMIT ${batch.batchSizeRows}`;
-    if (rows.length === 0) return changed;
-    const reseal = (column: 'webhook_endpoints.secret' | 'webhook_endpoints.previous_secret', stored: string) =>
-      cipher.seal(column, cipher.open(column, stored));
-    const rewritten = rows.map((row) => ({
-      id: row.id,
-      secret: reseal('webhook_endpoints.secret', row.secret),
-      previous_secret:
-        row.previous_secret === null ? null : reseal('webhook_endpoints.previous_secret', row.previous_secret),
-    }));
-    changed += await db.$executeRaw`
-      UPDATE webhook_endpoints AS e SET secret = v.secret, previous_secret = v.previous_secret
-      FROM jsonb_to_recordset(${JSON.stringify(rewritten)}::jsonb) AS v(id text, secret text, previous_secret text)
-      WHERE e.id = v.id`;
-    after = rows[rows.length - 1]!.id;
-  }
-}
-
-/** Stored answers of idempotent requests (kept IDEMPOTENCY_KEY_TTL_MS), keyed by (merchant, key). */
-async function rotateIdempotentAnswers(db: Db, cipher: ColumnCipher, batch: Batch): Promise<number> {
-  let after = { merchantId: '', key: '' };
-  let changed = 0;
-  const column = 'idempotency_keys.response_body';
-  for (;;) {
-    const rows = await db.$queryRaw<{ merchant_id: string; key: string; response_body: unknown }[]>`
-      SELECT merchant_id, key, response_body FROM idempotency_keys
-      WHERE (merchant_id, key) > (${after.merchantId}, ${after.key}) AND ${batch.merchants}
-        AND response_body IS NOT NULL
-        AND (jsonb_typeof(response_body) <> 'string' OR NOT starts_with(response_body #>> '{}', ${batch.current}))
-      ORDER BY merchant_id, key LIMIT ${batch.batchSizeRows}`;
-    if (rows.length === 0) return changed;
-    const rewritten = rows.map((row) => ({
-      merchant_id: row.merchant_id,
-      key: row.key,
-      body: JSON.stringify(cipher.sealJson(column, cipher.openJson(column, row.response_body))),
-    }));
-    changed += await db.$executeRaw`
-      UPDATE idempotency_keys AS k SET response_body = v.body::jsonb
-      FROM jsonb_to_recordset(${JSON.stringify(rewritten)}::jsonb) AS v(merchant_id text, key text, body text)
-      WHERE k.merchant_id = v.merchant_id AND k.key = v.key`;
-    const last = rows[rows.length - 1]!;
-    after = { merchantId: last.merchant_id, key: last.key };
   }
 }

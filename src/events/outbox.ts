@@ -2,10 +2,13 @@ import type { Db, Prisma } from '../db/prisma.ts';
 import { toJsonAmount } from '../domain/money.ts';
 import { newId } from '../ids.ts';
 import type { PlatformEventType } from './catalog.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
+import { sealEventData } from './event-secrets.ts';
 
 // The transactional outbox: an event row is written with the same database transaction
 // client as the change it announces, so there is never a change without its event or an
 // event without its change. Delivery happens later, from these rows (src/events/relay.ts).
+// The data's sensitive fields are stored encrypted (src/events/event-secrets.ts).
 
 export interface OutboundEvent {
   merchantId: string;
@@ -28,20 +31,25 @@ export function jsonSafe(value: unknown): unknown {
   return value;
 }
 
-/** The outbox row of an event: a fresh id, and data as JSON (bigint amounts as integers). */
-export function outboxRow(event: OutboundEvent) {
+/** An event's data as events.data keeps it: JSON (bigint amounts as integers), sensitive fields sealed. */
+export function storedEventData(cipher: ColumnCipher, data: object): Prisma.InputJsonValue {
+  return sealEventData(cipher, jsonSafe(data)) as Prisma.InputJsonValue;
+}
+
+/** The outbox row of an event: a fresh id, and its data as stored. */
+export function outboxRow(cipher: ColumnCipher, event: OutboundEvent) {
   return {
     id: newId('evt'),
     merchantId: event.merchantId,
     type: event.type,
     resourceId: event.resourceId,
-    data: jsonSafe(event.data) as Prisma.InputJsonValue,
+    data: storedEventData(cipher, event.data),
     sourceKey: event.sourceKey,
   };
 }
 
-export async function appendEvent(db: Db, event: OutboundEvent): Promise<void> {
-  await db.event.createMany({ data: [outboxRow(event)], skipDuplicates: true });
+export async function appendEvent(db: Db, cipher: ColumnCipher, event: OutboundEvent): Promise<void> {
+  await db.event.createMany({ data: [outboxRow(cipher, event)], skipDuplicates: true });
 }
 
 /** An event of the platform's own (reconciliation.*): no merchant, so no webhook; the event stream carries it. */
@@ -52,7 +60,11 @@ export interface PlatformEvent {
   sourceKey: string;
 }
 
-export async function appendPlatformEvents(db: Db, events: readonly PlatformEvent[]): Promise<void> {
+export async function appendPlatformEvents(
+  db: Db,
+  cipher: ColumnCipher,
+  events: readonly PlatformEvent[],
+): Promise<void> {
   if (events.length === 0) return;
   await db.event.createMany({
     data: events.map((event) => ({
@@ -60,7 +72,7 @@ export async function appendPlatformEvents(db: Db, events: readonly PlatformEven
       merchantId: null,
       type: event.type,
       resourceId: event.resourceId,
-      data: jsonSafe(event.data) as Prisma.InputJsonValue,
+      data: storedEventData(cipher, event.data),
       sourceKey: event.sourceKey,
     })),
     skipDuplicates: true,

@@ -4,6 +4,8 @@ import type { PrismaClient } from '../db/prisma.ts';
 import type { Config } from '../config.ts';
 import { ensureEventStream, eventSubject } from '../nats/event-stream.ts';
 import { presentEvent } from './present.ts';
+import { openEvent } from './event-secrets.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
 import { startPollLoop, stderrLogger, type PollLogger } from './poll-loop.ts';
 
 // The event stream publisher: every outbox event also goes to NATS JetStream, on its own
@@ -13,7 +15,8 @@ import { startPollLoop, stderrLogger, type PollLogger } from './poll-loop.ts';
 // acknowledged, stopping at the first failure so a resource's events never overtake each
 // other. At least once: a crash between the acknowledgement and the mark publishes again,
 // and JetStream drops that copy within the stream's duplicate window. A failing pass (broker
-// down, publish timeout) is retried with exponential backoff.
+// down, publish timeout) is retried with exponential backoff. Each message is the event's public
+// shape, its sensitive fields decrypted (src/events/event-secrets.ts).
 
 export interface EventStreamPublisher {
   /** Stops polling, waits for the pass in progress and closes the NATS connection. */
@@ -25,6 +28,8 @@ export interface PublisherDependencies {
   config: Config;
   /** The NATS server(s); npm start and the tests pass the one they started. */
   natsUrl: string;
+  /** Decrypts the events' sensitive fields. */
+  cipher: ColumnCipher;
   log?: PollLogger;
   /** Only these merchants' events (default: all); lets test suites share one database. */
   merchantIds?: () => readonly string[];
@@ -98,7 +103,7 @@ export async function publishOnce(deps: PublisherDependencies, link: StreamLink)
   const acknowledged: string[] = [];
   try {
     for (const event of events) {
-      await js.publish(eventSubject(config, event.type), JSON.stringify(presentEvent(event)), {
+      await js.publish(eventSubject(config, event.type), JSON.stringify(presentEvent(openEvent(deps.cipher, event))), {
         msgID: event.id,
         timeout: config.eventPublishTimeoutMs,
       });

@@ -165,9 +165,10 @@ export interface NewAccount {
   reference?: string | undefined;
   /** Unique per merchant: staged and webhook payment records find the account by it. */
   externalReference?: string | undefined;
-  /** The merchant's notes (src/domain/metadata-limits.ts). */
-  description?: string | undefined;
-  metadata?: Record<string, string> | undefined;
+  /** The merchant's notes as stored: encrypted (sealAccountNotes, src/accounts/account-notes.ts). */
+  description?: string | null | undefined;
+  /** The JSON string the jsonb column keeps. */
+  metadata?: string | null | undefined;
 }
 
 export async function createAccount(db: Db, account: NewAccount) {
@@ -180,7 +181,7 @@ export async function createAccount(db: Db, account: NewAccount) {
       reference: account.reference ?? null,
       externalReference: account.externalReference ?? null,
       description: account.description ?? null,
-      metadata: account.metadata,
+      metadata: account.metadata ?? undefined,
       allowNegative: negativeAllowed.has(account.type),
     },
   });

@@ -71,7 +71,7 @@ export async function updatePaymentDetails(
       include: { refunds: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
     });
     const payment = openPaymentSecrets(cipher, stored);
-    await appendEvent(tx, {
+    await appendEvent(tx, cipher, {
       merchantId,
       type: 'payment.updated',
       resourceId: payment.id,

@@ -111,7 +111,12 @@ export function announcement(view: PaymentView, event: PaymentEventRecord): Outb
   return { ...announced, resourceId: refund.id, data: presentRefund(refund) };
 }
 
-export async function announce(db: Db, view: PaymentView, event: PaymentEventRecord): Promise<void> {
+export async function announce(
+  db: Db,
+  cipher: ColumnCipher,
+  view: PaymentView,
+  event: PaymentEventRecord,
+): Promise<void> {
   const outbound = announcement(view, event);
-  if (outbound) await appendEvent(db, outbound);
+  if (outbound) await appendEvent(db, cipher, outbound);
 }

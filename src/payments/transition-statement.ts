@@ -67,12 +67,12 @@ function eventPart(paymentId: string, event: PaymentEventRecord): Prisma.Sql {
     ON CONFLICT DO NOTHING`;
 }
 
-function outboxPart(view: PaymentView, event: PaymentEventRecord): Prisma.Sql | undefined {
+function outboxPart(cipher: ColumnCipher, view: PaymentView, event: PaymentEventRecord): Prisma.Sql | undefined {
   const outbound = announcement(view, event);
   if (!outbound) return undefined;
-  const row = outboxRow(outbound);
+  const row = outboxRow(cipher, outbound);
   return Prisma.sql`INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
-    VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${json(row.data)}::jsonb, ${row.sourceKey})
+    VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${JSON.stringify(row.data)}::jsonb, ${row.sourceKey})
     ON CONFLICT DO NOTHING`;
 }
 
@@ -136,6 +136,7 @@ export interface TransitionEffect {
 export async function recordTransitionStatement(
   db: Db,
   input: TransitionInput,
+  cipher: ColumnCipher,
 ): Promise<RecordedTransition & TransitionEffect> {
   const recordedAt = new Date();
   const transactionId = input.recipe ? transactionIdFor(input.recipe.posting.idempotencyKey) : null;
@@ -155,7 +156,7 @@ export async function recordTransitionStatement(
   const announced = input.notes
     ? { ...view, description: input.notes.description, metadata: input.notes.metadata as PaymentView['metadata'] }
     : view;
-  const outbox = outboxPart(announced, input.event);
+  const outbox = outboxPart(cipher, announced, input.event);
   if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
   parts.push(Prisma.sql`posted AS (${ledgerPart(input, transactionId)})`);
   // A retried statement finds the refund row (and the outbox event) of its first run: the
@@ -204,7 +205,7 @@ export async function openPaymentStatement(
     Prisma.sql`snapshot AS (${snapshotPart(view, sealed)})`,
     Prisma.sql`event AS (${eventPart(view.id, event)})`,
   ];
-  const outbox = outboxPart(view, event);
+  const outbox = outboxPart(cipher, view, event);
   if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
   const recent = (condition: Prisma.Sql) =>
     Prisma.sql`(SELECT count(*)::int FROM payments

@@ -4,6 +4,7 @@ import { payoutFailureMessage, type PayoutInput, type PayoutView } from '../doma
 import { payoutPredecessors, type PayoutStatus } from '../domain/payout-state.ts';
 import { payoutHoldExpiryMs } from '../domain/payout-settings.ts';
 import { appendEvent } from '../events/outbox.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
 import {
   captureHold,
   ensureMerchantAccount,
@@ -48,8 +49,13 @@ export function payoutView(row: PayoutRow): PayoutView {
 }
 
 /** payout.created when it is held, payout.paid, payout.failed: once each per payout. */
-function announce(db: Db, row: PayoutRow, type: 'payout.created' | 'payout.paid' | 'payout.failed') {
-  return appendEvent(db, {
+function announce(
+  db: Db,
+  cipher: ColumnCipher,
+  row: PayoutRow,
+  type: 'payout.created' | 'payout.paid' | 'payout.failed',
+) {
+  return appendEvent(db, cipher, {
     merchantId: row.merchantId,
     type,
     resourceId: row.id,
@@ -87,7 +93,7 @@ export const partyOf = (payout: { id: string; merchantId: string; currency: stri
  * When it does not fit any more, the payout is recorded failed (insufficient_funds) and
  * announced by payout.failed alone; nothing is held. A retry finds the row and changes nothing.
  */
-export async function openPayout(prisma: PrismaClient, input: PayoutInput): Promise<PayoutView> {
+export async function openPayout(prisma: PrismaClient, cipher: ColumnCipher, input: PayoutInput): Promise<PayoutView> {
   const accountId = await ensureMerchantAccount(prisma, 'merchant_available', input.merchantId, input.currency);
   const expiresAt = new Date(Date.now() + payoutHoldExpiryMs(input.timing));
   try {
@@ -96,7 +102,7 @@ export async function openPayout(prisma: PrismaClient, input: PayoutInput): Prom
       const row = await tx.payout.findUniqueOrThrow({ where: { id: input.payoutId } });
       if (row.status !== 'pending') return payoutView(row);
       await placeHold(tx, { accountId, amount: input.amount, reference: input.payoutId, expiresAt });
-      await announce(tx, row, 'payout.created');
+      await announce(tx, cipher, row, 'payout.created');
       return payoutView(row);
     }, transactionOptions);
   } catch (error) {
@@ -105,7 +111,7 @@ export async function openPayout(prisma: PrismaClient, input: PayoutInput): Prom
   return prisma.$transaction(async (tx) => {
     await tx.payout.createMany({ data: [newRow(input, 'failed', 'insufficient_funds')], skipDuplicates: true });
     const row = await tx.payout.findUniqueOrThrow({ where: { id: input.payoutId } });
-    if (row.status === 'failed') await announce(tx, row, 'payout.failed');
+    if (row.status === 'failed') await announce(tx, cipher, row, 'payout.failed');
     return payoutView(row);
   }, transactionOptions);
 }
@@ -153,7 +159,11 @@ export async function markPayoutInTransit(
 }
 
 /** The bank paid it: payouts_in_transit → external_payouts, the row paid, payout.paid. */
-export async function markPayoutPaid(prisma: PrismaClient, payoutId: string): Promise<PayoutView> {
+export async function markPayoutPaid(
+  prisma: PrismaClient,
+  cipher: ColumnCipher,
+  payoutId: string,
+): Promise<PayoutView> {
   const payout = await loadPayout(prisma, payoutId);
   const recipe = payoutPaidRecipe(partyOf(payout));
   await ensureAccounts(prisma, recipe.accounts);
@@ -164,7 +174,7 @@ export async function markPayoutPaid(prisma: PrismaClient, payoutId: string): Pr
       data: { status: 'paid', updatedAt: new Date() },
     });
     const paid = await loadPayout(tx, payoutId);
-    if (count === 1) await announce(tx, paid, 'payout.paid');
+    if (count === 1) await announce(tx, cipher, paid, 'payout.paid');
     return paid;
   }, transactionOptions);
   return payoutView(row);
@@ -184,6 +194,7 @@ export async function reversePayout(prisma: PrismaClient, payoutId: string): Pro
  */
 export async function failPayout(
   prisma: PrismaClient,
+  cipher: ColumnCipher,
   input: { payoutId: string; failureCode: string },
 ): Promise<PayoutView> {
   const row = await prisma.$transaction(async (tx) => {
@@ -197,7 +208,7 @@ export async function failPayout(
       },
     });
     const failed = await loadPayout(tx, input.payoutId);
-    if (count === 1) await announce(tx, failed, 'payout.failed');
+    if (count === 1) await announce(tx, cipher, failed, 'payout.failed');
     return failed;
   }, transactionOptions);
   return payoutView(row);

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../db/prisma.ts';
 import { dayMs, utcDayStartMs, type ReconciliationTarget } from '../domain/reconciliation.ts';
 import { appendPlatformEvents } from '../events/outbox.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
 import { systemAccountId } from '../ledger/ledger.ts';
 import { presentItem, type ReconciliationItemFacts } from './public-item.ts';
 
@@ -55,6 +56,7 @@ interface ItemRow {
 
 export async function matchReport(
   prisma: PrismaClient,
+  cipher: ColumnCipher,
   input: ReconciliationTarget & { runId: string },
 ): Promise<MatchResult> {
   const startMs = utcDayStartMs(input.date);
@@ -174,6 +176,7 @@ export async function matchReport(
       }));
       await appendPlatformEvents(
         tx,
+        cipher,
         items.map((item) => ({
           type: 'reconciliation.mismatch_found',
           resourceId: item.id,

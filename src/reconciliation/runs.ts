@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Db, Prisma, PrismaClient } from '../db/prisma.ts';
 import type { ReconciliationTarget } from '../domain/reconciliation.ts';
 import { appendPlatformEvents } from '../events/outbox.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
 import { reconcile } from '../ledger/reconcile.ts';
 import { isMismatchKind } from './public-item.ts';
 import {
@@ -46,6 +47,7 @@ export async function openRun(db: Db, target: ReconciliationTarget & { execution
  */
 export async function completeRun(
   prisma: PrismaClient,
+  cipher: ColumnCipher,
   input: { runId: string; executionId: string },
 ): Promise<ReconciliationRun | undefined> {
   const discrepancies = await reconcile(prisma);
@@ -62,7 +64,7 @@ export async function completeRun(
     if (count === 0) return undefined;
     const run = await findRun(tx, input.runId);
     if (!run) throw new Error(`reconciliation run ${input.runId} vanished`);
-    await appendPlatformEvents(tx, [
+    await appendPlatformEvents(tx, cipher, [
       {
         type: 'reconciliation.run_completed',
         resourceId: run.id,

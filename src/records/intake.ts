@@ -1,16 +1,18 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { Config } from '../config.ts';
-import type { Prisma, PrismaClient } from '../db/prisma.ts';
+import { requireKeyring, type Config } from '../config.ts';
+import { cipherFor } from '../crypto/column-cipher.ts';
+import type { PrismaClient } from '../db/prisma.ts';
 import { PaymentsError } from '../domain/errors.ts';
 import { oldestPaidAtMs, paidAtSkewMs, referenceRetentionMs, type RecordLimits } from '../domain/record-limits.ts';
 import { startPollLoop, stderrLogger, type PollLogger, type PollLoop } from '../events/poll-loop.ts';
 import { newRecordId } from './record-ids.ts';
 import type { RecordPayload } from './record-payload.ts';
+import { sealRecordPayload } from './record-secrets.ts';
 import type { recordPaymentWorkflow } from '../../workflows/record.ts';
 
 // The recording webhook's intake, as the provider-webhook inbox: a record is acknowledged once
 // its reference is claimed in payment_references (one INSERT … ON CONFLICT DO NOTHING, the same
-// table the import deduplicates against), carrying the record. A second claim of the reference,
+// table the import deduplicates against), carrying the record (encrypted, src/records/record-secrets.ts). A second claim of the reference,
 // by the webhook or the import, finds it taken: `duplicate`, naming the payment that holds it.
 // The workflow `record:<merchant>:<reference>` writes the recorded payment and its ledger
 // posting right after the answer; a sweeper starts whatever a crash left unrecorded.
@@ -122,7 +124,7 @@ export function createRecordIntake(deps: IntakeDependencies & { log?: PollLogger
             reference: record.referenceNumber,
             recordedPaymentId: id,
             source,
-            payload: payload as unknown as Prisma.InputJsonValue,
+            payload: sealRecordPayload(cipherFor(requireKeyring(deps.config)), payload),
             createdAt: new Date(now),
             expiresAt: new Date(now + referenceRetentionMs(limits)),
           },

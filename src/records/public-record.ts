@@ -4,7 +4,8 @@ import { toJsonAmount } from '../domain/money.ts';
 // The one public shape of a recorded payment (`rec_…`): GET /v1/payment_records/:id and the
 // `data.object` of payment_record.created, whichever way it arrived (import or webhook). The
 // import's events are built by its SQL twin, payment_record_json (migration
-// 20261206120000_import_events_in_sql); imports.test.ts fails if the two ever differ.
+// 20261206120000_import_events_in_sql), and encrypted there (20261208000000_sealed_imports);
+// imports.test.ts fails if the two ever differ.
 
 export const PaymentRecord = Type.Object({
   id: Type.String(),

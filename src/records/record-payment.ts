@@ -1,16 +1,20 @@
-import type { PrismaClient } from '../db/prisma.ts';
+import { Prisma, type PrismaClient } from '../db/prisma.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
 import { ensureSystemAccount, post } from '../ledger/ledger.ts';
 import { appendEvent } from '../events/outbox.ts';
 import { recordCreatedEvent, type RecordedPaymentFacts } from './public-record.ts';
-import type { RecordPayload } from './record-payload.ts';
+import { openRecordPayload, sealRecordSecrets } from './record-secrets.ts';
 
 // Records a webhook-claimed reference: the recorded payment, its ledger posting
 // (external_funding pays the account) and its outbox event, in one database transaction. The
 // reference row is locked first and says whether it was recorded already, so a retry or a
-// second run writes nothing; the ledger posting is keyed by the record id besides.
+// second run writes nothing; the ledger posting is keyed by the record id besides. The record's
+// customer reference and metadata are stored encrypted (src/records/record-secrets.ts), and the
+// claim's copy of the record is cleared once recorded.
 
 export async function recordClaimedReference(
   prisma: PrismaClient,
+  cipher: ColumnCipher,
   input: { merchantId: string; reference: string },
 ): Promise<{ id: string; replayed: boolean }> {
   const claim = await prisma.paymentReference.findUnique({
@@ -18,7 +22,7 @@ export async function recordClaimedReference(
   });
   if (!claim) throw new Error(`no claimed reference ${input.merchantId}/${input.reference}`);
   if (claim.recordedAt) return { id: claim.recordedPaymentId, replayed: true };
-  const payload = claim.payload as unknown as RecordPayload;
+  const payload = openRecordPayload(cipher, claim.payload);
   const funding = await ensureSystemAccount(prisma, 'external_funding', payload.currency);
   return prisma.$transaction(
     async (tx) => {
@@ -53,6 +57,7 @@ export async function recordClaimedReference(
         transactionId,
         createdAt: new Date(),
       };
+      const sealed = sealRecordSecrets(cipher, record);
       await tx.recordedPayment.create({
         data: {
           id: record.id,
@@ -60,21 +65,21 @@ export async function recordClaimedReference(
           accountId: record.accountId,
           referenceNumber: record.referenceNumber,
           accountReference: record.accountReference,
-          customerReference: record.customerReference,
+          customerReference: sealed.customerReference,
           amount,
           currency: record.currency,
           paidAt,
           channel: record.channel,
-          metadata: payload.metadata ?? undefined,
+          metadata: sealed.metadata ?? undefined,
           source: 'webhook',
           transactionId,
           createdAt: record.createdAt,
         },
       });
-      await appendEvent(tx, recordCreatedEvent(input.merchantId, record));
+      await appendEvent(tx, cipher, recordCreatedEvent(input.merchantId, record));
       await tx.paymentReference.update({
         where: { merchantId_reference: { merchantId: input.merchantId, reference: input.reference } },
-        data: { recordedAt: record.createdAt },
+        data: { recordedAt: record.createdAt, payload: Prisma.DbNull },
       });
       return { id: record.id, replayed: false };
     },

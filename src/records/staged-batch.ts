@@ -1,4 +1,6 @@
 import type { Db, PrismaClient } from '../db/prisma.ts';
+import type { ColumnCipher } from '../crypto/column-cipher.ts';
+import { shareSqlSealKeys } from '../crypto/sql-seal.ts';
 import type { BatchPlan } from '../domain/batch-window.ts';
 import {
   defaultRecordLimits,
@@ -10,7 +12,8 @@ import {
 // One batch of the staging import: the SQL function record_staged_batch (its migrations say
 // what it does, set-based: the recorded payments, their ledger postings and their outbox
 // events), in ONE database transaction. Callable without Temporal (the import activity, the
-// benchmark's baseline).
+// benchmark's baseline). PostgreSQL encrypts the records' customer references and metadata, and
+// their copies in the events, itself (src/crypto/sql-seal.ts): the transaction is handed the keys first.
 
 export interface StagedBatchInput {
   runId: string;
@@ -57,13 +60,18 @@ function merchantFilter(merchantIds: string[] | undefined): string[] | null {
   return merchantIds && merchantIds.length > 0 ? merchantIds : null;
 }
 
-export async function recordStagedBatch(db: PrismaClient, input: StagedBatchInput): Promise<StagedBatchResult> {
+export async function recordStagedBatch(
+  db: PrismaClient,
+  cipher: ColumnCipher,
+  input: StagedBatchInput,
+): Promise<StagedBatchResult> {
   const limits = input.limits ?? defaultRecordLimits;
   const oldest = new Date(oldestPaidAtMs(Date.now(), limits));
   const retention = `${referenceRetentionMs(limits)} milliseconds`;
   const merchantIds = merchantFilter(input.merchantIds);
   return db.$transaction(
     async (tx) => {
+      await shareSqlSealKeys(tx, cipher.keyring);
       const rows = await tx.$queryRaw<BatchRow[]>`
         SELECT * FROM record_staged_batch(${input.runId}, ${input.afterId}::bigint, ${input.batchSize}::int,
           ${limits.maxAmountMinor}::bigint, ${oldest}::timestamptz, ${retention}::interval, ${merchantIds}::text[],

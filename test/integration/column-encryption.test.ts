@@ -148,15 +148,24 @@ describe('encrypted columns', () => {
     const newEntry = Keyring.generateEntry('rotated');
     const rotated = Keyring.parse(`${newEntry},${inject('encryptionKeys')}`);
     const options = { merchantIds: [merchant.id], batchSizeRows: 2 };
+    // Each payment's events (payment.created, payment.succeeded) carry its customer, description
+    // and metadata, encrypted in place (test/integration/data-at-rest.test.ts covers the rest).
+    const events = await stack.prisma.event.count({ where: { merchantId: merchant.id } });
+    expect(events).toBeGreaterThanOrEqual(2 * paymentIds.length);
+    const nothingElse = { accounts: 0, recordedPayments: 0, paymentReferences: 0 };
     expect(await rotateColumns(stack.prisma, cipherFor(rotated), options)).toEqual({
       payments: 3,
       webhookEndpoints: 1,
       idempotencyKeys: 3,
+      ...nothingElse,
+      events,
     });
     expect(await rotateColumns(stack.prisma, cipherFor(rotated), options)).toEqual({
       payments: 0,
       webhookEndpoints: 0,
       idempotencyKeys: 0,
+      ...nothingElse,
+      events: 0,
     });
 
     for (const id of paymentIds) {
@@ -193,6 +202,8 @@ describe('encrypted columns', () => {
       payments: 3,
       webhookEndpoints: 1,
       idempotencyKeys: 3,
+      ...nothingElse,
+      events,
     });
     expect(await shown(stack.app, paymentIds[1]!)).toMatchObject({ customer, description, metadata });
   });

@@ -7,7 +7,10 @@ import { presentRecordedPayment, recordCreatedEvent } from '../../src/records/pu
 import { stripeSignatureHeader } from '../../src/providers/webhook-signatures.ts';
 import { ensureImportSchedule, importInput } from '../../src/temporal/import-schedule.ts';
 import type { ImportProgress } from '../../src/domain/import-progress.ts';
-import type { Config } from '../../src/config.ts';
+import { requireKeyring, type Config } from '../../src/config.ts';
+import { cipherFor } from '../../src/crypto/column-cipher.ts';
+import { openEventData } from '../../src/events/event-secrets.ts';
+import { openRecordSecrets } from '../../src/records/record-secrets.ts';
 
 // The staging import and the recording webhook against the real stack: 20,000+ staged rows with
 // every kind of duplicate and invalid row, a worker killed mid-import, the same references
@@ -164,14 +167,17 @@ async function recordEvents(merchantIds: string[]): Promise<{ staging: number; w
 }
 
 /**
- * The import's events are built by PostgreSQL (payment_record_json): each must be exactly the
- * event recordCreatedEvent makes of the stored record, type, source key and public shape alike.
+ * The import's events are built by PostgreSQL (payment_record_json, then encrypted there): each
+ * must read as exactly the event recordCreatedEvent makes of the stored record, type, source key
+ * and public shape alike.
  */
 async function expectImportEventsAsApplicationWould(merchantIds: string[]): Promise<void> {
-  const records = await stack.prisma.recordedPayment.findMany({
+  const cipher = cipherFor(requireKeyring(stack.config));
+  const stored = await stack.prisma.recordedPayment.findMany({
     where: { merchantId: { in: merchantIds }, source: 'staging' },
     orderBy: { id: 'asc' },
   });
+  const records = stored.map((record) => openRecordSecrets(cipher, record));
   const events = await stack.prisma.event.findMany({
     where: { type: 'payment_record.created', resourceId: { in: records.map((record) => record.id) } },
     orderBy: { resourceId: 'asc' },
@@ -181,7 +187,7 @@ async function expectImportEventsAsApplicationWould(merchantIds: string[]): Prom
       merchantId: event.merchantId,
       type: event.type,
       resourceId: event.resourceId,
-      data: event.data,
+      data: openEventData(cipher, event.data),
       sourceKey: event.sourceKey,
     })),
   ).toEqual(records.map((record) => recordCreatedEvent(record.merchantId, record)));
@@ -594,7 +600,7 @@ describe('recording webhook', () => {
     const event = await stack.prisma.event.findFirstOrThrow({
       where: { resourceId: id, type: 'payment_record.created' },
     });
-    expect(event.data).toEqual(read.json());
+    expect(openEventData(cipherFor(requireKeyring(stack.config)), event.data)).toEqual(read.json());
     // Another merchant sees nothing.
     const other = await stack.app.inject({
       method: 'GET',

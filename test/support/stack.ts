@@ -18,6 +18,7 @@ import type { ProviderSimOptions } from '../../src/provider-sim/options.ts';
 import { freePort } from '../../src/temporal/dev-server.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Keyring } from '../../src/crypto/keyring.ts';
+import { cipherFor } from '../../src/crypto/column-cipher.ts';
 
 export interface Stack {
   app: FastifyInstance;
@@ -119,6 +120,7 @@ export async function startStack(
     prisma,
     config,
     natsUrl: config.natsUrl ?? inject('natsUrl'),
+    cipher: cipherFor(keyring),
     merchantIds: () => merchantIds,
   });
   const app = await buildApp(

@@ -28,10 +28,16 @@ import {
 import { queryInstant } from '../query-time.ts';
 import { presentDeposit } from '../../deposits/public-deposit.ts';
 import { presentAccount, type AccountFacts } from '../../accounts/public-account.ts';
+import { openAccountNotes, sealAccountNotes } from '../../accounts/account-notes.ts';
+import { cipherFor } from '../../crypto/column-cipher.ts';
+import { requireKeyring } from '../../config.ts';
 import { updateAccountDetails } from '../../accounts/account-details.ts';
 import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
-/** The merchant's account; 404 naming `param` (where the id came from) for unknown and others' ids. */
+/** The notes are stored encrypted (src/accounts/account-notes.ts). */
+const notesCipher = (deps: AppDependencies) => cipherFor(requireKeyring(deps.config));
+
+/** The merchant's account, notes readable; 404 naming `param` (where the id came from) for unknown and others' ids. */
 export async function findMerchantAccount(
   deps: AppDependencies,
   merchantId: string,
@@ -40,7 +46,7 @@ export async function findMerchantAccount(
 ): Promise<AccountFacts> {
   const account = await deps.prisma.account.findFirst({ where: { id, merchantId } });
   if (!account) throw new PaymentsError('resource_missing', `No such account: '${id}'.`, param);
-  return account;
+  return openAccountNotes(notesCipher(deps), account);
 }
 
 export async function accountRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
@@ -75,14 +81,16 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
         currency: request.body.currency,
         reference: request.body.reference,
         externalReference,
-        description: request.body.description,
-        metadata: request.body.metadata,
+        ...sealAccountNotes(notesCipher(deps), {
+          description: request.body.description ?? null,
+          metadata: request.body.metadata ?? null,
+        }),
       }).catch(async (error: unknown) => {
         // Two creations with one reference at once: the unique index lets one through.
         if (await taken()) throw refuseTaken();
         throw error;
       });
-      return reply.status(201).send(presentAccount(account));
+      return reply.status(201).send(presentAccount(openAccountNotes(notesCipher(deps), account)));
     },
   );
 
@@ -103,7 +111,8 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
         },
         'account',
       );
-      return presentList(page, presentAccount);
+      const cipher = notesCipher(deps);
+      return presentList(page, (account) => presentAccount(openAccountNotes(cipher, account)));
     },
   );
 
@@ -129,7 +138,7 @@ export async function accountRoutes(fastify: FastifyInstance, deps: AppDependenc
       const { merchantId, body } = request;
       const settings = idempotencySettings(deps.config);
       return idempotentIfKeyed(deps.prisma, settings, request, reply, merchantId, async () => {
-        const updated = await updateAccountDetails(deps.prisma, merchantId, request.params.id, {
+        const updated = await updateAccountDetails(deps.prisma, notesCipher(deps), merchantId, request.params.id, {
           description: body.description,
           metadata: body.metadata,
         });

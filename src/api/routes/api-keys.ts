@@ -6,6 +6,8 @@ import { PaymentsError } from '../../domain/errors.ts';
 import { defaultRollExpirySeconds, presentApiKey } from '../../api-keys/api-keys.ts';
 import { createApiKey, ownApiKey, revokeApiKey, rollApiKey } from '../../api-keys/key-changes.ts';
 import { IdParams, withErrors } from '../schemas/common.ts';
+import { cipherFor } from '../../crypto/column-cipher.ts';
+import { requireKeyring } from '../../config.ts';
 import { ApiKey, ApiKeyList, ApiKeyListQuery, CreateApiKeyBody, RollApiKeyBody } from '../schemas/api-keys.ts';
 
 // A merchant's own API keys (src/api-keys/). The secret is in the answer that makes a key and
@@ -23,6 +25,8 @@ async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {
 export async function apiKeyRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { prisma } = deps;
+  // Each change is announced by an event, stored through the cipher (src/events/event-secrets.ts).
+  const cipher = () => cipherFor(requireKeyring(deps.config));
 
   app.post(
     '/v1/api_keys',
@@ -31,7 +35,7 @@ export async function apiKeyRoutes(fastify: FastifyInstance, deps: AppDependenci
       schema: { tags: ['api keys'], body: CreateApiKeyBody, response: withErrors({ 201: ApiKey }) },
     },
     async (request, reply) => {
-      const key = await createApiKey(prisma, request.merchantId, request.body.name ?? null);
+      const key = await createApiKey(prisma, cipher(), request.merchantId, request.body.name ?? null);
       return reply.status(201).send(key);
     },
   );
@@ -80,6 +84,7 @@ export async function apiKeyRoutes(fastify: FastifyInstance, deps: AppDependenci
     async (request) =>
       rollApiKey(
         prisma,
+        cipher(),
         request.merchantId,
         request.params.id,
         request.body.expires_in_seconds ?? defaultRollExpirySeconds,
@@ -89,6 +94,6 @@ export async function apiKeyRoutes(fastify: FastifyInstance, deps: AppDependenci
   app.delete(
     '/v1/api_keys/:id',
     { schema: { tags: ['api keys'], params: IdParams, response: withErrors({ 200: ApiKey }) } },
-    async (request) => revokeApiKey(prisma, request.merchantId, request.params.id),
+    async (request) => revokeApiKey(prisma, cipher(), request.merchantId, request.params.id),
   );
 }

@@ -6,17 +6,22 @@ import { isEventTypeFilter } from '../../events/catalog.ts';
 import { PaymentsError } from '../../domain/errors.ts';
 import { newId } from '../../ids.ts';
 import { presentEvent } from '../../events/present.ts';
+import { openEvent } from '../../events/event-secrets.ts';
+import { cipherFor } from '../../crypto/column-cipher.ts';
+import { requireKeyring } from '../../config.ts';
 import { deliveryInclude, presentDelivery, startDeliveryWorkflow } from '../../webhooks/deliveries.ts';
 import { IdParams, withErrors } from '../schemas/common.ts';
 import { Event, EventList, EventListQuery, RedeliveryList, type RedeliverySkipReason } from '../schemas/events.ts';
 import { listPage, pageRequest, presentList } from '../list-pages.ts';
 
 // The merchant's outbound events (the outbox), newest first, and redelivery of the ones whose
-// last delivery to an endpoint failed.
+// last delivery to an endpoint failed. Their data's sensitive fields are decrypted on the way out
+// (src/events/event-secrets.ts).
 
 export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { prisma } = deps;
+  const cipher = () => cipherFor(requireKeyring(deps.config));
 
   const ownEvent = async (merchantId: string, id: string) => {
     const event = await prisma.event.findFirst({ where: { id, merchantId } });
@@ -47,14 +52,15 @@ export async function eventRoutes(fastify: FastifyInstance, deps: AppDependencie
         },
         'event',
       );
-      return presentList(page, presentEvent);
+      const opener = cipher();
+      return presentList(page, (event) => presentEvent(openEvent(opener, event)));
     },
   );
 
   app.get(
     '/v1/events/:id',
     { schema: { tags: ['events'], params: IdParams, response: withErrors({ 200: Event }) } },
-    async (request) => presentEvent(await ownEvent(request.merchantId, request.params.id)),
+    async (request) => presentEvent(openEvent(cipher(), await ownEvent(request.merchantId, request.params.id))),
   );
 
   app.post(

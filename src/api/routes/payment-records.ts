@@ -7,6 +7,9 @@ import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { CreatePaymentRecordBody, PaymentRecord, PaymentRecordAnswer } from '../schemas/payment-records.ts';
 import { createRecordIntake, type IncomingRecord } from '../../records/intake.ts';
 import { presentRecordedPayment } from '../../records/public-record.ts';
+import { openRecordSecrets } from '../../records/record-secrets.ts';
+import { cipherFor } from '../../crypto/column-cipher.ts';
+import { requireKeyring } from '../../config.ts';
 
 /** The body of either recording route as the intake takes it. */
 export function incomingRecord(merchantId: string, body: CreatePaymentRecordBody): IncomingRecord {
@@ -57,7 +60,7 @@ export async function paymentRecordRoutes(fastify: FastifyInstance, deps: AppDep
         where: { id: request.params.id, merchantId: request.merchantId },
       });
       if (!record) throw new PaymentsError('resource_missing', `No such payment record: '${request.params.id}'.`, 'id');
-      return presentRecordedPayment(record);
+      return presentRecordedPayment(openRecordSecrets(cipherFor(requireKeyring(deps.config)), record));
     },
   );
 }

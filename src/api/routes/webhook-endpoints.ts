@@ -221,7 +221,7 @@ export async function webhookEndpointRoutes(fastify: FastifyInstance, deps: AppD
           'id',
         );
       }
-      const event = outboxRow({
+      const event = outboxRow(cipherFor(requireKeyring(deps.config)), {
         merchantId: request.merchantId,
         type: 'webhook_endpoint.test',
         resourceId: endpoint.id,
