@@ -127,7 +127,9 @@ async function finishAuthorization(client: CarefulClient, run: PaymentRun, id: s
   const path = `/v1/payments/${id}/${then.action}`;
   const body = then.action === 'capture' && then.amount !== undefined ? { amount: then.amount } : {};
   for (let round = 1; round <= limits.maxActionRounds; round++) {
-    const answer = await client.post(path, body, `${key}:${then.action}`);
+    // A 409 is the definitive answer for its key (replayed to every retry with it): the next
+    // round, after the payment settled, is a new request with a key of its own.
+    const answer = await client.post(path, body, `${key}:${then.action}:${round}`);
     if (answer.status === 200) {
       learn(run.fact, answer.body);
       if (answer.body.status !== 'processing') return answer.body;
@@ -146,7 +148,11 @@ async function finishAuthorization(client: CarefulClient, run: PaymentRun, id: s
 async function refundAll(client: CarefulClient, run: PaymentRun, id: string, limits: LoadLimits): Promise<void> {
   for (const [index, amount] of run.plan.refunds.entries()) {
     for (let round = 1; round <= limits.maxActionRounds; round++) {
-      const answer = await client.post(`/v1/payments/${id}/refunds`, { amount }, `${run.plan.key}:refund:${index}`);
+      const answer = await client.post(
+        `/v1/payments/${id}/refunds`,
+        { amount },
+        `${run.plan.key}:refund:${index}:${round}`,
+      );
       if (answer.status === 201 && answer.body.status === 'succeeded') run.fact.refunded += BigInt(amount);
       if (answer.status === 201 || answer.status === 202) break;
       if (!busyConflict(answer)) {
