@@ -99,6 +99,10 @@ const chaosConfig: Partial<Config> = {
   // its workflow (reported with issue 14's chaos work; it needs a migration to fix).
   providerTimeoutMs: 5_000,
   webhookSweepAfterMs: 2_000,
+  // A key claimed by a request that then lost its database cannot be released: it stays
+  // `idempotency_request_in_progress` (409) until this lock expires (default 60 s, longer than
+  // the client's retry budget). Still longer than any answer (PAYMENT_WAIT_MS plus its margin).
+  idempotencyLockTimeoutMs: 20_000,
 };
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
