@@ -78,7 +78,7 @@ export function chaosMoments(random: Random, count: number, gapMs = 2_000): numb
 }
 
 /** After the load, how long every payment has to become final. */
-const finalBudgetMs = 120_000;
+const finalBudgetMs = 90_000;
 const walletCount = 8;
 const walletFundingMinor = 2_000_000;
 
