@@ -14,6 +14,7 @@ import { chaosSeed } from './seeded-random.ts';
 const providerTimeoutMs = 2_000;
 const breakerResetMs = 2_000;
 const recoveryBudgetMs = 30_000;
+const bothDownSeconds = 5;
 
 type Fault = { provider?: 'stripe' | 'paypal'; outage_seconds?: number; latency_ms?: number; error_rate?: number };
 
@@ -74,8 +75,9 @@ describe('chaos: provider outages and slowness under load', () => {
       await fault(run, clock, 'clear');
       await fault(run, clock, { error_rate: 0.3 });
       await clock.at(9_500 + jitter());
-      await fault(run, clock, { outage_seconds: 2 });
-      await clock.at(12_500);
+      // Longer than an authorization's retries (4 attempts within about 2 s): payments sent now fail.
+      await fault(run, clock, { outage_seconds: bothDownSeconds });
+      await clock.at(9_500 + bothDownSeconds * 1_000 + 1_000);
       await fault(run, clock, 'clear');
       recovered = await recover(clock);
       clock.log(recovered ? 'both breakers closed' : 'breakers still not closed');
