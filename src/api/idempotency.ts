@@ -77,6 +77,18 @@ async function release(prisma: PrismaClient, merchantId: string, key: string): P
   );
 }
 
+/**
+ * A filter for the instant read back: the claim's now() keeps microseconds, the Date read back
+ * only milliseconds, so an equality filter would never match a lock set by the claim and its key
+ * would stay in progress forever once its request died without releasing it (found by npm run
+ * test:chaos, PostgreSQL restarted under load). Another lock within the same millisecond would
+ * have to be taken over in that millisecond too.
+ */
+function sameInstant(at: Date | null): Date | null | { gte: Date; lt: Date } {
+  if (at === null) return null;
+  return { gte: new Date(at.getTime() - 1), lt: new Date(at.getTime() + 1) };
+}
+
 const inProgress = () =>
   new PaymentsError(
     'idempotency_request_in_progress',
@@ -122,7 +134,7 @@ async function claim(
   if (!expired && !stale) throw inProgress();
   // Expired, or its owner died: take it over with a compare-and-set so one retry wins.
   const taken = await prisma.idempotencyKey.updateMany({
-    where: { merchantId, key, lockedAt: row.lockedAt, responseStatus: row.responseStatus },
+    where: { merchantId, key, lockedAt: sameInstant(row.lockedAt), responseStatus: row.responseStatus },
     data: {
       fingerprint: print,
       lockedAt: new Date(),

@@ -28,11 +28,17 @@ export function workflowWaitMs(deadline: number): number {
 // CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (the server sheds load), UNAVAILABLE.
 const noAnswerCodes = new Set([1, 4, 8, 14]);
 
-/** The gRPC status code inside a Temporal client error (the SDK wraps it in `cause`). */
-function grpcCode(error: unknown): number | undefined {
+// FAILED_PRECONDITION with this text: an update sent while the workflow's last task failed or
+// timed out (its worker died) and is being retried; the same update is accepted once a worker
+// completes that task, so it is no answer yet, not a refusal (found by npm run test:chaos).
+const failedPrecondition = 9;
+const taskInFailedState = /Workflow Task in failed state/;
+
+/** The gRPC status inside a Temporal client error (the SDK wraps it in `cause`). */
+function grpcStatus(error: unknown): { code: number; details: string } | undefined {
   let current = error;
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    if (isGrpcServiceError(current)) return current.code;
+    if (isGrpcServiceError(current)) return { code: current.code, details: `${current.details} ${current.message}` };
     current = current.cause;
   }
   return undefined;
@@ -41,8 +47,11 @@ function grpcCode(error: unknown): number | undefined {
 /** Whether the error means Temporal did not answer (too slow, unreachable, or cut by our deadline). */
 export function isNoAnswer(error: unknown): boolean {
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
-  const code = grpcCode(error);
-  return code !== undefined && noAnswerCodes.has(code);
+  const status = grpcStatus(error);
+  if (!status) return false;
+  return (
+    noAnswerCodes.has(status.code) || (status.code === failedPrecondition && taskInFailedState.test(status.details))
+  );
 }
 
 /**

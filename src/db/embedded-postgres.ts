@@ -14,6 +14,8 @@ export interface PostgresServer {
   adminUrl: string;
   urlFor(database: string): string;
   stop(): Promise<void>;
+  /** Starts it again after stop(), on the same port and data folder (the chaos suite restarts it). */
+  start(): Promise<void>;
 }
 
 export async function startEmbeddedPostgres(
@@ -36,5 +38,5 @@ export async function startEmbeddedPostgres(
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
   const urlFor = (database: string): string => `postgresql://${user}:${password}@127.0.0.1:${port}/${database}`;
-  return { adminUrl: urlFor('postgres'), urlFor, stop: () => server.stop() };
+  return { adminUrl: urlFor('postgres'), urlFor, stop: () => server.stop(), start: () => server.start() };
 }

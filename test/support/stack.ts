@@ -54,11 +54,31 @@ export interface StackLogging {
   temporalMetricsAddress?: string;
 }
 
+/** Where a stack's services are: the run's (global setup) unless a suite brings its own. */
+export interface StackServices {
+  temporalAddress: string;
+  databaseUrl: string;
+  natsUrl: string;
+  workflowBundlePath: string;
+  encryptionKeys: string;
+}
+
+function runServices(): StackServices {
+  return {
+    temporalAddress: inject('temporalAddress'),
+    databaseUrl: inject('databaseUrl'),
+    natsUrl: inject('natsUrl'),
+    workflowBundlePath: inject('workflowBundlePath'),
+    encryptionKeys: inject('encryptionKeys'),
+  };
+}
+
 export async function startStack(
   suite: string,
   overrides: Partial<Config> = {},
   simOptions: ProviderSimOptions = {},
   logging: StackLogging = {},
+  services: StackServices = runServices(),
 ): Promise<Stack> {
   const taskQueue = `test-${suite}-${randomUUID()}`;
   const adminApiKey = `sk_admin_${randomUUID()}`;
@@ -77,8 +97,8 @@ export async function startStack(
     // Suites deliver webhooks to receivers on 127.0.0.1; test/integration/webhook-destinations.test.ts
     // turns this off to prove the production rule.
     webhookAllowPrivateDestinations: true,
-    natsUrl: inject('natsUrl'),
-    keyring: Keyring.parse(inject('encryptionKeys')),
+    natsUrl: services.natsUrl,
+    keyring: Keyring.parse(services.encryptionKeys),
     codecAccessToken: `codec_${randomUUID()}`,
     // Suites share one database and one Temporal namespace: a suite's import (POST /v1/imports)
     // runs under an id of its own and takes no other suite's staged rows (a merchant id no one
@@ -89,17 +109,17 @@ export async function startStack(
   };
   const keyring = requireKeyring(config);
   const providers = createProviderGateway(config);
-  const prisma = createPrisma(inject('databaseUrl'), 20);
-  const temporal = await connectClient(inject('temporalAddress'), config.temporalNamespace, keyring);
+  const prisma = createPrisma(services.databaseUrl, 20);
+  const temporal = await connectClient(services.temporalAddress, config.temporalNamespace, keyring);
   const { worker, connection } = await createWorker({
     keyring,
-    address: inject('temporalAddress'),
+    address: services.temporalAddress,
     namespace: config.temporalNamespace,
     taskQueue,
     prisma,
     providers,
     temporal,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
+    workflowBundle: { codePath: services.workflowBundlePath },
     allowPrivateWebhookDestinations: config.webhookAllowPrivateDestinations,
     // Errors only, as before, unless the suite reads the logs. The SDK's runtime is installed
     // once per process: the first stack's logger is the one it keeps.
@@ -119,7 +139,7 @@ export async function startStack(
   const publisher = startEventStreamPublisher({
     prisma,
     config,
-    natsUrl: config.natsUrl ?? inject('natsUrl'),
+    natsUrl: config.natsUrl ?? services.natsUrl,
     cipher: cipherFor(keyring),
     merchantIds: () => merchantIds,
   });

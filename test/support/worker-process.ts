@@ -9,6 +9,7 @@ import { isMain } from '../../src/main.ts';
 import { createProviderGateway } from '../../src/providers/index.ts';
 import { createWorker } from '../../src/worker.ts';
 import { connectClient } from '../../src/temporal/client.ts';
+import { startMetricsServer } from '../../src/observability/metrics-server.ts';
 
 // A payment worker in a child process, so a test can SIGKILL it like a crashed machine: no
 // graceful shutdown, sockets cut, activities left in flight. Run directly (the child side), it
@@ -28,6 +29,11 @@ export interface WorkerProcessEnv {
   providerTimeoutMs: number;
   /** ENCRYPTION_KEYS: the run's, so the child reads what the suite's workers wrote. */
   encryptionKeys: string;
+  /**
+   * Further settings as environment variables (src/config.ts), e.g. BREAKER_RESET_TIMEOUT_MS;
+   * WORKER_METRICS_PORT, when given, makes the child serve GET /metrics there.
+   */
+  settings?: Record<string, string>;
 }
 
 export interface WorkerProcess {
@@ -52,6 +58,7 @@ export async function spawnWorkerProcess(env: WorkerProcessEnv, timeoutMs = 30_0
       ENCRYPTION_KEYS: env.encryptionKeys,
       TEMPORAL_LOG_LEVEL: process.env.TEMPORAL_LOG_LEVEL ?? 'ERROR',
       DATABASE_POOL_SIZE: '5',
+      ...env.settings,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -201,6 +208,8 @@ async function runWorker(): Promise<void> {
     workflowBundle: { codePath: bundlePath },
   });
   const running = worker.run();
+  // Only when asked: children of other suites must not compete for the default port.
+  if (process.env.WORKER_METRICS_PORT) await startMetricsServer('127.0.0.1', config.workerMetricsPort);
   process.stdout.write(`${readyLine}\n`);
   // The test ends this process with SIGKILL; a normal exit only happens if the worker fails.
   await running;

@@ -4,14 +4,23 @@ import { isNoAnswer, workflowReplyLeadMs, workflowWaitMs } from '../../src/api/t
 import { retriesUntil } from '../../src/temporal/deadline-retry.ts';
 
 /** A gRPC failure as @grpc/grpc-js reports it, wrapped the way the Temporal client wraps it. */
-const grpcFailure = (code: number) =>
-  new ServiceError('call failed', { cause: Object.assign(new Error('grpc'), { code, details: 'x', metadata: {} }) });
+const grpcFailure = (code: number, details = 'x') =>
+  new ServiceError('call failed', {
+    cause: Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} }),
+  });
 const status = (code: number) => ({ code, details: 'x', metadata: {} }) as never;
 
 describe('isNoAnswer', () => {
   it('counts deadlines, cancellations, overload and unreachable servers as no answer', () => {
     for (const code of [1, 4, 8, 14]) expect(isNoAnswer(grpcFailure(code))).toBe(true);
     expect(isNoAnswer(new WorkflowUpdateRPCTimeoutOrCancelledError('timed out'))).toBe(true);
+  });
+
+  it('counts an update refused while the workflow task is retried (its worker died) as no answer', () => {
+    const refused = 'Unable to perform workflow execution update due to Workflow Task in failed state.';
+    expect(isNoAnswer(grpcFailure(9, refused))).toBe(true);
+    // Any other failed precondition is an answer.
+    expect(isNoAnswer(grpcFailure(9, 'Workflow execution already completed.'))).toBe(false);
   });
 
   it('leaves answers that say something to their callers', () => {
