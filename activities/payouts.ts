@@ -43,11 +43,11 @@ export function createPayoutActivities(prisma: PrismaClient, providers: Provider
     },
 
     markPayoutInTransit: (input: { payoutId: string; providerPayoutId: string }): Promise<PayoutView> =>
-      markPayoutInTransit(prisma, input),
+      markPayoutInTransit(prisma, cipher, input),
 
     markPayoutPaid: (payoutId: string): Promise<PayoutView> => markPayoutPaid(prisma, cipher, payoutId),
 
-    reversePayout: (payoutId: string): Promise<void> => reversePayout(prisma, payoutId),
+    reversePayout: (payoutId: string): Promise<void> => reversePayout(prisma, cipher, payoutId),
 
     failPayout: (input: { payoutId: string; failureCode: string }): Promise<PayoutView> =>
       failPayout(prisma, cipher, input),

@@ -6,6 +6,7 @@ import type { Db } from '../src/db/prisma.ts';
 import { PaymentsError } from '../src/domain/errors.ts';
 import { defaultTransferSettings } from '../src/domain/transfer-settings.ts';
 import type { ColumnCipher } from '../src/crypto/column-cipher.ts';
+import { openTransferDescription, sealTransferDescription } from '../src/transfers/transfer-description.ts';
 
 export interface TransferInput {
   transferId: string;
@@ -58,6 +59,7 @@ function announce(db: Db, cipher: ColumnCipher, row: TransferRow) {
 }
 
 export function createTransferActivities(prisma: PrismaClient, cipher: ColumnCipher) {
+  /** The row to write: its description sealed (rows read back are opened before any use). */
   const record = (input: TransferInput) => ({
     id: input.transferId,
     merchantId: input.merchantId,
@@ -65,8 +67,9 @@ export function createTransferActivities(prisma: PrismaClient, cipher: ColumnCip
     toAccountId: input.toAccountId,
     amount: input.amount,
     currency: input.currency,
-    description: input.description,
+    description: sealTransferDescription(cipher, input.description),
   });
+  const opened = (row: TransferRow): TransferRow => openTransferDescription(cipher, row);
 
   return {
     /**
@@ -113,10 +116,12 @@ export function createTransferActivities(prisma: PrismaClient, cipher: ColumnCip
             { accountId: input.toAccountId, amount: input.amount },
           ],
         });
-        const updated = await tx.transfer.update({
-          where: { id: input.transferId },
-          data: { status: 'succeeded', transactionId, updatedAt: new Date() },
-        });
+        const updated = opened(
+          await tx.transfer.update({
+            where: { id: input.transferId },
+            data: { status: 'succeeded', transactionId, updatedAt: new Date() },
+          }),
+        );
         await announce(tx, cipher, updated);
         return updated;
       }, transactionOptions);
@@ -136,9 +141,10 @@ export function createTransferActivities(prisma: PrismaClient, cipher: ColumnCip
           where: { id: input.transferId, status: { not: 'succeeded' } },
           data: { ...failure, updatedAt: new Date() },
         });
-        const existing = await tx.transfer.findUnique({ where: { id: input.transferId } });
+        const found = await tx.transfer.findUnique({ where: { id: input.transferId } });
+        const existing = found && opened(found);
         if (existing?.status === 'succeeded') return existing;
-        const failed = existing ?? (await tx.transfer.create({ data: { ...record(input), ...failure } }));
+        const failed = existing ?? opened(await tx.transfer.create({ data: { ...record(input), ...failure } }));
         await announce(tx, cipher, failed);
         return failed;
       }, transactionOptions);

@@ -30,6 +30,9 @@ export const sealedColumns = [
   'recorded_payments.metadata',
   // A recording webhook's record until its workflow has recorded it.
   'payment_references.payload',
+  // The merchant's free text on a transfer and on a payout.
+  'transfers.description',
+  'payouts.description',
   // The outbox repeats the resources above (src/events/event-secrets.ts).
   'events.data.customer',
   'events.data.customer_reference',

@@ -30,8 +30,8 @@ try {
   console.log(
     `key ${keyring.currentKeyId}: re-encrypted ${changed.payments} payments, ${changed.webhookEndpoints} webhook ` +
       `endpoints, ${changed.idempotencyKeys} stored idempotent answers, ${changed.accounts} accounts, ` +
-      `${changed.recordedPayments} recorded payments, ${changed.paymentReferences} waiting records and ` +
-      `${changed.events} events`,
+      `${changed.recordedPayments} recorded payments, ${changed.paymentReferences} waiting records, ` +
+      `${changed.transfers} transfers, ${changed.payouts} payouts and ${changed.events} events`,
   );
 } finally {
   await prisma.$disconnect();

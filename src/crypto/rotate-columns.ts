@@ -21,6 +21,8 @@ export interface RotationResult {
   accounts: number;
   recordedPayments: number;
   paymentReferences: number;
+  transfers: number;
+  payouts: number;
   events: number;
 }
 
@@ -63,6 +65,16 @@ const sealedTables = {
     key: ['merchant_id', 'reference'],
     columns: [{ name: 'payload', sealed: 'payment_references.payload', json }],
   },
+  transfers: {
+    table: 'transfers',
+    key: ['id'],
+    columns: [{ name: 'description', sealed: 'transfers.description', json: false }],
+  },
+  payouts: {
+    table: 'payouts',
+    key: ['id'],
+    columns: [{ name: 'description', sealed: 'payouts.description', json: false }],
+  },
 } satisfies Record<string, SealedTable>;
 
 /** Rewrites what is not under the current key; returns how many rows changed in each table. */
@@ -91,6 +103,8 @@ export async function rotateColumns(
     accounts: await rotateTable(db, sealedTables.accounts, rotation),
     recordedPayments: await rotateTable(db, sealedTables.recordedPayments, rotation),
     paymentReferences: await rotateTable(db, sealedTables.paymentReferences, rotation),
+    transfers: await rotateTable(db, sealedTables.transfers, rotation),
+    payouts: await rotateTable(db, sealedTables.payouts, rotation),
     events: await rotateEvents(db, rotation),
   };
 }

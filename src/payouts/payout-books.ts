@@ -21,11 +21,14 @@ import {
   type PayoutParty,
 } from '../ledger/payout-recipes.ts';
 import { presentPayout } from './public-payout.ts';
+import { openPayoutDescription, sealPayoutDescription } from './payout-description.ts';
 
 // A payout's read model (`payouts`), its ledger movements and its events, each step one
 // database transaction: the row, the money and the outbox event commit together. Every step
 // is idempotent: rows are written once by id, statuses move only forward (payout-state.ts),
 // ledger postings are keyed (payout-recipes.ts) and events by `payout:<id>:<status>`.
+// The row's description is stored encrypted (payout-description.ts): rows are opened as they are
+// read, so views and events carry the plaintext.
 
 const transactionOptions = { isolationLevel: 'ReadCommitted', maxWait: 5_000, timeout: 10_000 } as const;
 
@@ -64,7 +67,7 @@ function announce(
   });
 }
 
-function newRow(input: PayoutInput, status: PayoutStatus, failureCode: string | null = null) {
+function newRow(cipher: ColumnCipher, input: PayoutInput, status: PayoutStatus, failureCode: string | null = null) {
   return {
     id: input.payoutId,
     merchantId: input.merchantId,
@@ -72,7 +75,7 @@ function newRow(input: PayoutInput, status: PayoutStatus, failureCode: string | 
     currency: input.currency,
     status,
     automatic: input.automatic,
-    description: input.description,
+    description: sealPayoutDescription(cipher, input.description),
     provider: input.provider,
     failureCode,
     failureMessage: failureCode === null ? null : payoutFailureMessage(failureCode),
@@ -98,8 +101,8 @@ export async function openPayout(prisma: PrismaClient, cipher: ColumnCipher, inp
   const expiresAt = new Date(Date.now() + payoutHoldExpiryMs(input.timing));
   try {
     return await prisma.$transaction(async (tx) => {
-      await tx.payout.createMany({ data: [newRow(input, 'pending')], skipDuplicates: true });
-      const row = await tx.payout.findUniqueOrThrow({ where: { id: input.payoutId } });
+      await tx.payout.createMany({ data: [newRow(cipher, input, 'pending')], skipDuplicates: true });
+      const row = await loadPayout(tx, cipher, input.payoutId);
       if (row.status !== 'pending') return payoutView(row);
       await placeHold(tx, { accountId, amount: input.amount, reference: input.payoutId, expiresAt });
       await announce(tx, cipher, row, 'payout.created');
@@ -109,8 +112,11 @@ export async function openPayout(prisma: PrismaClient, cipher: ColumnCipher, inp
     if (!(error instanceof PaymentsError && error.code === 'insufficient_funds')) throw error;
   }
   return prisma.$transaction(async (tx) => {
-    await tx.payout.createMany({ data: [newRow(input, 'failed', 'insufficient_funds')], skipDuplicates: true });
-    const row = await tx.payout.findUniqueOrThrow({ where: { id: input.payoutId } });
+    await tx.payout.createMany({
+      data: [newRow(cipher, input, 'failed', 'insufficient_funds')],
+      skipDuplicates: true,
+    });
+    const row = await loadPayout(tx, cipher, input.payoutId);
     if (row.status === 'failed') await announce(tx, cipher, row, 'payout.failed');
     return payoutView(row);
   }, transactionOptions);
@@ -130,10 +136,11 @@ export async function releasePayoutHold(prisma: PrismaClient, payoutId: string):
   }
 }
 
-async function loadPayout(db: Db, payoutId: string): Promise<PayoutRow> {
+/** The row, its description readable. */
+async function loadPayout(db: Db, cipher: ColumnCipher, payoutId: string): Promise<PayoutRow> {
   const row = await db.payout.findUnique({ where: { id: payoutId } });
   if (!row) throw new Error(`payout ${payoutId} has no row`);
-  return row;
+  return openPayoutDescription(cipher, row);
 }
 
 /**
@@ -142,9 +149,10 @@ async function loadPayout(db: Db, payoutId: string): Promise<PayoutRow> {
  */
 export async function markPayoutInTransit(
   prisma: PrismaClient,
+  cipher: ColumnCipher,
   input: { payoutId: string; providerPayoutId: string },
 ): Promise<PayoutView> {
-  const payout = await loadPayout(prisma, input.payoutId);
+  const payout = await loadPayout(prisma, cipher, input.payoutId);
   const recipe = payoutInTransitRecipe(partyOf(payout));
   await ensureAccounts(prisma, recipe.accounts);
   const row = await prisma.$transaction(async (tx) => {
@@ -153,7 +161,7 @@ export async function markPayoutInTransit(
       where: { id: input.payoutId, status: { in: payoutPredecessors('in_transit') } },
       data: { status: 'in_transit', providerPayoutId: input.providerPayoutId, updatedAt: new Date() },
     });
-    return loadPayout(tx, input.payoutId);
+    return loadPayout(tx, cipher, input.payoutId);
   }, transactionOptions);
   return payoutView(row);
 }
@@ -164,7 +172,7 @@ export async function markPayoutPaid(
   cipher: ColumnCipher,
   payoutId: string,
 ): Promise<PayoutView> {
-  const payout = await loadPayout(prisma, payoutId);
+  const payout = await loadPayout(prisma, cipher, payoutId);
   const recipe = payoutPaidRecipe(partyOf(payout));
   await ensureAccounts(prisma, recipe.accounts);
   const row = await prisma.$transaction(async (tx) => {
@@ -173,7 +181,7 @@ export async function markPayoutPaid(
       where: { id: payoutId, status: { in: payoutPredecessors('paid') } },
       data: { status: 'paid', updatedAt: new Date() },
     });
-    const paid = await loadPayout(tx, payoutId);
+    const paid = await loadPayout(tx, cipher, payoutId);
     if (count === 1) await announce(tx, cipher, paid, 'payout.paid');
     return paid;
   }, transactionOptions);
@@ -181,8 +189,8 @@ export async function markPayoutPaid(
 }
 
 /** Compensation of the in-transit posting: the bank returned the money to available. */
-export async function reversePayout(prisma: PrismaClient, payoutId: string): Promise<void> {
-  const payout = await loadPayout(prisma, payoutId);
+export async function reversePayout(prisma: PrismaClient, cipher: ColumnCipher, payoutId: string): Promise<void> {
+  const payout = await loadPayout(prisma, cipher, payoutId);
   const recipe = payoutReversalRecipe(partyOf(payout));
   await ensureAccounts(prisma, recipe.accounts);
   await post(prisma, recipe.posting);
@@ -207,7 +215,7 @@ export async function failPayout(
         updatedAt: new Date(),
       },
     });
-    const failed = await loadPayout(tx, input.payoutId);
+    const failed = await loadPayout(tx, cipher, input.payoutId);
     if (count === 1) await announce(tx, cipher, failed, 'payout.failed');
     return failed;
   }, transactionOptions);

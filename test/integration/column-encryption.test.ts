@@ -152,7 +152,7 @@ describe('encrypted columns', () => {
     // and metadata, encrypted in place (test/integration/data-at-rest.test.ts covers the rest).
     const events = await stack.prisma.event.count({ where: { merchantId: merchant.id } });
     expect(events).toBeGreaterThanOrEqual(2 * paymentIds.length);
-    const nothingElse = { accounts: 0, recordedPayments: 0, paymentReferences: 0 };
+    const nothingElse = { accounts: 0, recordedPayments: 0, paymentReferences: 0, transfers: 0, payouts: 0 };
     expect(await rotateColumns(stack.prisma, cipherFor(rotated), options)).toEqual({
       payments: 3,
       webhookEndpoints: 1,

@@ -18,8 +18,8 @@ import { closeImportRun, openImportRun } from '../../src/records/import-runs.ts'
 import { openRecordPayload, sealRecordPayload } from '../../src/records/record-secrets.ts';
 
 // Issue 12's remaining plaintext copies: the outbox (events.data), accounts' notes, recorded
-// payments (the import seals them in SQL, the recording webhook in Node) and the records waiting
-// in payment_references. Each table is read as text with raw SQL: no distinctive plaintext
+// payments (the import seals them in SQL, the recording webhook in Node), the records waiting
+// in payment_references, and transfers' and payouts' descriptions. Each table is read as text with raw SQL: no distinctive plaintext
 // anywhere in a row. The API, the webhooks and the event stream show the plaintext, byte for byte
 // as when events.data was plain jsonb. Rotation re-encrypts all of it.
 
@@ -43,12 +43,18 @@ const secrets = {
   customerReference: `CR-${tag}`,
   webhookCustomerReference: `WCR-${tag}`,
   stagedValue: `sv_${tag}`,
+  transferDescription: `rent share ${tag}`,
+  failedTransferDescription: `too much ${tag}`,
+  payoutDescription: `payout memo ${tag}`,
 };
 const externalReference = `LOAN-${tag}`;
 let accountId: string;
 /** The answer of POST /v1/accounts/:id: account.updated shows the same. */
 let accountUpdated: unknown;
 let paymentId: string;
+/** A succeeded transfer and a failed one (written by failTransfer), each with a description. */
+let transferIds: { succeeded: string; failed: string };
+let payoutId: string;
 
 /** A webhook receiver keeping each raw body, as signed and sent. */
 async function startReceiver() {
@@ -154,8 +160,58 @@ async function importStaged(metadata: readonly (string | null)[]): Promise<strin
   return references;
 }
 
+/** From the account (funded by a deposit) to a new one: one transfer that succeeds, one that fails. */
+async function makeTransfers(): Promise<{ succeeded: string; failed: string }> {
+  const deposit = { amount: 500, reference: 'funding' };
+  expect(
+    (await api('POST', `/v1/accounts/${accountId}/deposits`, deposit, { 'idempotency-key': `dep-${tag}` })).statusCode,
+  ).toBe(201);
+  const opened = await api('POST', '/v1/accounts', { type: 'customer', currency: 'USD' });
+  expect(opened.statusCode).toBe(201);
+  const to = opened.json<{ id: string }>().id;
+  const transfer = async (amount: number, description: string) => {
+    const body = { from_account_id: accountId, to_account_id: to, amount, currency: 'USD', description };
+    const response = await api('POST', '/v1/transfers', body, { 'idempotency-key': `tr-${amount}-${tag}` });
+    expect(response.statusCode).toBe(201);
+    return response.json<{ id: string; status: string; description: string }>();
+  };
+  const succeeded = await transfer(200, secrets.transferDescription);
+  expect([succeeded.status, succeeded.description]).toEqual(['succeeded', secrets.transferDescription]);
+  const failed = await transfer(10_000, secrets.failedTransferDescription);
+  expect([failed.status, failed.description]).toEqual(['failed', secrets.failedTransferDescription]);
+  return { succeeded: succeeded.id, failed: failed.id };
+}
+
+/** Pays out part of the settled card payment, and waits until it is paid. */
+async function payOut(): Promise<string> {
+  await vi.waitFor(
+    async () => expect((await api('GET', `/v1/payments/${paymentId}`)).json<{ settled: boolean }>().settled).toBe(true),
+    poll,
+  );
+  const body = { amount: 100, currency: 'USD', description: secrets.payoutDescription };
+  const response = await api('POST', '/v1/payouts', body, { 'idempotency-key': `po-${tag}` });
+  expect(response.statusCode).toBe(201);
+  const payout = response.json<{ id: string; description: string }>();
+  expect(payout.description).toBe(secrets.payoutDescription);
+  await vi.waitFor(
+    async () => expect((await api('GET', `/v1/payouts/${payout.id}`)).json<{ status: string }>().status).toBe('paid'),
+    poll,
+  );
+  return payout.id;
+}
+
 beforeAll(async () => {
-  stack = await startStack('data-at-rest', { relayIntervalMs: 50, eventPublishIntervalMs: 50 });
+  stack = await startStack(
+    'data-at-rest',
+    {
+      relayIntervalMs: 50,
+      eventPublishIntervalMs: 50,
+      // The card payment settles at once: its proceeds are paid out below.
+      settlementDelayMs: 100,
+      payoutTiming: { submitTimeoutMs: 20_000, lookupTimeoutMs: 20_000, statusPollMs: 200 },
+    },
+    { payoutArrivalMs: 300 },
+  );
   merchant = await stack.merchant();
   cipher = cipherFor(requireKeyring(stack.config));
   receiver = await startReceiver();
@@ -210,6 +266,8 @@ beforeAll(async () => {
     { 'idempotency-key': `rec-${tag}` },
   );
   expect(record.statusCode).toBe(201);
+  transferIds = await makeTransfers();
+  payoutId = await payOut();
   await vi.waitFor(
     async () =>
       expect(await stack.prisma.paymentReference.count({ where: { merchantId: merchant.id, recordedAt: null } })).toBe(
@@ -279,6 +337,12 @@ describe('sensitive copies at rest', () => {
     expectNoPlaintext(await rowsAsText('payment_staging'));
     expectNoPlaintext(await rowsAsText('payments'));
     expectNoPlaintext(await rowsAsText('idempotency_keys'));
+    expectNoPlaintext(await rowsAsText('transfers'));
+    expectNoPlaintext(await rowsAsText('payouts'));
+    const descriptions = await stack.prisma.$queryRaw<{ description: string }[]>`
+      SELECT description FROM transfers WHERE merchant_id = ${merchant.id}
+      UNION ALL SELECT description FROM payouts WHERE merchant_id = ${merchant.id}`;
+    expect(descriptions.map((row) => row.description.slice(0, 7))).toEqual(['enc:v1:', 'enc:v1:', 'enc:v1:']);
     // The recording webhook's record waited encrypted, and is gone once recorded.
     const claims = await stack.prisma.paymentReference.findMany({ where: { merchantId: merchant.id } });
     expect(claims.map((claim) => claim.payload)).toEqual(claims.map(() => null));
@@ -294,7 +358,19 @@ describe('sensitive copies at rest', () => {
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     });
     expect(new Set(events.map((event) => event.type))).toEqual(
-      new Set(['account.updated', 'payment.created', 'payment.succeeded', 'payment.updated', 'payment_record.created']),
+      new Set([
+        'account.updated',
+        'payment.created',
+        'payment.succeeded',
+        'payment.updated',
+        'payment.settled',
+        'payment_record.created',
+        'deposit.succeeded',
+        'transfer.succeeded',
+        'transfer.failed',
+        'payout.created',
+        'payout.paid',
+      ]),
     );
     const ids = events.map((event) => event.id);
     await expect.poll(() => ids.filter((id) => !receiver.bodies.has(id)), poll).toEqual([]);
@@ -320,7 +396,9 @@ describe('sensitive copies at rest', () => {
         string,
         unknown
       >[];
-    expect(data('payment.updated')).toEqual([(await api('GET', `/v1/payments/${paymentId}`)).json()]);
+    // The payment has settled since its update (its proceeds were paid out).
+    const payment = (await api('GET', `/v1/payments/${paymentId}`)).json<object>();
+    expect(data('payment.updated')).toEqual([{ ...payment, settled: false }]);
     expect(data('payment.created')[0]).toMatchObject({
       customer: secrets.customer,
       description: secrets.description,
@@ -337,6 +415,23 @@ describe('sensitive copies at rest', () => {
       metadata: { [secrets.metadataKey]: secrets.stagedValue, branch: 'north' },
     });
     expect((await api('GET', `/v1/payment_records/${String(webhookRecord!.id)}`)).json()).toEqual(webhookRecord);
+
+    // Transfers and payouts: one, and in lists, as their events show them.
+    const transfers = [...data('transfer.succeeded'), ...data('transfer.failed')];
+    expect(transfers.map((transfer) => [transfer.id, transfer.description])).toEqual([
+      [transferIds.succeeded, secrets.transferDescription],
+      [transferIds.failed, secrets.failedTransferDescription],
+    ]);
+    for (const transfer of transfers) {
+      expect((await api('GET', `/v1/transfers/${String(transfer.id)}`)).json()).toEqual(transfer);
+    }
+    const transferList = await api('GET', `/v1/transfers?account_id=${accountId}`);
+    expect(transferList.json<{ data: unknown[] }>().data).toEqual([...transfers].reverse());
+    const payouts = data('payout.paid');
+    expect(payouts.map((payout) => [payout.id, payout.description])).toEqual([[payoutId, secrets.payoutDescription]]);
+    expect(data('payout.created').map((payout) => payout.description)).toEqual([secrets.payoutDescription]);
+    expect((await api('GET', `/v1/payouts/${payoutId}`)).json()).toEqual(payouts[0]);
+    expect((await api('GET', '/v1/payouts')).json<{ data: unknown[] }>().data).toEqual(payouts);
   });
 
   it('refuses to import without the keys: nothing is recorded in the clear', async () => {
@@ -349,7 +444,7 @@ describe('sensitive copies at rest', () => {
     ).rejects.toThrow(/sql_seal_keys_missing/);
   });
 
-  it('rotation re-encrypts accounts, recorded payments, waiting records and events, once', async () => {
+  it('rotation re-encrypts accounts, recorded payments, waiting records, transfers, payouts and events, once', async () => {
     // A record still waiting for its workflow, as the intake leaves it.
     const waiting = {
       accountId,
@@ -383,10 +478,13 @@ describe('sensitive copies at rest', () => {
     const expected = {
       payments: 1,
       webhookEndpoints: 1,
-      idempotencyKeys: 3,
+      // The endpoint, the account update, the payment record, the deposit, both transfers and the payout.
+      idempotencyKeys: 7,
       accounts: 1,
       recordedPayments: counts!.records,
       paymentReferences: 1,
+      transfers: 2,
+      payouts: 1,
       events: counts!.events,
     };
     expect(await rotateColumns(stack.prisma, rotated, options)).toEqual(expected);
@@ -397,6 +495,8 @@ describe('sensitive copies at rest', () => {
       UNION ALL SELECT metadata #>> '{}' FROM recorded_payments WHERE merchant_id = ${merchant.id} AND metadata IS NOT NULL
       UNION ALL SELECT description FROM accounts WHERE id = ${accountId}
       UNION ALL SELECT payload #>> '{}' FROM payment_references WHERE merchant_id = ${merchant.id} AND payload IS NOT NULL
+      UNION ALL SELECT description FROM transfers WHERE merchant_id = ${merchant.id}
+      UNION ALL SELECT description FROM payouts WHERE merchant_id = ${merchant.id}
       UNION ALL SELECT value FROM events, jsonb_each_text(data) AS f(key, value)
        WHERE merchant_id = ${merchant.id} AND key IN ('customer', 'customer_reference', 'description', 'metadata')
          AND value IS NOT NULL`;
@@ -404,6 +504,8 @@ describe('sensitive copies at rest', () => {
     expect(sealedValues.filter((row) => !row.value.startsWith('enc:v1:rotated:'))).toEqual([]);
     expectNoPlaintext(await rowsAsText('events'));
     expectNoPlaintext(await rowsAsText('recorded_payments'));
+    expectNoPlaintext(await rowsAsText('transfers'));
+    expectNoPlaintext(await rowsAsText('payouts'));
 
     const claim = await stack.prisma.paymentReference.findUniqueOrThrow({
       where: { merchantId_reference: { merchantId: merchant.id, reference: `WAIT-${tag}` } },
@@ -420,6 +522,12 @@ describe('sensitive copies at rest', () => {
     expect(await rotateColumns(stack.prisma, back, options)).toEqual(expected);
     expect((await api('GET', `/v1/accounts/${accountId}`)).json()).toMatchObject({
       description: secrets.accountDescription,
+    });
+    expect((await api('GET', `/v1/transfers/${transferIds.succeeded}`)).json()).toMatchObject({
+      description: secrets.transferDescription,
+    });
+    expect((await api('GET', `/v1/payouts/${payoutId}`)).json()).toMatchObject({
+      description: secrets.payoutDescription,
     });
     await stack.prisma.paymentReference.delete({
       where: { merchantId_reference: { merchantId: merchant.id, reference: `WAIT-${tag}` } },

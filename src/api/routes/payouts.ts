@@ -18,6 +18,9 @@ import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { CreatePayoutBody, Payout, PayoutList, PayoutListQuery } from '../schemas/payouts.ts';
 import { startPayout, startedPayoutAmount } from './payout-start.ts';
 import { listPage, pageRequest, presentList } from '../list-pages.ts';
+import { cipherFor } from '../../crypto/column-cipher.ts';
+import { requireKeyring } from '../../config.ts';
+import { openPayoutDescription } from '../../payouts/payout-description.ts';
 
 // Payouts of a merchant's available balance to its bank; the payout workflow does the work.
 
@@ -28,7 +31,11 @@ export function payoutDefaults(config: Config): PayoutDefaults {
 export async function payoutRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const defaults = payoutDefaults(deps.config);
-  const ownPayout = (merchantId: string, id: string) => deps.prisma.payout.findFirst({ where: { id, merchantId } });
+  /** The merchant's payout, its description readable (stored encrypted: src/payouts/payout-description.ts). */
+  const ownPayout = async (merchantId: string, id: string) => {
+    const row = await deps.prisma.payout.findFirst({ where: { id, merchantId } });
+    return row && openPayoutDescription(cipherFor(requireKeyring(deps.config)), row);
+  };
 
   /** The amount to pay out: between the merchant's minimum and its available balance, else a 4xx. */
   const checkedAmount = async (merchantId: string, currency: string, requested: bigint | undefined) => {
@@ -95,12 +102,14 @@ export async function payoutRoutes(fastify: FastifyInstance, deps: AppDependenci
       const page = await listPage(
         pageRequest(query),
         {
-          position: (id) => ownPayout(merchantId, id),
+          position: (id) =>
+            deps.prisma.payout.findFirst({ where: { id, merchantId }, select: { id: true, createdAt: true } }),
           rows: (page) => deps.prisma.payout.findMany({ ...page, where: { AND: [where, page.where] } }),
         },
         'payout',
       );
-      return presentList(page, presentPayout);
+      const cipher = cipherFor(requireKeyring(deps.config));
+      return presentList(page, (row) => presentPayout(openPayoutDescription(cipher, row)));
     },
   );
 

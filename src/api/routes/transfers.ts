@@ -13,12 +13,18 @@ import { IdParams, IdempotencyHeaders, withErrors } from '../schemas/common.ts';
 import { CreateTransferBody, Transfer, TransferList, TransferListQuery } from '../schemas/transfers.ts';
 import type { Prisma } from '../../db/prisma.ts';
 import { listPage, pageRequest, presentList } from '../list-pages.ts';
+import { cipherFor } from '../../crypto/column-cipher.ts';
+import { requireKeyring } from '../../config.ts';
+import { openTransferDescription } from '../../transfers/transfer-description.ts';
 
 /** The workflow names the transfer's id `transferId`. */
 const fromView = (transfer: TransferView) => presentTransfer({ ...transfer, id: transfer.transferId });
 
 export async function transferRoutes(fastify: FastifyInstance, deps: AppDependencies): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  /** A stored row's public shape: its description is stored encrypted (src/transfers/transfer-description.ts). */
+  const fromRow = (row: Parameters<typeof presentTransfer>[0]) =>
+    presentTransfer(openTransferDescription(cipherFor(requireKeyring(deps.config)), row));
 
   app.post(
     '/v1/transfers',
@@ -108,7 +114,7 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
         },
         'transfer',
       );
-      return presentList(page, presentTransfer);
+      return presentList(page, fromRow);
     },
   );
 
@@ -120,7 +126,7 @@ export async function transferRoutes(fastify: FastifyInstance, deps: AppDependen
         where: { id: request.params.id, merchantId: request.merchantId },
       });
       if (!row) throw new PaymentsError('resource_missing', `No such transfer: '${request.params.id}'.`, 'id');
-      return presentTransfer(row);
+      return fromRow(row);
     },
   );
 }
