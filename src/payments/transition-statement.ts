@@ -83,12 +83,27 @@ function eventPart(paymentId: string, event: PaymentEventRecord, taskMark = 0n):
     WHERE payment_events.task_mark < EXCLUDED.task_mark`;
 }
 
-function outboxPart(cipher: ColumnCipher, view: PaymentView, event: PaymentEventRecord): Prisma.Sql | undefined {
+/**
+ * The announced event, once per version. A later workflow task that rewrites a version a lost
+ * one announced announces its own under a key of its own (the merchant hears of the correction);
+ * a lost task's late step announces nothing once a later task has recorded.
+ */
+function outboxPart(
+  cipher: ColumnCipher,
+  view: PaymentView,
+  event: PaymentEventRecord,
+  taskMark = 0n,
+): Prisma.Sql | undefined {
   const outbound = announcement(view, event);
   if (!outbound) return undefined;
   const row = outboxRow(cipher, outbound);
+  const stored = (condition: Prisma.Sql) =>
+    Prisma.sql`EXISTS (SELECT 1 FROM payment_events WHERE payment_id = ${view.id} AND ${condition})`;
   return Prisma.sql`INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
-    VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${JSON.stringify(row.data)}::jsonb, ${row.sourceKey})
+    SELECT ${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${JSON.stringify(row.data)}::jsonb,
+      CASE WHEN ${stored(Prisma.sql`version = ${event.version} AND task_mark < ${taskMark}`)}
+        THEN ${`${row.sourceKey}:${taskMark}`} ELSE ${row.sourceKey} END
+    WHERE NOT ${stored(Prisma.sql`task_mark > ${taskMark}`)}
     ON CONFLICT DO NOTHING`;
 }
 
@@ -173,7 +188,7 @@ export async function recordTransitionStatement(
   const announced = input.notes
     ? { ...view, description: input.notes.description, metadata: input.notes.metadata as PaymentView['metadata'] }
     : view;
-  const outbox = outboxPart(cipher, announced, input.event);
+  const outbox = outboxPart(cipher, announced, input.event, taskMark);
   if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
   parts.push(Prisma.sql`posted AS (${ledgerPart(input, transactionId)})`);
   // A retried statement finds the refund row (and the outbox event) of its first run: the
@@ -203,7 +218,8 @@ export async function recordTransitionStatement(
     transactionId: posted,
     recordedAtMs: (rows[0]?.refund_created_at ?? recordedAt).getTime(),
     previousStatus: rows[0]?.prior_status ?? null,
-    fresh: priorVersion === null || priorTaskMark < taskMark || (priorTaskMark === taskMark && priorVersion < view.version),
+    fresh:
+      priorVersion === null || priorTaskMark < taskMark || (priorTaskMark === taskMark && priorVersion < view.version),
   };
 }
 

@@ -234,6 +234,14 @@ describe('transitions rewritten by a later workflow task', () => {
     };
   }
 
+  async function announced(paymentId: string): Promise<[string, string][]> {
+    const events = await stack.prisma.event.findMany({
+      where: { sourceKey: { startsWith: `payment:${paymentId}:` } },
+      orderBy: { sourceKey: 'asc' },
+    });
+    return events.map((event) => [event.sourceKey, event.type]);
+  }
+
   const unknownOutcome: Omit<Write, 'taskMark'> = {
     version: 2,
     type: 'payment.outcome_unknown',
@@ -281,6 +289,13 @@ describe('transitions rewritten by a later workflow task', () => {
       failureCode: 'provider_unavailable',
       taskMark: 20n,
     });
+    // Merchants heard of the rewritten version under a key of its own, and of nothing the lost
+    // task's late steps recorded.
+    await expect(announced(view.id)).resolves.toEqual([
+      [`payment:${view.id}:1`, 'payment.created'],
+      [`payment:${view.id}:2:20`, 'payment.requires_capture'],
+      [`payment:${view.id}:3`, 'payment.failed'],
+    ]);
   });
 
   it('a later task stopping at a lower version than the lost one reached replaces its snapshot', async () => {
@@ -292,6 +307,11 @@ describe('transitions rewritten by a later workflow task', () => {
     await record(view, { ...authorized, taskMark: 30n });
     const now = await stored(view.id);
     expect(now).toMatchObject({ status: 'requires_capture', version: 2, failureCode: null, taskMark: 30n });
+    await expect(announced(view.id)).resolves.toEqual([
+      [`payment:${view.id}:1`, 'payment.created'],
+      [`payment:${view.id}:2:30`, 'payment.requires_capture'],
+      [`payment:${view.id}:3`, 'payment.failed'],
+    ]);
     // The lost task's version 3 event stays until the later task records its own version 3.
     expect(now.events.map((event) => [event.version, event.type, event.taskMark])).toEqual([
       [1, 'payment.created', 0n],
