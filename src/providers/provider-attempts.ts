@@ -11,7 +11,7 @@ import type { ProviderName } from './provider-name.ts';
 
 export interface ProviderAttempt {
   provider: ProviderName;
-  /** The last call there was surely turned away (a 503, a refused connection, nothing sent). */
+  /** Every call there was surely turned away (a 503, a refused connection): it holds nothing. */
   refused: boolean;
 }
 
@@ -20,7 +20,7 @@ export interface ProviderAttemptLog {
   attempted(stepKey: string): Promise<ProviderAttempt[]>;
   /** Before a call: the provider is attempted (once per step), its call under way. */
   sending(stepKey: string, paymentId: string, provider: ProviderName): Promise<void>;
-  /** After a call that was surely turned away. */
+  /** After a call that was surely turned away, when every call before it was too. */
   refused(stepKey: string, provider: ProviderName): Promise<void>;
 }
 

@@ -60,9 +60,9 @@ export interface RoutedAuthorizeRequest extends AuthorizeRequest {
   /**
    * Sticky routing: each provider is written here before its first call for this step (keyed by
    * `idempotencyKey`), and a step sent before goes back to those providers first, the last one
-   * first, with the same keys. One of them is passed over only when it surely turns the request
-   * away again after surely turning it away before; otherwise (no answer, an open circuit, a
-   * call cut off before) it may hold the charge, and the attempt ends with OutcomeUnknownError.
+   * first, with the same keys. One of them is passed over only when it surely turned away every
+   * call before and does again now (or its circuit is open); otherwise (no answer now, a call
+   * before cut off or unanswered) it may hold the charge: the attempt ends with OutcomeUnknownError.
    */
   attempts?: ProviderAttemptLog | undefined;
 }
@@ -196,12 +196,14 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
   }
 
   /**
-   * A provider this step was sent to before may hold its charge: it is passed over only when it
-   * surely turned the request away then and again now. Anything else ends the attempt unknown.
+   * A provider this step was sent to before may hold its charge unless it surely turned away
+   * every call: only then is it passed over, when it turns the request away again or its circuit
+   * is open. Anything else (no answer now, a call before that may have acted) ends the attempt
+   * unknown: another provider could charge a second time.
    */
   function mustNotPassOver(error: unknown, before: ProviderAttempt | undefined): boolean {
     if (!before) return false;
-    return !before.refused || error instanceof BreakerOpenError || outcomeMayBeUnknown(error);
+    return !before.refused || outcomeMayBeUnknown(error);
   }
 
   async function authorize({
@@ -235,7 +237,9 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
         if (mustNotPassOver(error, before) || (stopOnUnknownOutcome && outcomeMayBeUnknown(error))) {
           throw new OutcomeUnknownError((error as Error).message, name, serverError);
         }
-        if (!(error instanceof BreakerOpenError) && !outcomeMayBeUnknown(error)) await attempts?.refused(stepKey, name);
+        // Still "every call refused" only if the calls before this one were refused too.
+        const calledAndRefused = !(error instanceof BreakerOpenError) && !outcomeMayBeUnknown(error);
+        if (calledAndRefused && (before?.refused ?? true)) await attempts?.refused(stepKey, name);
         failedAttempts.push({
           provider: name,
           message: (error as Error).message,

@@ -167,6 +167,31 @@ describe('sticky provider routing', () => {
     const charges = await chargesAtSimulator(input.paymentId);
     expect(charges).toEqual([expect.objectContaining({ provider: 'paypal', status: 'authorized' })]);
   });
+
+  it('passes over an open circuit of a provider sent before that surely turned every call away', async () => {
+    // EUR goes to paypal first, then stripe: stripe is the last one the first run sent to.
+    const input = { ...authorization(), currency: 'EUR' };
+    const first = createCardOutcomeActivities(gateway(), createProviderAttemptLog(stack.prisma));
+    // Both providers turn the first run away with 503s: neither can hold anything.
+    await fault('/admin/faults', { outage_seconds: 60 });
+    await expect(asTask(first.tryAuthorizeCard, input)).rejects.toMatchObject({ code: 'provider_unavailable' });
+
+    // The next run finds stripe's circuit open and paypal back.
+    const router = gateway({ breakerVolumeThreshold: 1, breakerResetTimeoutMs: 60_000 });
+    await expect(router.forCharge('stripe').get('no_such_charge')).rejects.toMatchObject({
+      code: 'provider_unavailable',
+    });
+    expect(router.breakerState('stripe')).toBe('open');
+    await stack.sim.inject({ method: 'DELETE', url: '/admin/faults' });
+    const next = createCardOutcomeActivities(router, createProviderAttemptLog(stack.prisma));
+    await expect(asTask(next.tryAuthorizeCard, input)).resolves.toMatchObject({
+      outcome: 'done',
+      value: { provider: 'paypal', status: 'captured', currency: 'EUR' },
+    });
+    expect(await chargesAtSimulator(input.paymentId)).toEqual([
+      expect.objectContaining({ provider: 'paypal', status: 'captured' }),
+    ]);
+  });
 });
 
 describe('transitions rewritten by a later workflow task', () => {

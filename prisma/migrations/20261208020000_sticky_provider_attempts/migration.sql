@@ -9,8 +9,9 @@
 
 -- Every provider a money-moving step was sent to, written once before the first call
 -- (src/providers/provider-attempts.ts). A step that runs again goes back to these first, with
--- the same per-provider idempotency key. `refused`: the last call there was surely turned away
--- (a 503, a refused connection); reset before every call, so a call cut off keeps it false.
+-- the same per-provider idempotency key. `refused`: every call there was surely turned away (a
+-- 503, a refused connection), so it holds nothing; reset before every call, so a call cut off
+-- or unanswered leaves it false for good.
 CREATE TABLE "provider_attempts" (
     "step_key" TEXT NOT NULL,
     "provider" TEXT NOT NULL,
