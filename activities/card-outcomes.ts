@@ -11,6 +11,7 @@ import {
   type ProviderName,
   type ProviderRefund,
 } from '../src/providers/provider.ts';
+import type { ProviderAttemptLog } from '../src/providers/provider-attempts.ts';
 import { logged, type AuthorizeCardInput } from './card-provider.ts';
 
 // The card steps of the payment workflow's lookup policy (workflows/card-outcomes.ts): each
@@ -82,7 +83,12 @@ async function read<T>(lookup: () => Promise<T>): Promise<T | { found: 'unknown'
   }
 }
 
-export function createCardOutcomeActivities(providers: ProviderGateway) {
+/**
+ * `attempts`: where authorizations record the providers they were sent to, so a step run again
+ * after a lost workflow task goes back to them (src/providers/router.ts). Captures, voids and
+ * refunds need none: they go to the provider holding the payment's charge, never elsewhere.
+ */
+export function createCardOutcomeActivities(providers: ProviderGateway, attempts?: ProviderAttemptLog) {
   return {
     /**
      * Authorizes at the first provider of the route that takes the request; a provider that may
@@ -97,6 +103,7 @@ export function createCardOutcomeActivities(providers: ProviderGateway) {
           provider: pinned,
           idempotencyKey: `${input.paymentId}:authorize`,
           stopOnUnknownOutcome: true,
+          attempts,
         });
         return routed.charge;
       });

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { PaymentsError } from '../src/domain/errors.ts';
 import type { ProviderCharge, ProviderGateway, ProviderName } from '../src/providers/provider.ts';
+import type { ProviderAttemptLog } from '../src/providers/provider-attempts.ts';
 
 // Calls to the card providers, for both payment workflow versions. Every call carries the key
 // `<payment id>:<step>` (refunds `<payment id>:refund:<refund id>`), so a retried activity
@@ -58,11 +59,12 @@ export interface AuthorizeCardInput {
   capture: boolean;
 }
 
-export function createCardProviderActivities(providers: ProviderGateway) {
+/** `attempts`: where authorizations record the providers they were sent to (sticky routing). */
+export function createCardProviderActivities(providers: ProviderGateway, attempts?: ProviderAttemptLog) {
   return {
     async authorizeCard(input: AuthorizeCardInput): Promise<ProviderCharge & { orphanProviders?: ProviderName[] }> {
       const { charge, failedAttempts } = await heartbeating(() =>
-        providers.authorize({ ...input, idempotencyKey: `${input.paymentId}:authorize` }),
+        providers.authorize({ ...input, idempotencyKey: `${input.paymentId}:authorize`, attempts }),
       );
       // Only a provider that may have processed the request can hold an orphan authorization.
       const orphanProviders = failedAttempts

@@ -19,6 +19,7 @@ import { createWebhookV1Activities } from './legacy/webhook-v1.ts';
 import type { ProviderGateway } from '../src/providers/provider.ts';
 import type { Keyring } from '../src/crypto/keyring.ts';
 import { cipherFor } from '../src/crypto/column-cipher.ts';
+import { createProviderAttemptLog } from '../src/providers/provider-attempts.ts';
 
 export interface ActivityDependencies {
   prisma: PrismaClient;
@@ -38,12 +39,13 @@ export interface ActivityDependencies {
  */
 export function createActivities(deps: ActivityDependencies) {
   const cipher = cipherFor(deps.keyring);
+  const providerAttempts = createProviderAttemptLog(deps.prisma);
   return typedFailures({
     ...createDepositActivities(deps.prisma, cipher),
     ...createTransferActivities(deps.prisma, cipher),
     ...createPaymentRecordActivities(deps.prisma, cipher),
-    ...createCardProviderActivities(deps.providers),
-    ...createCardOutcomeActivities(deps.providers),
+    ...createCardProviderActivities(deps.providers, providerAttempts),
+    ...createCardOutcomeActivities(deps.providers, providerAttempts),
     ...createProviderEventActivities(deps.prisma, deps.temporal),
     ...createDeliveryActivities(
       deps.prisma,

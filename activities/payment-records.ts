@@ -27,6 +27,8 @@ export interface TransitionRecord {
   /** The refund this transition creates; its ledger transaction id and created_at are filled in here. */
   refund?: RefundView | undefined;
   ledger?: LedgerStep | undefined;
+  /** The recording workflow task (workflows/task-mark.ts): a later task's transition replaces a lost one's. */
+  taskMark?: bigint | undefined;
 }
 
 /** A retried step that changed nothing is not counted (the statement tells: `fresh`). */

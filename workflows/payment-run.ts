@@ -18,6 +18,7 @@ import { businessFailure } from './failures.ts';
 import type { LookupHost } from './outcome-lookup.ts';
 import { FifoLock } from './fifo-lock.ts';
 import { showPaymentStatus } from './status-attributes.ts';
+import { taskMark } from './task-mark.ts';
 import { books, cardProvider, compensations, records } from './payment-activities.ts';
 import { openingView, type PaymentInput, type PaymentView, type RefundView } from '../src/domain/payment-view.ts';
 
@@ -121,7 +122,8 @@ export class PaymentRun implements LookupHost {
     const before = { ...this.view };
     Object.assign(this.view, changes);
     this.view.version += 1;
-    const record = { view: this.view, event: { version: this.view.version, type, data }, ...effects };
+    const event = { version: this.view.version, type, data };
+    const record = { view: this.view, event, ...effects, taskMark: taskMark() };
     let recorded: { transactionId: string | null; recordedAtMs: number };
     try {
       // A ledger step follows money that has really moved: it must land, so it retries for days.

@@ -31,13 +31,19 @@ export interface TransitionInput {
    * them there, not in the workflow: src/payments/payment-details.ts), for the event announced.
    */
   notes?: PaymentNotes | undefined;
+  /**
+   * The workflow task recording this (workflows/task-mark.ts): larger for a task that replaced a
+   * lost one, whose transitions may differ from what the lost task recorded at the same
+   * versions. The larger mark wins; 0 when unknown.
+   */
+  taskMark?: bigint | undefined;
 }
 
 /** JSON text for a jsonb parameter; bigint amounts become JSON integers, as in every API answer. */
 const json = (value: unknown) => JSON.stringify(jsonSafe(value));
 
 /** `sealed`: the row's encrypted columns, needed when the statement inserts it (version 1). */
-function snapshotPart(view: PaymentView, sealed?: SealedPaymentSecrets): Prisma.Sql {
+function snapshotPart(view: PaymentView, sealed?: SealedPaymentSecrets, taskMark = 0n): Prisma.Sql {
   const state = Prisma.sql`
     ${view.status}, ${view.amountCapturable}, ${view.amountCaptured}, ${view.amountRefunded}, ${view.fee},
     ${view.netAmount}, ${view.provider}, ${view.providerChargeId}, ${view.cardBrand}, ${view.cardLast4},
@@ -56,23 +62,48 @@ function snapshotPart(view: PaymentView, sealed?: SealedPaymentSecrets): Prisma.
         now(), ${state})
       ON CONFLICT (id) DO NOTHING`;
   }
-  // A late retry of an older transition must not overwrite a newer snapshot.
-  return Prisma.sql`UPDATE payments SET (${columns}, updated_at) = (${state}, now())
-    WHERE id = ${view.id} AND version < ${view.version}`;
+  // A late retry of an older transition must not overwrite a newer snapshot, nor a lost workflow
+  // task's late step what the task that replaced it wrote; that task's steps overwrite the lost
+  // one's, at any version (its path may have stopped short of where the lost one got).
+  return Prisma.sql`UPDATE payments SET (${columns}, task_mark, updated_at) = (${state}, ${taskMark}, now())
+    WHERE id = ${view.id} AND (task_mark, version) < (${taskMark}, ${view.version})`;
 }
 
-function eventPart(paymentId: string, event: PaymentEventRecord): Prisma.Sql {
-  return Prisma.sql`INSERT INTO payment_events (id, payment_id, version, type, data)
-    VALUES (${newId('pev')}, ${paymentId}, ${event.version}, ${event.type}, ${json(event.data)}::jsonb)
-    ON CONFLICT DO NOTHING`;
+/**
+ * The numbered event: a retry finds it recorded and changes nothing; a later workflow task
+ * rewrites what a lost one recorded at its version (the one update payment_events allows); a
+ * lost task's late step adds nothing once a later task has recorded.
+ */
+function eventPart(paymentId: string, event: PaymentEventRecord, taskMark = 0n): Prisma.Sql {
+  return Prisma.sql`INSERT INTO payment_events (id, payment_id, version, type, data, task_mark)
+    SELECT ${newId('pev')}, ${paymentId}, ${event.version}, ${event.type}, ${json(event.data)}::jsonb, ${taskMark}
+    WHERE NOT EXISTS (SELECT 1 FROM payment_events WHERE payment_id = ${paymentId} AND task_mark > ${taskMark})
+    ON CONFLICT (payment_id, version) DO UPDATE SET type = EXCLUDED.type, data = EXCLUDED.data,
+      task_mark = EXCLUDED.task_mark
+    WHERE payment_events.task_mark < EXCLUDED.task_mark`;
 }
 
-function outboxPart(cipher: ColumnCipher, view: PaymentView, event: PaymentEventRecord): Prisma.Sql | undefined {
+/**
+ * The announced event, once per version. A later workflow task that rewrites a version a lost
+ * one announced announces its own under a key of its own (the merchant hears of the correction);
+ * a lost task's late step announces nothing once a later task has recorded.
+ */
+function outboxPart(
+  cipher: ColumnCipher,
+  view: PaymentView,
+  event: PaymentEventRecord,
+  taskMark = 0n,
+): Prisma.Sql | undefined {
   const outbound = announcement(view, event);
   if (!outbound) return undefined;
   const row = outboxRow(cipher, outbound);
+  const stored = (condition: Prisma.Sql) =>
+    Prisma.sql`EXISTS (SELECT 1 FROM payment_events WHERE payment_id = ${view.id} AND ${condition})`;
   return Prisma.sql`INSERT INTO events (id, merchant_id, type, resource_id, data, source_key)
-    VALUES (${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${JSON.stringify(row.data)}::jsonb, ${row.sourceKey})
+    SELECT ${row.id}, ${row.merchantId}, ${row.type}, ${row.resourceId}, ${JSON.stringify(row.data)}::jsonb,
+      CASE WHEN ${stored(Prisma.sql`version = ${event.version} AND task_mark < ${taskMark}`)}
+        THEN ${`${row.sourceKey}:${taskMark}`} ELSE ${row.sourceKey} END
+    WHERE NOT ${stored(Prisma.sql`task_mark > ${taskMark}`)}
     ON CONFLICT DO NOTHING`;
 }
 
@@ -128,7 +159,7 @@ export interface RecordedTransition {
 export interface TransitionEffect {
   /** The payment's status before this statement; null when the row did not exist. */
   previousStatus: string | null;
-  /** False when this version was already recorded (a retried activity): nothing changed. */
+  /** False when this version was already recorded (a retried activity, a lost task's late step): nothing changed. */
   fresh: boolean;
 }
 
@@ -139,6 +170,7 @@ export async function recordTransitionStatement(
   cipher: ColumnCipher,
 ): Promise<RecordedTransition & TransitionEffect> {
   const recordedAt = new Date();
+  const taskMark = input.taskMark ?? 0n;
   const transactionId = input.recipe ? transactionIdFor(input.recipe.posting.idempotencyKey) : null;
   let view = input.view;
   const parts: Prisma.Sql[] = [];
@@ -149,14 +181,14 @@ export async function recordTransitionStatement(
   }
   parts.push(
     // Every part of one WITH statement reads the same snapshot: this sees the row before the update.
-    Prisma.sql`prior AS (SELECT status, version FROM payments WHERE id = ${view.id})`,
-    Prisma.sql`snapshot AS (${snapshotPart(view)})`,
-    Prisma.sql`event AS (${eventPart(view.id, input.event)})`,
+    Prisma.sql`prior AS (SELECT status, version, task_mark FROM payments WHERE id = ${view.id})`,
+    Prisma.sql`snapshot AS (${snapshotPart(view, undefined, taskMark)})`,
+    Prisma.sql`event AS (${eventPart(view.id, input.event, taskMark)})`,
   );
   const announced = input.notes
     ? { ...view, description: input.notes.description, metadata: input.notes.metadata as PaymentView['metadata'] }
     : view;
-  const outbox = outboxPart(cipher, announced, input.event);
+  const outbox = outboxPart(cipher, announced, input.event, taskMark);
   if (outbox) parts.push(Prisma.sql`outbox AS (${outbox})`);
   parts.push(Prisma.sql`posted AS (${ledgerPart(input, transactionId)})`);
   // A retried statement finds the refund row (and the outbox event) of its first run: the
@@ -170,20 +202,24 @@ export async function recordTransitionStatement(
           refund_created_at: Date | null;
           prior_status: string | null;
           prior_version: number | null;
+          prior_task_mark: bigint | null;
         }[]
       >`
         WITH ${Prisma.join(parts, ', ')} SELECT transaction_id, ${refundCreatedAt} AS refund_created_at,
-          (SELECT status FROM prior) AS prior_status, (SELECT version FROM prior) AS prior_version FROM posted`,
+          (SELECT status FROM prior) AS prior_status, (SELECT version FROM prior) AS prior_version,
+          (SELECT task_mark FROM prior) AS prior_task_mark FROM posted`,
   );
   const posted = rows[0]?.transaction_id ?? null;
   // The key names one transaction: a replay finds the first one, which bears the same id.
   if (posted !== transactionId) throw new Error(`ledger returned ${posted} for a posting keyed ${transactionId}`);
   const priorVersion = rows[0]?.prior_version ?? null;
+  const priorTaskMark = BigInt(rows[0]?.prior_task_mark ?? 0n);
   return {
     transactionId: posted,
     recordedAtMs: (rows[0]?.refund_created_at ?? recordedAt).getTime(),
     previousStatus: rows[0]?.prior_status ?? null,
-    fresh: priorVersion === null || priorVersion < view.version,
+    fresh:
+      priorVersion === null || priorTaskMark < taskMark || (priorTaskMark === taskMark && priorVersion < view.version),
   };
 }
 

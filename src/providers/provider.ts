@@ -2,6 +2,7 @@ import { PaymentsError } from '../domain/errors.ts';
 import type { SettlementReports } from './settlement-report.ts';
 import type { ProviderName } from './provider-name.ts';
 import type { PayoutProvider } from './payouts.ts';
+import type { ProviderAttemptLog } from './provider-attempts.ts';
 
 // One interface over every card processor. Adapters translate each provider's endpoint
 // shapes, amount formats and errors into these types; nothing above this file knows which
@@ -95,10 +96,15 @@ export interface PaymentProvider {
 export interface ProviderGateway {
   /**
    * `failedAttempts`: providers tried first that did not answer in time; each may hold an
-   * authorization made under `<idempotency key>:<provider>` that must be released.
+   * authorization made under `<idempotency key>:<provider>` that must be released. `attempts`:
+   * sticky routing for a step that may run again (src/providers/router.ts).
    */
   authorize(
-    request: AuthorizeRequest & { provider?: ProviderName | undefined; stopOnUnknownOutcome?: boolean },
+    request: AuthorizeRequest & {
+      provider?: ProviderName | undefined;
+      stopOnUnknownOutcome?: boolean;
+      attempts?: ProviderAttemptLog | undefined;
+    },
   ): Promise<{
     charge: ProviderCharge;
     failedAttempts: { provider: ProviderName; message: string; outcomeUnknown: boolean }[];

@@ -13,11 +13,13 @@ import {
 import type { SettlementReports } from './settlement-report.ts';
 import { providerErrors, providerRequestDuration, recordBreakerState } from '../observability/metrics.ts';
 import type { PayoutProvider } from './payouts.ts';
+import type { ProviderAttempt, ProviderAttemptLog } from './provider-attempts.ts';
 
 // Picks a provider per currency and keeps one circuit breaker per provider. Only
 // provider_unavailable counts against a breaker: a decline means the provider works.
 // A new charge may fall back to the next provider on the route; an existing charge can only
-// be captured, voided or refunded where it lives.
+// be captured, voided or refunded where it lives. A new charge sent before (a step run again
+// after its workflow task was lost) goes back to the providers it was sent to first.
 
 export interface BreakerSettings {
   /** Failures (in percent of calls in the rolling window) above which the circuit opens. */
@@ -55,6 +57,14 @@ export interface RoutedAuthorizeRequest extends AuthorizeRequest {
    * passed over.
    */
   stopOnUnknownOutcome?: boolean;
+  /**
+   * Sticky routing: each provider is written here before its first call for this step (keyed by
+   * `idempotencyKey`), and a step sent before goes back to those providers first, the last one
+   * first, with the same keys. One of them is passed over only when it surely turned away every
+   * call before and does again now (or its circuit is open); otherwise (no answer now, a call
+   * before cut off or unanswered) it may hold the charge: the attempt ends with OutcomeUnknownError.
+   */
+  attempts?: ProviderAttemptLog | undefined;
 }
 
 export interface FailedAttempt {
@@ -84,8 +94,22 @@ export interface ProviderRouter extends ProviderGateway {
 
 type Call = () => Promise<unknown>;
 
+/** An open circuit: the call was not made. */
+class BreakerOpenError extends ProviderUnavailableError {}
+
 function isUnavailable(error: unknown): boolean {
   return error instanceof PaymentsError && error.code === 'provider_unavailable';
+}
+
+/**
+ * Providers an earlier run of the step was sent to, other than the one that charged now, whose
+ * call there may have been made without an answer: the caller releases what they may hold.
+ */
+function unansweredBefore(earlier: ProviderAttempt[], charged: ProviderName, known: FailedAttempt[]): FailedAttempt[] {
+  return earlier
+    .filter((attempt) => attempt.provider !== charged && !attempt.refused)
+    .filter((attempt) => !known.some((failed) => failed.provider === attempt.provider))
+    .map((attempt) => ({ provider: attempt.provider, message: 'sent before; no answer known', outcomeUnknown: true }));
 }
 
 type ProviderOperation = 'authorize' | 'capture' | 'void' | 'refund' | 'get' | 'findCharge' | 'findRefund';
@@ -140,7 +164,7 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
       const outcome = open ? 'breaker_open' : callOutcome(error);
       timer({ provider: name, operation, outcome });
       providerErrors.inc({ provider: name, operation, outcome });
-      if (open) throw new ProviderUnavailableError(`${name} circuit is open; not calling it.`, false);
+      if (open) throw new BreakerOpenError(`${name} circuit is open; not calling it.`, false);
       throw error;
     }
   }
@@ -165,31 +189,57 @@ export function createProviderRouter(options: ProviderRouterOptions): ProviderRo
     };
   }
 
+  /** The route, after the providers this step was already sent to (the last one first). */
+  function stickyRoute(route: ProviderName[], earlier: ProviderAttempt[]): ProviderName[] {
+    const sent = earlier.map((attempt) => attempt.provider);
+    return [...sent, ...route.filter((name) => !sent.includes(name))];
+  }
+
+  /**
+   * A provider this step was sent to before may hold its charge unless it surely turned away
+   * every call: only then is it passed over, when it turns the request away again or its circuit
+   * is open. Anything else (no answer now, a call before that may have acted) ends the attempt
+   * unknown: another provider could charge a second time.
+   */
+  function mustNotPassOver(error: unknown, before: ProviderAttempt | undefined): boolean {
+    if (!before) return false;
+    return !before.refused || outcomeMayBeUnknown(error);
+  }
+
   async function authorize({
     provider: only,
     stopOnUnknownOutcome,
+    attempts,
     ...request
   }: RoutedAuthorizeRequest): Promise<RoutedCharge> {
     const route = only ? [only] : (options.routing[request.currency] ?? options.defaultRoute);
     if (route.length === 0) {
       throw new PaymentsError('parameter_invalid', `No provider is routed for ${request.currency}.`, 'currency');
     }
+    const stepKey = request.idempotencyKey;
+    const earlier = attempts ? await attempts.attempted(stepKey) : [];
     const failedAttempts: FailedAttempt[] = [];
-    for (const name of route) {
+    for (const name of only ? route : stickyRoute(route, earlier)) {
       const target = provider(name);
+      const before = earlier.find((attempt) => attempt.provider === name);
       try {
         // Each provider gets its own key, so a retry reaches the same charge at the same
-        // provider and two providers never see one key.
-        const charge = await through(name, 'authorize', () =>
-          target.authorize({ ...request, idempotencyKey: `${request.idempotencyKey}:${name}` }),
-        );
-        return { charge, failedAttempts };
+        // provider and two providers never see one key. The attempt is written inside the
+        // breaker: an open circuit sends nothing, so it attempts nothing.
+        const charge = await through(name, 'authorize', async () => {
+          await attempts?.sending(stepKey, request.paymentId, name);
+          return target.authorize({ ...request, idempotencyKey: `${stepKey}:${name}` });
+        });
+        return { charge, failedAttempts: [...failedAttempts, ...unansweredBefore(earlier, name, failedAttempts)] };
       } catch (error) {
         if (!isUnavailable(error)) throw error;
-        if (stopOnUnknownOutcome && outcomeMayBeUnknown(error)) {
-          const serverError = error instanceof ProviderUnavailableError && error.serverError;
+        const serverError = error instanceof ProviderUnavailableError && error.serverError;
+        if (mustNotPassOver(error, before) || (stopOnUnknownOutcome && outcomeMayBeUnknown(error))) {
           throw new OutcomeUnknownError((error as Error).message, name, serverError);
         }
+        // Still "every call refused" only if the calls before this one were refused too.
+        const calledAndRefused = !(error instanceof BreakerOpenError) && !outcomeMayBeUnknown(error);
+        if (calledAndRefused && (before?.refused ?? true)) await attempts?.refused(stepKey, name);
         failedAttempts.push({
           provider: name,
           message: (error as Error).message,
