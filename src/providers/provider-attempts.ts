@@ -1,4 +1,5 @@
 import type { Db } from '../db/prisma.ts';
+import { isConnectionLoss } from '../db/connection-loss.ts';
 import type { ProviderName } from './provider-name.ts';
 
 // Which providers a money-moving payment step was sent to, kept in PostgreSQL. The payment
@@ -24,23 +25,50 @@ export interface ProviderAttemptLog {
   refused(stepKey: string, provider: ProviderName): Promise<void>;
 }
 
+/**
+ * How long a read or write of the log waits for PostgreSQL to come back within one activity
+ * attempt. The card steps have few, quick attempts (workflows/activity-options.ts), meant for
+ * providers; without this a database restart of a few seconds used them all up before any
+ * provider was called, and failed the payment's workflow (found by npm run test:chaos).
+ */
+export const attemptLogReachMs = 8_000;
+const attemptLogRetryIntervalMs = 250;
+
+async function reaching<T>(statement: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + attemptLogReachMs;
+  for (;;) {
+    try {
+      return await statement();
+    } catch (error) {
+      if (!isConnectionLoss(error) || Date.now() + attemptLogRetryIntervalMs > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, attemptLogRetryIntervalMs));
+    }
+  }
+}
+
 export function createProviderAttemptLog(db: Db): ProviderAttemptLog {
   return {
     async attempted(stepKey) {
-      const rows = await db.$queryRaw<{ provider: ProviderName; refused: boolean }[]>`
+      const rows = await reaching(
+        () => db.$queryRaw<{ provider: ProviderName; refused: boolean }[]>`
         SELECT provider, refused FROM provider_attempts WHERE step_key = ${stepKey}
-        ORDER BY attempted_at DESC, provider`;
+        ORDER BY attempted_at DESC, provider`,
+      );
       return rows;
     },
     async sending(stepKey, paymentId, provider) {
       // attempted_at stays the first call's: the order is the order providers were first tried.
-      await db.$executeRaw`
+      await reaching(
+        () => db.$executeRaw`
         INSERT INTO provider_attempts (step_key, provider, payment_id) VALUES (${stepKey}, ${provider}, ${paymentId})
-        ON CONFLICT (step_key, provider) DO UPDATE SET refused = false WHERE provider_attempts.refused`;
+        ON CONFLICT (step_key, provider) DO UPDATE SET refused = false WHERE provider_attempts.refused`,
+      );
     },
     async refused(stepKey, provider) {
-      await db.$executeRaw`
-        UPDATE provider_attempts SET refused = true WHERE step_key = ${stepKey} AND provider = ${provider}`;
+      await reaching(
+        () => db.$executeRaw`
+        UPDATE provider_attempts SET refused = true WHERE step_key = ${stepKey} AND provider = ${provider}`,
+      );
     },
   };
 }
