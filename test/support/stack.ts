@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, Worker } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
 import { buildApp } from '../../src/api/build.ts';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
@@ -53,11 +53,17 @@ export interface StackLogging {
   temporalMetricsAddress?: string;
 }
 
+export interface StackWorker {
+  /** Around every activity of the suite's worker (fault injection); none by default. */
+  activityInterceptors?: ActivityInterceptorsFactory[];
+}
+
 export async function startStack(
   suite: string,
   overrides: Partial<Config> = {},
   simOptions: ProviderSimOptions = {},
   logging: StackLogging = {},
+  workerOptions: StackWorker = {},
 ): Promise<Stack> {
   const taskQueue = `test-${suite}-${randomUUID()}`;
   const adminApiKey = `sk_admin_${randomUUID()}`;
@@ -106,6 +112,7 @@ export async function startStack(
       ? createLogger('worker', { level: 'debug', format: 'json', destination: logging.logs })
       : createLogger('worker', { level: 'error', format: 'pretty', destination: process.stderr }),
     ...(logging.temporalMetricsAddress ? { temporalMetricsAddress: logging.temporalMetricsAddress } : {}),
+    ...(workerOptions.activityInterceptors ? { activityInterceptors: workerOptions.activityInterceptors } : {}),
   });
   const workerRun = worker.run();
   // Suites share one database: each relay hands over only its own merchants' events, to its
