@@ -32,6 +32,8 @@ const seed = Number(process.env.SIM_SEED ?? Date.now() % 2 ** 31);
 const historyCount = Number(process.env.SIM_HISTORIES ?? 1_000);
 const concurrency = Number(process.env.SIM_CONCURRENCY ?? 32);
 const only = process.env.SIM_ONLY === undefined ? undefined : Number(process.env.SIM_ONLY);
+/** Merchants the histories share. */
+const merchantCount = 16;
 /** Failed histories after which no new one starts: the first few tell the story. */
 const maxFailures = 5;
 /** How long shrinking a failed history may take. */
@@ -57,7 +59,8 @@ const settings: Partial<Config> = {
   // A history with many steps continues as new mid-way, carrying its state.
   paymentContinueAsNewAfterEvents: 40,
   outcomeLookupScheduleMs,
-  providerTimeoutMs: 500,
+  // Long enough that a provider call is never late under the load of the run; a lost answer costs this.
+  providerTimeoutMs: 1_500,
   providerRouting: { USD: ['stripe', 'paypal'], EUR: ['paypal', 'stripe'] },
   providerDefaultRoute: ['stripe', 'paypal'],
   // The circuit never opens: a lost answer must not send the next payment elsewhere.
@@ -75,6 +78,7 @@ const rules: SimulationRules = {
   blockedTokens: ['tok_riskHigh'],
   fee: { percentBasisPoints: 290, fixedMinor: 30n },
   firstProvider: { USD: 'stripe', EUR: 'paypal', GBP: 'stripe', JPY: 'stripe' },
+  lookups: outcomeLookupScheduleMs.length,
 };
 
 let stack: Stack;
@@ -85,7 +89,7 @@ const faults = new ActivityFaults();
 beforeAll(async () => {
   // SIM_LOG_FILE: the API's and the worker's JSON lines, to follow a failed history's payment id.
   const logs = process.env.SIM_LOG_FILE ? { logs: destination(process.env.SIM_LOG_FILE) } : {};
-  stack = await startStack('simulation', settings, { hangMs: 2_000 }, logs, {
+  stack = await startStack('simulation', settings, { hangMs: 3_000 }, logs, {
     activityInterceptors: [faults.interceptor],
   });
   // The simulator's webhooks reach the API over HTTP, each possibly twice, in reordered batches.
@@ -110,13 +114,21 @@ beforeAll(async () => {
     { prisma: stack.prisma, temporal: stack.temporal, config },
     { logger: false, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs },
   );
+  // Merchants are shared round robin: each history checks its own payment's entries, and each
+  // payment's own share of a merchant balance never goes below zero (simulation-model.ts).
+  const merchants: Promise<{ id: string; apiKey: string }>[] = [];
+  let taken = 0;
   harness = {
     stack,
+    merchant: () => {
+      const index = taken++ % merchantCount;
+      merchants[index] ??= stack.merchant();
+      return merchants[index];
+    },
     shortTimersApp,
     faults,
     rules,
     webhookSecrets,
-    lookups: outcomeLookupScheduleMs.length,
     waitTimeoutMs: 60_000,
   };
 });
@@ -171,13 +183,14 @@ async function shrink(index: number): Promise<string> {
   return fc.defaultReportMessage(details) ?? 'no failure on its own: it failed only among the others';
 }
 
-function summary(runs: HistoryRun[], elapsedMs: number): string {
+function summary(runs: HistoryRun[], ranMs: number, checkedMs: number): string {
   const byStatus = new Map<string, number>();
   for (const run of runs) byStatus.set(run.model.status, (byStatus.get(run.model.status) ?? 0) + 1);
   const total = (key: keyof HistoryRun['tally']) => runs.reduce((sum, run) => sum + run.tally[key], 0);
   const injected = [...faults.injected.values()].reduce((sum, count) => sum + count, 0);
   return (
-    `[payment-simulation] ${runs.length} histories, SIM_SEED=${seed}, ${(elapsedMs / 1000).toFixed(1)} s: ` +
+    `[payment-simulation] ${runs.length} histories, SIM_SEED=${seed}, ran in ${(ranMs / 1000).toFixed(1)} s, ` +
+    `checked in ${(checkedMs / 1000).toFixed(1)} s: ` +
     [...byStatus.entries()].map(([status, count]) => `${status} ${count}`).join(', ') +
     `; ${injected} activity attempts failed, ${total('lostAnswers')} lost answers (${total('operatorLookups')} operator lookups), ` +
     `${total('providerMoney')} provider refunds and disputes, ${total('redeliveries')} events sent again, ${total('skipped')} steps skipped\n`
@@ -209,6 +222,7 @@ describe('payment simulation', () => {
       },
       () => failures.length >= maxFailures,
     );
+    const ranMs = Date.now() - startedAt;
     await quiescence();
     await pool(
       runs.length,
@@ -225,7 +239,8 @@ describe('payment simulation', () => {
     process.stderr.write(
       summary(
         runs.map(({ run }) => run),
-        Date.now() - startedAt,
+        ranMs,
+        Date.now() - startedAt - ranMs,
       ),
     );
     if (failures.length === 0) return;

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { merchantAccountId, systemAccountId } from '../../src/ledger/ledger.ts';
-import { foldedAndCurrent } from './payment-history.ts';
+import { foldedAndCurrentOf } from './payment-history.ts';
 import { expectedOutcome, type ExpectedOutcome, type SimulationRules } from './simulation-model.ts';
 import type { HistoryRun } from './simulation-runner.ts';
 import { chargesOf } from './simulator-charges.ts';
@@ -117,8 +117,7 @@ function ledgerProblems(transactions: LedgerTransaction[], run: HistoryRun, expe
 
 /** The payment's events folded from the start are its read model (src/domain/payment-history.ts). */
 async function foldProblems(stack: Stack, run: HistoryRun): Promise<string[]> {
-  const [history] = await foldedAndCurrent(stack.prisma, [run.merchant.id]);
-  if (!history) return ['no payment recorded'];
+  const history = await foldedAndCurrentOf(stack.prisma, run.paymentId);
   return isDeepStrictEqual(history.folded, history.current)
     ? []
     : [`folded events ${JSON.stringify(history.folded)} differ from the read model ${JSON.stringify(history.current)}`];

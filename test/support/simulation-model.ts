@@ -33,6 +33,8 @@ export interface SimulationRules {
   fee: FeeSchedule;
   /** The provider a payment in this currency goes to first. */
   firstProvider: Record<SimulationCurrency, ProviderName>;
+  /** Lookups of a step whose answer was lost before the payment requires attention. */
+  lookups: number;
 }
 
 interface ProviderMoney {
@@ -144,7 +146,7 @@ export function created(history: PaymentHistory, rules: SimulationRules): { mode
   }
   if (model.amount >= rules.reviewAboveMinor)
     return { model: { ...model, status: 'requires_review' }, authorizes: false };
-  return { model: authorized(model, history), authorizes: true };
+  return { model: authorized(model, history, rules), authorizes: true };
 }
 
 const declines: Partial<Record<CardToken, string>> = {
@@ -153,9 +155,9 @@ const declines: Partial<Record<CardToken, string>> = {
 };
 
 /** The authorization's outcome (at creation, or on approval after review). */
-function authorized(model: PaymentModel, history: PaymentHistory): PaymentModel {
+function authorized(model: PaymentModel, history: PaymentHistory, rules: SimulationRules): PaymentModel {
   // Never reached the provider, and no lookup could tell before the last: reported as not made.
-  if (notMade('authorize', history.authorizeLost, model.provider) || history.token === 'tok_timeout') {
+  if (notMade('authorize', history.authorizeLost, history, model.provider, rules) || history.token === 'tok_timeout') {
     return { ...model, status: 'failed', failureCode: 'provider_unavailable' };
   }
   const declined = declines[history.token];
@@ -176,23 +178,58 @@ export function afterTimers(model: PaymentModel): PaymentModel {
 /** The provider steps a lost answer can hit, with the request that carries it and its lookups. */
 export type LostStep = 'authorize' | 'capture' | 'void' | 'refund';
 
+/** The activity that sends each step, and the one that looks it up (activities/card-outcomes.ts). */
+const stepActivities: Record<LostStep, { request: string; lookup: string }> = {
+  authorize: { request: 'tryAuthorizeCard', lookup: 'lookUpCardCharge' },
+  capture: { request: 'tryCaptureCard', lookup: 'readCardCharge' },
+  void: { request: 'tryVoidCard', lookup: 'readCardCharge' },
+  refund: { request: 'tryRefundCard', lookup: 'lookUpCardRefund' },
+};
+
+/** A lost answer as it plays out for one step of one history. */
+export interface AppliedLoss {
+  processed: boolean;
+  /** Every lookup goes unanswered: the payment requires attention until an operator's lookup. */
+  attention: boolean;
+  /** Requests the lookups make before the last one: one each, and again for each failed attempt. */
+  lookupRequests: number;
+}
+
 /**
- * The lost answer as it applies to a step at `provider`. A PayPal capture reads the
- * authorization first, the same request as its lookups, so those cannot be made to time out
- * alone: no attention there.
+ * The lost answer as it applies to a step at `provider`. An attempt of the step's activity
+ * failed after it ran sends the request again with its key, so the provider's answer comes back
+ * after all: no lookup. A PayPal capture reads the authorization first, the same request as its
+ * lookups, so those cannot be made to time out alone: no attention there either.
  */
 export function lostAnswerOf(
   step: LostStep,
   lost: LostAnswer | undefined,
+  history: PaymentHistory,
   provider: ProviderName,
-): LostAnswer | undefined {
+  rules: SimulationRules,
+): AppliedLoss | undefined {
   if (!lost) return undefined;
-  return step === 'capture' && provider === 'paypal' ? { ...lost, attention: false } : lost;
+  const afterFault = (activity: string) =>
+    history.faults.find((fault) => fault.activity === activity && fault.when === 'after');
+  const { request, lookup } = stepActivities[step];
+  const absorbed = afterFault(request) !== undefined;
+  const attention = lost.attention && !absorbed && !(step === 'capture' && provider === 'paypal');
+  return {
+    processed: lost.processed,
+    attention,
+    lookupRequests: rules.lookups * (1 + (afterFault(lookup)?.attempts ?? 0)),
+  };
 }
 
 /** Lost before the provider, and every lookup unanswered: the operator's lookup finds it not made. */
-function notMade(step: LostStep, lost: LostAnswer | undefined, provider: ProviderName): boolean {
-  const applied = lostAnswerOf(step, lost, provider);
+function notMade(
+  step: LostStep,
+  lost: LostAnswer | undefined,
+  history: PaymentHistory,
+  provider: ProviderName,
+  rules: SimulationRules,
+): boolean {
+  const applied = lostAnswerOf(step, lost, history, provider, rules);
   return applied !== undefined && !applied.processed && applied.attention;
 }
 
@@ -204,17 +241,22 @@ export function planStep(
 ): PlannedStep {
   switch (step.kind) {
     case 'capture':
-      return planCapture(model, step);
+      return planCapture(model, step, history, rules);
     case 'cancel':
       return planCancel(model);
     case 'approve':
       if (model.status !== 'requires_review') return refused(model, undefined);
-      return api(undefined, [{ status: 200 }], authorized({ ...model, status: 'requires_capture' }, history), true);
+      return api(
+        undefined,
+        [{ status: 200 }],
+        authorized({ ...model, status: 'requires_capture' }, history, rules),
+        true,
+      );
     case 'reject':
       if (model.status !== 'requires_review') return refused(model, undefined);
       return api(undefined, [{ status: 200 }], { ...model, status: 'canceled', cancellationReason: 'review_rejected' });
     case 'refund':
-      return planRefund(model, step, rules);
+      return planRefund(model, step, history, rules);
     case 'provider_refund':
     case 'dispute':
       return planProviderMoney(model, step, rules);
@@ -245,11 +287,16 @@ function specAmount(spec: AmountSpec, of: bigint): bigint | undefined {
   return spec.kind === 'part' ? shareOf(of, spec.permille) : of + BigInt(spec.extra);
 }
 
-function planCapture(model: PaymentModel, step: Extract<Step, { kind: 'capture' }>): PlannedStep {
+function planCapture(
+  model: PaymentModel,
+  step: Extract<Step, { kind: 'capture' }>,
+  history: PaymentHistory,
+  rules: SimulationRules,
+): PlannedStep {
   const amount = specAmount(step.amount, model.amount);
   if (model.status !== 'requires_capture') return refused(model, amount);
   if (amount !== undefined && amount > model.amount) return refused(model, amount, tooLarge);
-  if (notMade('capture', step.lost, model.provider)) {
+  if (notMade('capture', step.lost, history, model.provider, rules)) {
     // Back to requires_capture; the capture call fails provider_unavailable unless it answered late.
     return api(amount, [{ status: 503, code: 'provider_unavailable' }], model, true);
   }
@@ -265,7 +312,12 @@ function planCancel(model: PaymentModel): PlannedStep {
   return api(undefined, [{ status: 200 }], { ...canceled, charge: 'voided' }, true);
 }
 
-function planRefund(model: PaymentModel, step: Extract<Step, { kind: 'refund' }>, rules: SimulationRules): PlannedStep {
+function planRefund(
+  model: PaymentModel,
+  step: Extract<Step, { kind: 'refund' }>,
+  history: PaymentHistory,
+  rules: SimulationRules,
+): PlannedStep {
   const seen = remaining(model, false);
   if (model.status !== 'succeeded') return refused(model, specAmount(step.amount, 1n));
   if (step.amount.kind === 'over') {
@@ -289,7 +341,7 @@ function planRefund(model: PaymentModel, step: Extract<Step, { kind: 'refund' }>
       : model.disputes.length > 0 || bound < seen
         ? bound
         : undefined;
-  if (notMade('refund', step.lost, model.provider)) {
+  if (notMade('refund', step.lost, history, model.provider, rules)) {
     return api(
       amount,
       [{ status: 503, code: 'provider_unavailable' }],

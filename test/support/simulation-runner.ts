@@ -28,13 +28,13 @@ import { redeliver } from './webhook-redeliveries.ts';
 
 export interface SimulationHarness {
   stack: Stack;
+  /** The merchant a history pays (several histories share one: each checks its own payment). */
+  merchant(): Promise<{ id: string; apiKey: string }>;
   /** The same API, creating payments with a one-second authorization expiry and review timeout. */
   shortTimersApp: FastifyInstance;
   faults: ActivityFaults;
   rules: SimulationRules;
   webhookSecrets: Record<ProviderName, string>;
-  /** Lookups a payment makes of a step in doubt before it requires attention. */
-  lookups: number;
   /** Bound of every wait for the payment, in ms. */
   waitTimeoutMs: number;
 }
@@ -68,7 +68,9 @@ const lostOperations: Record<LostStep, { request: SimOperation; lookup: SimOpera
   refund: { request: 'refund', lookup: 'lookup' },
 };
 
-const pollIntervalMs = 50;
+/** How often a wait for the payment looks again: after a step, and for a timer or a webhook. */
+const pollIntervalMs = 100;
+const timerPollMs = 250;
 /** An operator asks again this long after a lookup that found nothing. */
 const operatorPatienceMs = 1_000;
 
@@ -76,7 +78,7 @@ type Row = { status: string; settled: boolean; amountRefunded: bigint; refunds: 
 
 /** One history; throws SimulationFailure at the first answer or state the model did not predict. */
 export async function runHistory(h: SimulationHarness, history: PaymentHistory, label: string): Promise<HistoryRun> {
-  const merchant = await h.stack.merchant();
+  const merchant = await h.merchant();
   const key = `sim-${label}`;
   const paymentId = resourceIdFor('pay', `payment:${merchant.id}:${key}`);
   const run: HistoryRun = {
@@ -101,7 +103,7 @@ export async function runHistory(h: SimulationHarness, history: PaymentHistory, 
 async function createPayment(h: SimulationHarness, run: HistoryRun, key: string): Promise<void> {
   const { history } = run;
   const { authorizes } = created(history, h.rules);
-  if (authorizes) await loseAnswer(h, run, 'authorize', history.authorizeLost);
+  const standBy = authorizes && (await loseAnswer(h, run, 'authorize', history.authorizeLost));
   const app = history.timers === 'short' ? h.shortTimersApp : h.stack.app;
   const payload = {
     amount: history.amount,
@@ -110,22 +112,29 @@ async function createPayment(h: SimulationHarness, run: HistoryRun, key: string)
     source: { type: 'card', token: history.token, ...(history.provider ? { provider: history.provider } : {}) },
   };
   run.trail.push(`create ${JSON.stringify(payload)}`);
-  const response = await operating(h, run, () =>
-    app.inject({
-      method: 'POST',
-      url: '/v1/payments',
-      headers: { ...bearer(run.merchant.apiKey), 'idempotency-key': key },
-      payload,
-    }),
+  const response = await operating(h, run, standBy, () =>
+    retried(() =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/payments',
+        headers: { ...bearer(run.merchant.apiKey), 'idempotency-key': key },
+        payload,
+      }),
+    ),
   );
   expectAnswer(run, response, [{ status: 201 }, { status: 202 }]);
   if (response.json<{ id: string }>().id !== run.paymentId) fail(run, `created ${response.body}`);
-  await settle(h, run);
-  await expectStatus(h, run, run.model.status);
+  expectStatus(run, await settle(h, run), run.model.status);
   if (history.timers === 'short') {
     run.model = afterTimers(run.model);
     run.trail.push(`timers → ${run.model.status}`);
-    await waitFor(h, run, `status ${run.model.status}`, async () => (await rowOf(h, run)).status === run.model.status);
+    await waitFor(
+      h,
+      run,
+      `status ${run.model.status}`,
+      async () => (await stateOf(h, run)).status === run.model.status,
+      timerPollMs,
+    );
   }
 }
 
@@ -155,11 +164,12 @@ async function runStep(h: SimulationHarness, run: HistoryRun, step: Step, index:
       return;
     case 'api':
       run.trail.push(`${label} ${planned.amount ?? 'all'} → ${planned.next.status}`);
-      if (planned.reachesProvider) await loseAnswer(h, run, lostStepOf(step), lostOf(step, run.history));
-      expectAnswer(run, await operating(h, run, () => send(h, run, step, planned.amount)), planned.answers);
+      const standBy =
+        planned.reachesProvider && (await loseAnswer(h, run, lostStepOf(step), lostOf(step, run.history)));
+      const answer = await operating(h, run, standBy, () => send(h, run, step, index, planned.amount));
+      expectAnswer(run, answer, planned.answers);
       run.model = planned.next;
-      await settle(h, run);
-      await expectStatus(h, run, run.model.status);
+      expectStatus(run, await settle(h, run), run.model.status);
   }
 }
 
@@ -175,27 +185,47 @@ function lostStepOf(step: Step): LostStep {
   return step.kind === 'refund' ? 'refund' : 'capture';
 }
 
-/** The merchant's request for an API step. */
-function send(h: SimulationHarness, run: HistoryRun, step: Step, amount: bigint | undefined) {
+/** The merchant's request for an API step, keyed as a careful merchant keys it. */
+function send(h: SimulationHarness, run: HistoryRun, step: Step, index: number, amount: bigint | undefined) {
   const path = step.kind === 'refund' ? 'refunds' : step.kind;
-  return h.stack.app.inject({
-    method: 'POST',
-    url: `/v1/payments/${run.paymentId}/${path}`,
-    headers: bearer(run.merchant.apiKey),
-    payload: amount === undefined ? {} : { amount: Number(amount) },
-  });
+  return retried(() =>
+    h.stack.app.inject({
+      method: 'POST',
+      url: `/v1/payments/${run.paymentId}/${path}`,
+      headers: { ...bearer(run.merchant.apiKey), 'idempotency-key': `${run.paymentId}-step-${index}` },
+      payload: amount === undefined ? {} : { amount: Number(amount) },
+    }),
+  );
 }
 
-/** Aims the simulator's timeout faults at this payment's next request of the step (and its lookups). */
+/** Retries of a request not accepted in time (503 service_unavailable), as the API asks: same key. */
+const maxRetries = 5;
+
+async function retried(request: () => Promise<LightMyRequestResponse>): Promise<LightMyRequestResponse> {
+  let response = await request();
+  for (let retry = 1; retry <= maxRetries && isNotAccepted(response); retry++) response = await request();
+  return response;
+}
+
+function isNotAccepted(response: LightMyRequestResponse): boolean {
+  return (
+    response.statusCode === 503 && response.json<{ error?: { code?: string } }>().error?.code === 'service_unavailable'
+  );
+}
+
+/**
+ * Aims the simulator's timeout faults at this payment's next request of the step (and its
+ * lookups); true when an operator has to stand by (every lookup will go unanswered).
+ */
 async function loseAnswer(
   h: SimulationHarness,
   run: HistoryRun,
   step: LostStep,
   lost: LostAnswer | undefined,
-): Promise<void> {
+): Promise<boolean> {
   const { provider } = run.model;
-  const applied = lostAnswerOf(step, lost, provider);
-  if (!applied) return;
+  const applied = lostAnswerOf(step, lost, run.history, provider, h.rules);
+  if (!applied) return false;
   run.tally.lostAnswers += 1;
   run.trail.push(
     `${step} answer lost (${applied.processed ? 'processed' : 'not processed'}${applied.attention ? ', lookups too' : ''})`,
@@ -204,8 +234,10 @@ async function loseAnswer(
   const { paymentId } = run;
   await timeOutFor(h.stack.sim, { provider, paymentId, operation: request, processed: applied.processed, count: 1 });
   if (applied.attention) {
-    await timeOutFor(h.stack.sim, { provider, paymentId, operation: lookup, processed: false, count: h.lookups });
+    const count = applied.lookupRequests;
+    await timeOutFor(h.stack.sim, { provider, paymentId, operation: lookup, processed: false, count });
   }
+  return applied.attention;
 }
 
 async function providerMoney(h: SimulationHarness, run: HistoryRun, step: Step, amount: bigint): Promise<void> {
@@ -227,10 +259,14 @@ async function redeliverStep(h: SimulationHarness, run: HistoryRun, step: Step, 
 async function sync(h: SimulationHarness, run: HistoryRun): Promise<void> {
   const refunded = refundedOf(run.model);
   const disputed = disputedOf(run.model);
-  await waitFor(h, run, `refunded ${refunded} and disputed ${disputed} shown`, async () => {
-    const row = await rowOf(h, run);
-    return row.amountRefunded === refunded && (await disputedOnPayment(h, run)) === disputed;
-  });
+  if (run.model.providerRefunds.length + run.model.disputes.length === 0) return;
+  await waitFor(
+    h,
+    run,
+    `refunded ${refunded} and disputed ${disputed} shown`,
+    async () => (await stateOf(h, run)).amountRefunded === refunded && (await disputedOnPayment(h, run)) === disputed,
+    timerPollMs,
+  );
   run.model = shown(run.model);
 }
 
@@ -238,7 +274,7 @@ async function sync(h: SimulationHarness, run: HistoryRun): Promise<void> {
 async function finish(h: SimulationHarness, run: HistoryRun): Promise<void> {
   await sync(h, run);
   if (run.model.status === 'succeeded') {
-    await waitFor(h, run, 'settled', async () => (await rowOf(h, run)).settled);
+    await waitFor(h, run, 'settled', async () => (await stateOf(h, run)).settled, timerPollMs);
   }
   run.trail.push(`end ${run.model.status}`);
 }
@@ -250,6 +286,14 @@ async function disputedOnPayment(h: SimulationHarness, run: HistoryRun): Promise
     select: { data: true },
   });
   return events.reduce((total, event) => total + BigInt(String((event.data as { amount: unknown }).amount)), 0n);
+}
+
+/** The payment's row alone, for waits on a timer or a webhook. */
+function stateOf(h: SimulationHarness, run: HistoryRun): Promise<Omit<Row, 'refunds'>> {
+  return h.stack.prisma.payment.findUniqueOrThrow({
+    where: { id: run.paymentId },
+    select: { status: true, settled: true, amountRefunded: true },
+  });
 }
 
 function rowOf(h: SimulationHarness, run: HistoryRun): Promise<Row> {
@@ -264,7 +308,13 @@ function rowOf(h: SimulationHarness, run: HistoryRun): Promise<Row> {
  * all unanswered) is looked up again on request (POST /v1/admin/payments/:id/lookup), as the
  * operators' queue is worked.
  */
-async function operating<T>(h: SimulationHarness, run: HistoryRun, call: () => Promise<T>): Promise<T> {
+async function operating<T>(
+  h: SimulationHarness,
+  run: HistoryRun,
+  standBy: boolean,
+  call: () => Promise<T>,
+): Promise<T> {
+  if (!standBy) return call();
   let done = false;
   const request = call().finally(() => {
     done = true;
@@ -297,8 +347,9 @@ async function askOperator(h: SimulationHarness, run: HistoryRun): Promise<void>
 }
 
 /** Waits until nothing is in doubt: no step under way, no attention required, no refund pending. */
-async function settle(h: SimulationHarness, run: HistoryRun): Promise<void> {
+async function settle(h: SimulationHarness, run: HistoryRun): Promise<Row> {
   let askedAtMs = 0;
+  let settled: Row | undefined;
   await waitFor(h, run, 'the payment settled', async () => {
     const row = await rowOf(h, run);
     if (row.status === 'requires_attention' && Date.now() - askedAtMs >= operatorPatienceMs) {
@@ -306,12 +357,14 @@ async function settle(h: SimulationHarness, run: HistoryRun): Promise<void> {
       await askOperator(h, run);
     }
     const inDoubt = row.status === 'processing' || row.status === 'requires_attention';
-    return !inDoubt && row.refunds.every((refund) => refund.status !== 'pending');
+    if (inDoubt || row.refunds.some((refund) => refund.status === 'pending')) return false;
+    settled = row;
+    return true;
   });
+  return settled as Row;
 }
 
-async function expectStatus(h: SimulationHarness, run: HistoryRun, status: string): Promise<void> {
-  const row = await rowOf(h, run);
+function expectStatus(run: HistoryRun, row: Row, status: string): void {
   if (row.status !== status) fail(run, `status ${row.status}, the model expects ${status}`);
 }
 
@@ -333,11 +386,12 @@ async function waitFor(
   run: HistoryRun,
   what: string,
   done: () => Promise<boolean>,
+  intervalMs = pollIntervalMs,
 ): Promise<void> {
   const deadline = Date.now() + h.waitTimeoutMs;
   while (!(await done())) {
     if (Date.now() > deadline) fail(run, `waited ${h.waitTimeoutMs} ms for ${what}`);
-    await delay(pollIntervalMs);
+    await delay(intervalMs);
   }
 }
 

@@ -163,7 +163,11 @@ export async function startStack(
     await temporal.connection.close();
     await prisma.$disconnect();
     providers.shutdown();
-    await sim.close();
+    // The gateway keeps its sockets to the simulator open: a request that was still held open
+    // when closing began (a timeout fault) would keep the simulator's close waiting.
+    const simClosed = sim.close();
+    sim.server.closeAllConnections();
+    await simClosed;
     if (discrepancies.length > 0) {
       throw new Error(
         `ledger integrity broken after suite ${suite}: ${JSON.stringify(discrepancies, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
