@@ -55,7 +55,14 @@ const droppedWithTask = /unexpected workflow task failure/i;
  * is recorded, so the same update may be sent again.
  */
 export function isDroppedUpdate(error: unknown): boolean {
-  return grpcCode(error) === failedPrecondition && error instanceof Error && droppedWithTask.test(error.message);
+  if (grpcCode(error) !== failedPrecondition) return false;
+  // The SDK's own message is generic; the server's words are in the gRPC error it wraps.
+  let current = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (droppedWithTask.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /**
