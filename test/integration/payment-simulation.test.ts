@@ -9,7 +9,7 @@ import { ActivityFaults } from '../support/activity-faults.ts';
 import { violationsOf } from '../support/simulation-checks.ts';
 import type { SimulationRules } from '../support/simulation-model.ts';
 import { runHistory, type HistoryRun, type SimulationHarness } from '../support/simulation-runner.ts';
-import { paymentHistoryArbitrary, type PaymentHistory } from '../support/simulation-schedule.ts';
+import { paymentHistoryArbitrary, simulationRiskMinor, type PaymentHistory } from '../support/simulation-schedule.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { card, paymentsClient } from '../support/payments.ts';
 import { providerEventSignal } from '../../workflows/messages.ts';
@@ -47,8 +47,8 @@ const amountsPerCurrency = (amount: bigint) => ({ USD: amount, EUR: amount, GBP:
 const settings: Partial<Config> = {
   rateLimitPerSecond: 1_000_000,
   riskMaxPaymentsPerWindow: 1_000_000,
-  riskReviewAboveMinor: amountsPerCurrency(80_000n),
-  riskBlockAboveMinor: amountsPerCurrency(150_000n),
+  riskReviewAboveMinor: amountsPerCurrency(BigInt(simulationRiskMinor.review)),
+  riskBlockAboveMinor: amountsPerCurrency(BigInt(simulationRiskMinor.block)),
   riskBlockedCards: ['tok_riskHigh'],
   authorizationExpiryMs: 3_600_000,
   reviewTimeoutMs: 3_600_000,
@@ -73,8 +73,8 @@ const settings: Partial<Config> = {
 };
 
 const rules: SimulationRules = {
-  reviewAboveMinor: 80_000n,
-  blockAboveMinor: 150_000n,
+  reviewAboveMinor: BigInt(simulationRiskMinor.review),
+  blockAboveMinor: BigInt(simulationRiskMinor.block),
   blockedTokens: ['tok_riskHigh'],
   fee: { percentBasisPoints: 290, fixedMinor: 30n },
   firstProvider: { USD: 'stripe', EUR: 'paypal', GBP: 'stripe', JPY: 'stripe' },
@@ -171,6 +171,8 @@ async function runAndCheck(history: PaymentHistory, label: string): Promise<Hist
   return run;
 }
 
+const passedAlone = 'no failure on its own: it failed only among the others';
+
 /** Shrinks the history at `index` of the seed; the smallest failing one found in the budget. */
 async function shrink(index: number): Promise<string> {
   let attempt = 0;
@@ -180,7 +182,7 @@ async function shrink(index: number): Promise<string> {
     }),
     { seed, path: String(index), numRuns: 1, interruptAfterTimeLimit: shrinkBudgetMs },
   );
-  return fc.defaultReportMessage(details) ?? 'no failure on its own: it failed only among the others';
+  return fc.defaultReportMessage(details) ?? passedAlone;
 }
 
 function summary(runs: HistoryRun[], ranMs: number, checkedMs: number): string {
@@ -197,62 +199,70 @@ function summary(runs: HistoryRun[], ranMs: number, checkedMs: number): string {
   );
 }
 
+interface Failure {
+  /** The history's index in the seed's sample (SIM_ONLY). */
+  index: number;
+  error: string;
+}
+
+/** Every history, `concurrency` at a time; no new one starts once `maxFailures` failed. */
+async function runAll(histories: PaymentHistory[], failures: Failure[]) {
+  const runs: { index: number; run: HistoryRun }[] = [];
+  await pool(
+    histories.length,
+    concurrency,
+    async (index) => {
+      try {
+        runs.push({ index, run: await runHistory(harness, histories[index] as PaymentHistory, `${seed}-${index}`) });
+      } catch (error) {
+        failures.push({ index, error: String(error) });
+      }
+    },
+    () => failures.length >= maxFailures,
+  );
+  return runs;
+}
+
+/** The money of every finished history, once every webhook has arrived. */
+async function checkAll(runs: { index: number; run: HistoryRun }[], failures: Failure[]): Promise<void> {
+  await quiescence();
+  const check = async (position: number) => {
+    const { index, run } = runs[position] as (typeof runs)[number];
+    const problems = await violationsOf(stack, run, rules);
+    if (problems.length > 0)
+      failures.push({ index, error: `${problems.join('\n')}\n  trail: ${run.trail.join(' → ')}` });
+  };
+  await pool(runs.length, concurrency, check, () => false);
+}
+
+/** The failures, each history as generated, and the first one shrunk. */
+async function failureReport(histories: PaymentHistory[], failures: Failure[]): Promise<string> {
+  const [first] = failures.sort((a, b) => a.index - b.index);
+  const shrunk = first ? await shrink(first.index) : '';
+  const report = failures
+    .map(({ index, error }) => `history ${index}: ${JSON.stringify(histories[index])}\n  ${error}`)
+    .join('\n\n');
+  return (
+    `${failures.length} histories broke the model (SIM_SEED=${seed}; SIM_ONLY=<index> runs one alone):\n\n` +
+    `${report}\n\nhistory ${first?.index} shrunk:\n${shrunk}`
+  );
+}
+
 describe('payment simulation', () => {
   it('keeps every generated history to the model and the money invariants', { timeout: 900_000 }, async () => {
     if (only !== undefined) {
-      const report = await shrink(only);
-      expect(report, `SIM_SEED=${seed} SIM_ONLY=${only}`).toBe(
-        'no failure on its own: it failed only among the others',
-      );
+      expect(await shrink(only), `SIM_SEED=${seed} SIM_ONLY=${only}`).toBe(passedAlone);
       return;
     }
     const histories = fc.sample(paymentHistoryArbitrary, { seed, numRuns: historyCount });
+    const failures: Failure[] = [];
     const startedAt = Date.now();
-    const runs: { index: number; run: HistoryRun }[] = [];
-    const failures: { index: number; error: string }[] = [];
-    await pool(
-      histories.length,
-      concurrency,
-      async (index) => {
-        try {
-          runs.push({ index, run: await runHistory(harness, histories[index] as PaymentHistory, `${seed}-${index}`) });
-        } catch (error) {
-          failures.push({ index, error: String(error) });
-        }
-      },
-      () => failures.length >= maxFailures,
-    );
+    const runs = await runAll(histories, failures);
     const ranMs = Date.now() - startedAt;
-    await quiescence();
-    await pool(
-      runs.length,
-      concurrency,
-      async (position) => {
-        const { index, run } = runs[position] as (typeof runs)[number];
-        const problems = await violationsOf(stack, run, rules);
-        if (problems.length > 0) {
-          failures.push({ index, error: `${problems.join('\n')}\n  trail: ${run.trail.join(' → ')}` });
-        }
-      },
-      () => false,
-    );
-    process.stderr.write(
-      summary(
-        runs.map(({ run }) => run),
-        ranMs,
-        Date.now() - startedAt - ranMs,
-      ),
-    );
-    if (failures.length === 0) return;
-    const [first] = failures.sort((a, b) => a.index - b.index);
-    const shrunk = first ? await shrink(first.index) : '';
-    const report = failures
-      .map(({ index, error }) => `history ${index}: ${JSON.stringify(histories[index])}\n  ${error}`)
-      .join('\n\n');
-    throw new Error(
-      `${failures.length} histories broke the model (SIM_SEED=${seed}; SIM_ONLY=<index> runs one alone):\n\n${report}\n\n` +
-        `history ${first?.index} shrunk:\n${shrunk}`,
-    );
+    await checkAll(runs, failures);
+    const finished = runs.map(({ run }) => run);
+    process.stderr.write(summary(finished, ranMs, Date.now() - startedAt - ranMs));
+    if (failures.length > 0) throw new Error(await failureReport(histories, failures));
   });
 
   // Found by the simulation (SIM_SEED=1, history 7: refunds down to nothing after settlement).

@@ -14,6 +14,7 @@ import {
   type Answer,
   type LostStep,
   type PaymentModel,
+  type PlannedStep,
   type SimulationRules,
 } from './simulation-model.ts';
 import type { LostAnswer, PaymentHistory, ProviderName, Step } from './simulation-schedule.ts';
@@ -164,13 +165,23 @@ async function runStep(h: SimulationHarness, run: HistoryRun, step: Step, index:
       return;
     case 'api':
       run.trail.push(`${label} ${planned.amount ?? 'all'} → ${planned.next.status}`);
-      const standBy =
-        planned.reachesProvider && (await loseAnswer(h, run, lostStepOf(step), lostOf(step, run.history)));
-      const answer = await operating(h, run, standBy, () => send(h, run, step, index, planned.amount));
-      expectAnswer(run, answer, planned.answers);
-      run.model = planned.next;
-      expectStatus(run, await settle(h, run), run.model.status);
+      return apiStep(h, run, step, index, planned);
   }
+}
+
+/** A merchant's or an operator's request through the API, its answer and the payment after it. */
+async function apiStep(
+  h: SimulationHarness,
+  run: HistoryRun,
+  step: Step,
+  index: number,
+  planned: Extract<PlannedStep, { kind: 'api' }>,
+): Promise<void> {
+  const standBy = planned.reachesProvider && (await loseAnswer(h, run, lostStepOf(step), lostOf(step, run.history)));
+  const answer = await operating(h, run, standBy, () => send(h, run, step, index, planned.amount));
+  expectAnswer(run, answer, planned.answers);
+  run.model = planned.next;
+  expectStatus(run, await settle(h, run), run.model.status);
 }
 
 /** An approval authorizes: the history's lost authorization answer is its. */

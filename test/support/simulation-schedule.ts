@@ -84,12 +84,15 @@ export const faultableActivities: readonly { activity: string; maxAttempts: numb
   { activity: 'lookUpCardRefund', maxAttempts: 3 },
 ];
 
-/** Most histories fit under the review threshold; some are reviewed, a few blocked (simulation settings). */
+/** The simulation's risk thresholds in every currency: at or above, reviewed; at or above, blocked. */
+export const simulationRiskMinor = { review: 80_000, block: 150_000 } as const;
+
+/** Most histories fit under the review threshold; some are reviewed, a few blocked. */
 const amountArbitrary = fc.oneof(
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 999 }) },
-  { weight: 10, arbitrary: fc.integer({ min: 1_000, max: 79_999 }) },
-  { weight: 2, arbitrary: fc.integer({ min: 80_000, max: 149_999 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 150_000, max: 200_000 }) },
+  { weight: 10, arbitrary: fc.integer({ min: 1_000, max: simulationRiskMinor.review - 1 }) },
+  { weight: 2, arbitrary: fc.integer({ min: simulationRiskMinor.review, max: simulationRiskMinor.block - 1 }) },
+  { weight: 1, arbitrary: fc.integer({ min: simulationRiskMinor.block, max: 200_000 }) },
 );
 
 const tokenArbitrary: fc.Arbitrary<CardToken> = fc.oneof(
@@ -129,36 +132,63 @@ function withLost<T extends object>(step: T, lost: LostAnswer | undefined): T & 
   return lost ? { ...step, lost } : step;
 }
 
-const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc
-      .tuple(amountSpecArbitrary, sometimesLost(8))
-      .map(([amount, lost]) => withLost({ kind: 'capture' as const, amount }, lost)),
-  },
-  { weight: 2, arbitrary: sometimesLost(6).map((lost) => withLost({ kind: 'cancel' as const }, lost)) },
-  { weight: 2, arbitrary: fc.constant({ kind: 'approve' as const }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'reject' as const }) },
-  {
-    weight: 8,
-    arbitrary: fc
-      .tuple(amountSpecArbitrary, sometimesLost(10))
-      .map(([amount, lost]) => withLost({ kind: 'refund' as const, amount }, lost)),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.integer({ min: 1, max: 1_000 }).map((permille) => ({ kind: 'provider_refund' as const, permille })),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.integer({ min: 1, max: 1_000 }).map((permille) => ({ kind: 'dispute' as const, permille })),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.constantFrom('refunds', 'dispute', 'charge').map((event) => ({ kind: 'redeliver' as const, event })),
-  },
-  { weight: 1, arbitrary: fc.constant({ kind: 'sync' as const }) },
-);
+/** How often each kind of step is drawn, out of the weights' sum. */
+type StepWeights = Record<Step['kind'], number>;
+
+function stepArbitrary(weights: StepWeights): fc.Arbitrary<Step> {
+  return fc.oneof(
+    {
+      weight: weights.capture,
+      arbitrary: fc
+        .tuple(amountSpecArbitrary, sometimesLost(8))
+        .map(([amount, lost]) => withLost({ kind: 'capture' as const, amount }, lost)),
+    },
+    { weight: weights.cancel, arbitrary: sometimesLost(6).map((lost) => withLost({ kind: 'cancel' as const }, lost)) },
+    { weight: weights.approve, arbitrary: fc.constant({ kind: 'approve' as const }) },
+    { weight: weights.reject, arbitrary: fc.constant({ kind: 'reject' as const }) },
+    {
+      weight: weights.refund,
+      arbitrary: fc
+        .tuple(amountSpecArbitrary, sometimesLost(10))
+        .map(([amount, lost]) => withLost({ kind: 'refund' as const, amount }, lost)),
+    },
+    {
+      weight: weights.provider_refund,
+      arbitrary: fc.integer({ min: 1, max: 1_000 }).map((permille) => ({ kind: 'provider_refund' as const, permille })),
+    },
+    {
+      weight: weights.dispute,
+      arbitrary: fc.integer({ min: 1, max: 1_000 }).map((permille) => ({ kind: 'dispute' as const, permille })),
+    },
+    {
+      weight: weights.redeliver,
+      arbitrary: fc
+        .constantFrom('refunds', 'dispute', 'charge')
+        .map((event) => ({ kind: 'redeliver' as const, event })),
+    },
+    { weight: weights.sync, arbitrary: fc.constant({ kind: 'sync' as const }) },
+  );
+}
+
+/**
+ * Steps drawn for what the payment can do: captures and cancels mostly for manual capture,
+ * reviews mostly for amounts held for review; the others still come now and then, to be refused.
+ */
+function stepWeightsFor(history: { amount: number; captureMethod: 'automatic' | 'manual' }): StepWeights {
+  const manual = history.captureMethod === 'manual';
+  const reviewed = history.amount >= simulationRiskMinor.review && history.amount < simulationRiskMinor.block;
+  return {
+    capture: manual ? 8 : 1,
+    cancel: manual || reviewed ? 3 : 1,
+    approve: reviewed ? 8 : 1,
+    reject: reviewed ? 2 : 1,
+    refund: 12,
+    provider_refund: 4,
+    dispute: 3,
+    redeliver: 3,
+    sync: 1,
+  };
+}
 
 const faultArbitrary: fc.Arbitrary<ActivityFault> = fc
   .tuple(fc.constantFrom(...faultableActivities), fc.constantFrom<ActivityFault['when']>('before', 'after'), fc.nat())
@@ -188,8 +218,10 @@ export const paymentHistoryArbitrary: fc.Arbitrary<PaymentHistory> = fc
       { weight: 15, arbitrary: fc.constant('long' as const) },
       { weight: 1, arbitrary: fc.constant('short' as const) },
     ),
-    steps: fc.array(stepArbitrary, { maxLength: 8 }),
   })
+  .chain((history) =>
+    fc.array(stepArbitrary(stepWeightsFor(history)), { maxLength: 8 }).map((steps) => ({ ...history, steps })),
+  )
   .map(({ provider, authorizeLost, timers, steps, ...history }) => ({
     ...history,
     ...(provider ? { provider } : {}),
