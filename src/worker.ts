@@ -1,4 +1,10 @@
-import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Runtime,
+  Worker,
+  type ActivityInterceptorsFactory,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { Logger as PinoLogger } from 'pino';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index.ts';
@@ -31,6 +37,8 @@ export interface WorkerOptions {
   logger?: PinoLogger;
   /** host:port for the SDK's Prometheus exporter (TEMPORAL_METRICS_PORT); none when unset. */
   temporalMetricsAddress?: string;
+  /** Run inside the logging interceptor, around every activity: test harnesses inject faults here. */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 let runtimeInstalled = false;
@@ -79,7 +87,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
       keyring: options.keyring,
     }),
     dataConverter: createDataConverter(options.keyring),
-    interceptors: { activity: [activityLogging] },
+    interceptors: { activity: [activityLogging, ...(options.activityInterceptors ?? [])] },
     maxCachedWorkflows: tuning.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTasks,
     maxConcurrentLocalActivityExecutions: tuning.maxConcurrentLocalActivities,

@@ -23,6 +23,13 @@ import { applyProviderMoney, isMoneyEvent } from './provider-money.ts';
 export function registerPaymentHandlers(run: PaymentRun): void {
   const { view } = run;
   const settledAndRecorded = () => view.status !== 'requires_review' && isStable(view.status) && run.recorded();
+  // Every update handler counts itself in: the run ends only in a task that ran none.
+  const counted =
+    <A extends unknown[], R>(handler: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      run.updatesStarted += 1;
+      return handler(...args);
+    };
 
   setHandler(statusQuery, () => view);
 
@@ -31,10 +38,13 @@ export function registerPaymentHandlers(run: PaymentRun): void {
     run.lookupRequestCount += 1;
   });
 
-  setHandler(awaitStableUpdate, async ({ waitMs }) => {
-    await condition(() => isStable(view.status) && run.recorded(), waitMs);
-    return view;
-  });
+  setHandler(
+    awaitStableUpdate,
+    counted(async ({ waitMs }) => {
+      await condition(() => isStable(view.status) && run.recorded(), waitMs);
+      return view;
+    }),
+  );
 
   // Provider webhooks arrive in any order and more than once: each is applied once (by event
   // id), and money events wait until our own capture is booked, so a refund reported before
@@ -48,17 +58,18 @@ export function registerPaymentHandlers(run: PaymentRun): void {
 
   setHandler(
     captureUpdate,
-    ({ amount }) =>
+    counted(({ amount }) =>
       run.lock.run(async () => {
         await run.capture(valueOf(checkCapture(run.amounts(), amount)));
         return view;
       }),
+    ),
     { validator: ({ amount }) => void valueOf(checkCapture(run.amounts(), amount)) },
   );
 
   setHandler(
     cancelUpdate,
-    async () => {
+    counted(async () => {
       if (view.status === 'requires_review') {
         run.reviewDecision = 'cancel';
         await condition(settledAndRecorded);
@@ -69,7 +80,7 @@ export function registerPaymentHandlers(run: PaymentRun): void {
         await run.releaseAuthorization('requested');
         return view;
       });
-    },
+    }),
     { validator: () => void valueOf(checkCancel(run.amounts())) },
   );
 
@@ -79,25 +90,26 @@ export function registerPaymentHandlers(run: PaymentRun): void {
   ] as const) {
     setHandler(
       update,
-      async () => {
+      counted(async () => {
         valueOf(checkReview(run.amounts()));
         run.reviewDecision = decision;
         await condition(settledAndRecorded);
         return view;
-      },
+      }),
       { validator: () => void valueOf(checkReview(run.amounts())) },
     );
   }
 
   setHandler(
     refundUpdate,
-    ({ refundId, amount, reason }) =>
+    counted(({ refundId, amount, reason }) =>
       run.lock.run(async () => {
         const existing = view.refunds.find((refund) => refund.id === refundId);
         if (existing) return existing;
         const checked = valueOf(checkRefund(run.amounts(), amount, run.input.settings.maxRefunds));
         return run.refund(refundId, checked, reason ?? null);
       }),
+    ),
     {
       validator: ({ refundId, amount }) => {
         if (view.refunds.some((refund) => refund.id === refundId)) return;

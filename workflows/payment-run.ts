@@ -48,6 +48,8 @@ export class PaymentRun implements LookupHost {
   reviewDecision: 'approve' | 'reject' | 'cancel' | undefined;
   /** Operators' requests to look a step in doubt up again (lookUpAgainSignal), counted. */
   lookupRequestCount = 0;
+  /** Update handlers started so far: the run ends only in a task that started none. */
+  updatesStarted = 0;
   readonly seenProviderEvents: Set<string>;
   readonly disputeIds: Set<string>;
   /** Compensations that must finish before the workflow does, but need not hold up the payment. */

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { refundable } from '../src/domain/payment-money.ts';
 import { isInDoubt } from '../src/domain/payment-state.ts';
 import { assessPayment } from '../src/domain/risk.ts';
@@ -13,6 +13,18 @@ import type { PaymentInput, PaymentView } from '../src/domain/payment-view.ts';
 const defaultContinueAsNewAfterEvents = 2_000;
 
 /**
+ * A run ends (completes or continues as new) in a workflow task that answers no update. A
+ * signal arriving while the task that ends the run is in flight makes the server refuse that
+ * task (UnhandledCommand) and drop the updates it answered, after their local activities took
+ * effect: a refund made at the provider and booked, then forgotten by the workflow. Runs that
+ * ended before this keep replaying their old ending.
+ */
+export const quietEndPatch = 'end-in-a-quiet-task';
+
+/** How long the workflow waits for a task of its own before ending: the shortest timer. */
+const quietTaskTimerMs = 1;
+
+/**
  * One payment, workflow id = payment id: risk check → authorize (provider charge, captured in
  * the same call when automatic, or a wallet hold) → [wait for capture when manual, void at
  * expiry] → book the capture → settlement after a durable timer → open for refunds until the
@@ -25,7 +37,23 @@ export async function paymentWorkflowV2(input: PaymentInput): Promise<PaymentVie
   if (run.view.status === 'succeeded') await refundWindow(run);
   await Promise.all(run.background);
   await condition(allHandlersFinished);
+  await endInQuietTask(run);
   return run.view;
+}
+
+/**
+ * Waits for a workflow task in which no update ran, every handler and step finished: the run
+ * then ends in that task. An update that arrives meanwhile is answered first, in a task that
+ * does not end the run.
+ */
+async function endInQuietTask(run: PaymentRun): Promise<void> {
+  if (!patched(quietEndPatch)) return;
+  for (;;) {
+    await condition(() => run.lock.idle() && allHandlersFinished());
+    const updatesBefore = run.updatesStarted;
+    await sleep(quietTaskTimerMs);
+    if (run.updatesStarted === updatesBefore && run.lock.idle() && allHandlersFinished()) return;
+  }
 }
 
 async function lifecycle(run: PaymentRun): Promise<void> {
@@ -115,6 +143,7 @@ async function refundWindow(run: PaymentRun): Promise<void> {
   // Hand over only between steps: nothing in flight, every answer given.
   await condition(() => run.lock.idle() && allHandlersFinished());
   await Promise.all(run.background);
+  await endInQuietTask(run);
   await continueAsNew<typeof paymentWorkflowV2>({
     ...run.input,
     resume: {

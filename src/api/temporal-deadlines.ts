@@ -54,6 +54,21 @@ export function isNoAnswer(error: unknown): boolean {
   );
 }
 
+// FAILED_PRECONDITION (failedPrecondition, above) with the server's words for an update dropped
+// with its workflow task.
+const droppedWithTask = /unexpected workflow task failure/i;
+
+/**
+ * Whether the server dropped an update, unaccepted, with the workflow task that carried it (it
+ * refused that task: a signal arrived while the task ended the run, say). Nothing of the update
+ * is recorded, so the same update may be sent again.
+ */
+export function isDroppedUpdate(error: unknown): boolean {
+  // The SDK's own message is generic; the server's words are in the gRPC error it wraps.
+  const status = grpcStatus(error);
+  return status?.code === failedPrecondition && droppedWithTask.test(status.details);
+}
+
 /**
  * Temporal answers a history long poll (what a workflow's result() waits on) empty about 1 s
  * before the call's gRPC deadline, and at once when less than that is left, so with the gRPC

@@ -6,7 +6,7 @@ import {
   type WorkflowUpdateHandle,
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import { callBefore, historyPollSlackMs, temporalUnavailable } from './temporal-deadlines.ts';
+import { callBefore, historyPollSlackMs, isDroppedUpdate, temporalUnavailable } from './temporal-deadlines.ts';
 
 /**
  * A resource id derived from its workflow id, so every retry of one request names the same
@@ -64,10 +64,28 @@ export async function updateBefore<T>(
   deadline: number,
   startAccepted: () => Promise<WorkflowUpdateHandle<T>>,
 ): Promise<T | undefined> {
-  const accepted = await callBefore(temporal, deadline, startAccepted);
+  const accepted = await acceptedBefore(temporal, deadline, startAccepted);
   if (!accepted)
     throw temporalUnavailable('The change was not accepted in time; retry it with the same Idempotency-Key.');
   return callBefore(temporal, deadline, () => accepted.result());
+}
+
+/** Times an update dropped with its workflow task is sent again (a few: each drop is a rare race). */
+const maxDroppedUpdateResends = 3;
+
+/** The update accepted by `deadline`, sent again while the server drops it with its workflow task. */
+async function acceptedBefore<T>(
+  temporal: Client,
+  deadline: number,
+  startAccepted: () => Promise<WorkflowUpdateHandle<T>>,
+): Promise<WorkflowUpdateHandle<T> | undefined> {
+  for (let resend = 0; ; resend++) {
+    try {
+      return await callBefore(temporal, deadline, startAccepted);
+    } catch (error) {
+      if (resend >= maxDroppedUpdateResends || !isDroppedUpdate(error)) throw error;
+    }
+  }
 }
 
 /**

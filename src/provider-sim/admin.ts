@@ -41,6 +41,8 @@ const TimeoutBody = Type.Object(
     /** true: the provider acts and the answer is lost; false: the request is lost before it. */
     processed: Type.Boolean(),
     count: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+    /** Only requests about this payment: its idempotency keys, its lookups, its charge's routes. */
+    payment_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   },
   { additionalProperties: false },
 );
@@ -132,10 +134,11 @@ export async function adminRoutes(fastify: FastifyInstance, { sim }: { sim: Simu
     return sim.faults.view(sim.now());
   });
 
-  // The next `count` requests of the operation get no answer before their caller gives up.
+  // The next `count` requests of the operation (about the payment, if one is named) get no
+  // answer before their caller gives up.
   app.post('/admin/faults/timeouts', { schema: { body: TimeoutBody } }, async (request) => {
-    const { provider, operation, processed, count } = request.body;
-    sim.faults.addTimeout(chosen(provider), { operation, processed, remaining: count });
+    const { provider, operation, processed, count, payment_id: paymentId } = request.body;
+    sim.faults.addTimeout(chosen(provider), { operation, processed, remaining: count, paymentId });
     return sim.faults.view(sim.now());
   });
 

@@ -31,6 +31,8 @@ export interface TimeoutFault {
   operation: SimOperation;
   processed: boolean;
   remaining: number;
+  /** Only requests about this payment of ours (its key, its charge); any request when unset. */
+  paymentId?: string | undefined;
 }
 
 const none = (): FaultSettings => ({ errorRate: 0, latencyMs: 0, outageUntilMs: 0, payoutFailureRate: 0 });
@@ -74,10 +76,16 @@ export class Faults {
     return { latencyMs, unavailable: errorRate > 0 && this.random() < errorRate ? 'error' : undefined };
   }
 
-  /** Uses up one timeout of `operation`, if one is set: whether the request is processed. */
-  takeTimeout(provider: SimProvider, operation: SimOperation): { processed: boolean } | undefined {
+  /**
+   * Uses up one timeout of `operation` for a request about `paymentId` (when it names one), if
+   * one is set: whether the request is processed.
+   */
+  takeTimeout(provider: SimProvider, operation: SimOperation, paymentId?: string): { processed: boolean } | undefined {
     const faults = this.timeouts.get(provider) ?? [];
-    const fault = faults.find((candidate) => candidate.operation === operation);
+    const fault = faults.find(
+      (candidate) =>
+        candidate.operation === operation && (candidate.paymentId === undefined || candidate.paymentId === paymentId),
+    );
     if (!fault) return undefined;
     fault.remaining -= 1;
     if (fault.remaining <= 0) faults.splice(faults.indexOf(fault), 1);
@@ -100,6 +108,7 @@ export class Faults {
           operation: fault.operation,
           processed: fault.processed,
           remaining: fault.remaining,
+          payment_id: fault.paymentId ?? null,
         })),
         payout_failure_rate: payoutFailureRate,
       };

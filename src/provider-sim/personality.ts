@@ -64,6 +64,32 @@ function validationIssue(error: FastifyError): ValidationIssue {
   return { kind: 'invalid', param: path, message: `Invalid ${path || 'request'}: ${issue?.message ?? error.message}.` };
 }
 
+/** Our payment ids (`pay_…`) as our keys and lookups carry them. */
+const paymentIdPattern = /pay_[A-Za-z0-9_-]+/;
+
+function decoded(url: string): string {
+  try {
+    return decodeURIComponent(url);
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The payment of ours a request is about, for faults aimed at one payment: our idempotency keys
+ * start with its id, a charge search or a request lookup names it, a charge's routes name its
+ * charge. Read before the body is parsed: a refund is known by its key alone.
+ */
+function paymentOf(sim: Simulator, request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'] ?? request.headers['paypal-request-id'];
+  const named = paymentIdPattern.exec(`${typeof key === 'string' ? key : ''} ${decoded(request.url)}`);
+  if (named) return named[0];
+  const { id } = (request.params ?? {}) as { id?: unknown };
+  const { charge } = (request.query ?? {}) as { charge?: unknown };
+  const chargeId = typeof id === 'string' ? id : typeof charge === 'string' ? charge : undefined;
+  return chargeId === undefined ? undefined : sim.findCharge(chargeId)?.paymentId;
+}
+
 const send = (reply: FastifyReply, response: SimResponse) => reply.code(response.status).send(response.body);
 
 /** Aborts when the client goes away, so a held-open request does not outlive its caller. */
@@ -87,7 +113,8 @@ export function installPersonality(app: FastifyInstance, { provider, sim, errors
       return send(reply, errors.unavailable());
     }
     const operation = request.routeOptions.config.operation;
-    const timeout = operation === undefined ? undefined : sim.faults.takeTimeout(provider, operation);
+    const timeout =
+      operation === undefined ? undefined : sim.faults.takeTimeout(provider, operation, paymentOf(sim, request));
     if (!timeout) return;
     processor.stats.timeouts++;
     if (timeout.processed) {

@@ -178,6 +178,8 @@ describe('card payments', () => {
     });
     expect((await api.simStats()).stripe.voids - before.stripe.voids).toBe(1);
     expect(await api.ledger(id)).toEqual([]);
+    // A canceled payment's workflow ends (in a workflow task of its own, just after the answer).
+    await stack.temporal.workflow.getHandle(id).result();
     const again = await api.act(id, 'cancel');
     expect(again.statusCode).toBe(409);
     expect(again.json().error).toEqual({

@@ -284,7 +284,44 @@ async function recordMoreV2Paths(
   const first = (await stack.temporal.workflow.getHandle(continued).describe()).raw.workflowExecutionInfo?.firstRunId;
   if (!first) throw new Error('the continued payment has no first run id');
   paths.push(['payment-v2-continued-first-run', continued, first], ['payment-v2-continued-resumed', continued]);
+  paths.push(...(await recordQuietEndPaths(stack, pay, post)));
   return paths;
+}
+
+/**
+ * Since runs end in a workflow task that answers no update (quietEndPatch): a payment refunded
+ * in full after settlement, which completes, and a run that continues as new.
+ */
+async function recordQuietEndPaths(
+  stack: Stack,
+  pay: (name: string, payload: object) => Promise<string>,
+  post: (url: string, payload: object, key?: string) => Promise<{ statusCode: number }>,
+): Promise<[string, string, string?][]> {
+  const card = { type: 'card', token: 'tok_visa' };
+  const settled = async (id: string) =>
+    waitFor(async () => (await stack.prisma.payment.findUniqueOrThrow({ where: { id } })).settled);
+  const ended = await pay('payment-v2-refunded-in-full-ended', { amount: 2_000, currency: 'USD', source: card });
+  await settled(ended);
+  expect((await post(`/v1/payments/${ended}/refunds`, {}, 'refunded-in-full')).statusCode).toBe(201);
+  await stack.temporal.workflow.getHandle(ended).result();
+  const continued = await pay('payment-v2-quiet-end-continued', { amount: 5_000, currency: 'USD', source: card });
+  await settled(continued);
+  for (let refund = 1; refund <= 4; refund++) {
+    expect((await post(`/v1/payments/${continued}/refunds`, { amount: 100 }, `quiet-end-${refund}`)).statusCode).toBe(
+      201,
+    );
+  }
+  await waitFor(async () => {
+    let runs = 0;
+    for await (const _run of stack.temporal.workflow.list({ query: `WorkflowId = '${continued}'` })) runs += 1;
+    return runs >= 2;
+  });
+  const first = (await stack.temporal.workflow.getHandle(continued).describe()).raw.workflowExecutionInfo?.firstRunId;
+  if (!first) throw new Error('the continued payment has no first run id');
+  return [
+    ['payment-v2-refunded-in-full-ended', ended],
+    ['payment-v2-quiet-end-continued-first-run', continued, first],
+  ];
 }
 
 /**

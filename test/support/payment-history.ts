@@ -36,3 +36,24 @@ export async function foldedAndCurrent(
     current: presentPayment(payment),
   }));
 }
+
+/** One payment folded from all its events, next to its read model, read in one snapshot. */
+export async function foldedAndCurrentOf(
+  prisma: PrismaClient,
+  paymentId: string,
+): Promise<{ folded: Payment; current: Payment }> {
+  const [payment, events] = await prisma.$transaction(
+    [
+      prisma.payment.findUniqueOrThrow({
+        where: { id: paymentId },
+        include: { refunds: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+      }),
+      prisma.paymentEvent.findMany({
+        where: { paymentId },
+        select: { paymentId: true, version: true, type: true, data: true, createdAt: true },
+      }),
+    ],
+    { isolationLevel: 'RepeatableRead' },
+  );
+  return { folded: presentPayment(foldPayment(payment, events, payment.refunds)), current: presentPayment(payment) };
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, Worker } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
 import { buildApp } from '../../src/api/build.ts';
 import { createPrisma, type PrismaClient } from '../../src/db/prisma.ts';
@@ -73,12 +73,18 @@ function runServices(): StackServices {
   };
 }
 
+export interface StackWorker {
+  /** Around every activity of the suite's worker (fault injection); none by default. */
+  activityInterceptors?: ActivityInterceptorsFactory[];
+}
+
 export async function startStack(
   suite: string,
   overrides: Partial<Config> = {},
   simOptions: ProviderSimOptions = {},
   logging: StackLogging = {},
   services: StackServices = runServices(),
+  workerOptions: StackWorker = {},
 ): Promise<Stack> {
   const taskQueue = `test-${suite}-${randomUUID()}`;
   const adminApiKey = `sk_admin_${randomUUID()}`;
@@ -127,6 +133,7 @@ export async function startStack(
       ? createLogger('worker', { level: 'debug', format: 'json', destination: logging.logs })
       : createLogger('worker', { level: 'error', format: 'pretty', destination: process.stderr }),
     ...(logging.temporalMetricsAddress ? { temporalMetricsAddress: logging.temporalMetricsAddress } : {}),
+    ...(workerOptions.activityInterceptors ? { activityInterceptors: workerOptions.activityInterceptors } : {}),
   });
   const workerRun = worker.run();
   // Suites share one database: each relay hands over only its own merchants' events, to its
@@ -178,7 +185,11 @@ export async function startStack(
     await temporal.connection.close();
     await prisma.$disconnect();
     providers.shutdown();
-    await sim.close();
+    // The gateway keeps its sockets to the simulator open: a request that was still held open
+    // when closing began (a timeout fault) would keep the simulator's close waiting.
+    const simClosed = sim.close();
+    sim.server.closeAllConnections();
+    await simClosed;
     if (discrepancies.length > 0) {
       throw new Error(
         `ledger integrity broken after suite ${suite}: ${JSON.stringify(discrepancies, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ServiceError, WorkflowNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { isNoAnswer, workflowReplyLeadMs, workflowWaitMs } from '../../src/api/temporal-deadlines.ts';
+import { isDroppedUpdate, isNoAnswer, workflowReplyLeadMs, workflowWaitMs } from '../../src/api/temporal-deadlines.ts';
 import { retriesUntil } from '../../src/temporal/deadline-retry.ts';
 
 /** A gRPC failure as @grpc/grpc-js reports it, wrapped the way the Temporal client wraps it. */
-const grpcFailure = (code: number, details = 'x') =>
-  new ServiceError('call failed', {
-    cause: Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} }),
-  });
+// The server's words are both the error's message and its details, as grpc-js gives them.
+const grpcFailure = (code: number, words = 'x') =>
+  new ServiceError('call failed', { cause: Object.assign(new Error(words), { code, details: words, metadata: {} }) });
 const status = (code: number) => ({ code, details: 'x', metadata: {} }) as never;
 
 describe('isNoAnswer', () => {
@@ -28,6 +27,24 @@ describe('isNoAnswer', () => {
     for (const code of [5, 3, 6, 7]) expect(isNoAnswer(grpcFailure(code))).toBe(false);
     expect(isNoAnswer(new WorkflowNotFoundError('gone', 'pay_1', undefined))).toBe(false);
     expect(isNoAnswer(new Error('anything else'))).toBe(false);
+  });
+});
+
+describe('isDroppedUpdate', () => {
+  // The server's words, in the gRPC error under the SDK's generic "Workflow Update failed".
+  const dropped =
+    '9 FAILED_PRECONDITION: Unable to perform workflow execution update due to unexpected workflow task failure.';
+
+  it('recognizes an update the server dropped with its workflow task', () => {
+    expect(isDroppedUpdate(grpcFailure(9, dropped))).toBe(true);
+  });
+
+  it('leaves other refusals, and other failed preconditions, to their callers', () => {
+    expect(isDroppedUpdate(grpcFailure(9, 'Workflow Update failed: 9 FAILED_PRECONDITION: something else'))).toBe(
+      false,
+    );
+    for (const code of [5, 14]) expect(isDroppedUpdate(grpcFailure(code, dropped))).toBe(false);
+    expect(isDroppedUpdate(new Error(dropped))).toBe(false);
   });
 });
 
