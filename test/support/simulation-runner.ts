@@ -18,7 +18,7 @@ import {
   type SimulationRules,
 } from './simulation-model.ts';
 import type { LostAnswer, PaymentHistory, ProviderName, Step } from './simulation-schedule.ts';
-import { chargeOf, disputeAtProvider, refundAtProvider, timeOutFor } from './simulator-charges.ts';
+import { chargeOf, chargesOf, disputeAtProvider, refundAtProvider, timeOutFor } from './simulator-charges.ts';
 import { bearer, type Stack } from './stack.ts';
 import { redeliver } from './webhook-redeliveries.ts';
 
@@ -36,7 +36,7 @@ export interface SimulationHarness {
   faults: ActivityFaults;
   rules: SimulationRules;
   webhookSecrets: Record<ProviderName, string>;
-  /** Bound of every wait for the payment, in ms. */
+  /** Bound of every wait for the payment, in ms: generous, a loaded machine is slow. */
   waitTimeoutMs: number;
 }
 
@@ -46,6 +46,8 @@ export interface HistoryRun {
   paymentId: string;
   /** The model at the end, with everything the provider did shown. */
   model: PaymentModel;
+  /** The payment's charges at the provider, declined ones included (their webhooks are ours). */
+  chargeIds: string[];
   /** What was done, step by step: a failure's report. */
   trail: string[];
   tally: Record<'lostAnswers' | 'operatorLookups' | 'providerMoney' | 'redeliveries' | 'skipped', number>;
@@ -87,6 +89,7 @@ export async function runHistory(h: SimulationHarness, history: PaymentHistory, 
     merchant,
     paymentId,
     model: created(history, h.rules).model,
+    chargeIds: [],
     trail: [],
     tally: { lostAnswers: 0, operatorLookups: 0, providerMoney: 0, redeliveries: 0, skipped: 0 },
   };
@@ -284,6 +287,7 @@ async function sync(h: SimulationHarness, run: HistoryRun): Promise<void> {
 /** The end of a history: all the provider's money shown, a succeeded payment settled. */
 async function finish(h: SimulationHarness, run: HistoryRun): Promise<void> {
   await sync(h, run);
+  run.chargeIds = (await chargesOf(h.stack.sim, run.paymentId)).map((charge) => charge.id);
   if (run.model.status === 'succeeded') {
     await waitFor(h, run, 'settled', async () => (await stateOf(h, run)).settled, timerPollMs);
   }
