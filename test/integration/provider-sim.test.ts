@@ -464,6 +464,30 @@ describe.each(providers)('%s lookups after a lost answer', (provider) => {
     );
   });
 
+  it('aims timeouts at one payment: by its keys, its lookups and its charge; others pass', async () => {
+    const adapter = adapterFor(provider, 300);
+    const [mine, other] = [authorizeRequest(), authorizeRequest()];
+    const aim = (operation: string) =>
+      admin('POST', '/admin/faults/timeouts', { provider, operation, processed: false, payment_id: mine.paymentId });
+    await aim('authorize');
+    const others = await adapter.authorize(other);
+    await expectCode(adapter.authorize(mine), 'provider_unavailable');
+    const charge = await adapter.authorize(mine);
+    await aim('lookup');
+    const lookUp = (request: AuthorizeRequest) =>
+      adapter.findCharge({ idempotencyKey: request.idempotencyKey, paymentId: request.paymentId });
+    await expect(lookUp(other)).resolves.toMatchObject({ found: 'charge' });
+    await expectCode(lookUp(mine), 'provider_unavailable');
+    // A charge's own routes name no payment: the charge does.
+    await aim('retrieve');
+    await expect(adapter.get(others.chargeId)).resolves.toMatchObject({ status: 'authorized' });
+    await expectCode(adapter.get(charge.chargeId), 'provider_unavailable');
+    expect((await stats())[provider]).toMatchObject({ charges: 2, timeouts: 3 });
+    expect((await admin<Record<ProviderName, { timeouts: unknown[] }>>('GET', '/admin/faults'))[provider]).toEqual(
+      expect.objectContaining({ timeouts: [] }),
+    );
+  });
+
   it('loses a capture or void answer after acting, as the charge then shows', async () => {
     const adapter = adapterFor(provider, 300);
     const captured = await adapter.authorize(authorizeRequest());

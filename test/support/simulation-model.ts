@@ -214,8 +214,10 @@ export function lostAnswerOf(
   const { request, lookup } = stepActivities[step];
   const absorbed = afterFault(request) !== undefined;
   const attention = lost.attention && !absorbed && !(step === 'capture' && provider === 'paypal');
+  // tok_processingError's first authorization fails at the provider: processed, nothing made.
+  const madeNothing = step === 'authorize' && history.token === 'tok_processingError';
   return {
-    processed: lost.processed,
+    processed: lost.processed && !madeNothing,
     attention,
     lookupRequests: rules.lookups * (1 + (afterFault(lookup)?.attempts ?? 0)),
   };
